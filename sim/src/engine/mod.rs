@@ -1,0 +1,12 @@
+//! The generic discrete-event kernel: integer time, a FIFO-stable event queue,
+//! the run loop, and seeded per-purpose random streams. Nothing here knows
+//! about federated learning or networks.
+
+pub mod kernel;
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use kernel::{Kernel, Model, Scheduler, StopReason};
+pub use queue::{EventId, EventQueue};
+pub use time::SimTime;

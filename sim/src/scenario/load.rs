@@ -1,0 +1,255 @@
+//! Reading a scenario file: size limits, YAML parsing, section-by-section
+//! typed deserialization (so several problems are reported at once), then
+//! semantic validation; every problem carries file, line, column and path.
+
+use super::locate::{Location, LocationIndex};
+use super::types::Scenario;
+use super::validate;
+use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
+use std::fmt;
+use std::path::Path;
+
+/// Largest scenario file accepted; real scenarios are a few kilobytes.
+pub const MAX_SCENARIO_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One problem in a scenario: where it is and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Field path such as `populations[1].profile` (empty for the whole file).
+    pub path: String,
+    /// Where in the file, when known.
+    pub location: Option<Location>,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+/// Every problem found in one scenario file.
+#[derive(Clone, Debug)]
+pub struct ScenarioError {
+    /// The file as the user named it.
+    pub file: String,
+    /// The problems, in document order of discovery.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match p.location {
+                Some(l) => write!(f, "{}:{}:{}: ", self.file, l.line, l.column)?,
+                None => write!(f, "{}: ", self.file)?,
+            }
+            if p.path.is_empty() {
+                write!(f, "{}", p.message)?;
+            } else {
+                write!(f, "{}: {}", p.path, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl ScenarioError {
+    fn single(file: &str, location: Option<Location>, message: String) -> Self {
+        ScenarioError {
+            file: file.to_string(),
+            problems: vec![Problem { path: String::new(), location, message }],
+        }
+    }
+}
+
+/// A parsed, validated scenario together with its source text.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    /// The typed scenario.
+    pub scenario: Scenario,
+    /// The exact text it came from (hashed into `run.json`).
+    pub text: String,
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let file = path.display().to_string();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ScenarioError::single(&file, None, format!("cannot read the scenario: {e}")))?;
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(
+            &file,
+            None,
+            format!(
+                "the file is {} bytes; scenarios are limited to {} bytes (is this really a scenario?)",
+                meta.len(),
+                MAX_SCENARIO_BYTES
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| ScenarioError::single(&file, None, format!("cannot read the scenario: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| ScenarioError::single(&file, None, format!("the file is not UTF-8 text: {e}")))?;
+    let scenario = parse_scenario(&text, &file)?;
+    Ok(LoadedScenario { scenario, text })
+}
+
+const KNOWN: [&str; 10] = [
+    "name", "description", "seed", "horizon", "regions", "network", "profiles", "populations",
+    "aggregator", "rounds",
+];
+const OPTIONAL: [&str; 1] = ["description"];
+
+/// Parses and validates scenario text; `file` names it in messages.
+pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    if text.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(file, None, format!("the scenario is larger than {MAX_SCENARIO_BYTES} bytes")));
+    }
+    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let loc = e.location().map(|l| Location { line: l.line(), column: l.column() });
+        ScenarioError::single(file, loc, format!("not valid YAML: {}", strip_location(&e.to_string())))
+    })?;
+    let Value::Mapping(map) = &root else {
+        return Err(ScenarioError::single(file, Some(Location { line: 1, column: 1 }), format!(
+            "expected a mapping of scenario fields ({}), found {}", KNOWN.join(", "), kind_of(&root))));
+    };
+
+    let mut raw: Vec<(String, String)> = Vec::new();
+    let mut sections = serde_yaml_ng::Mapping::new();
+    for (k, v) in map {
+        let Some(key) = k.as_str() else {
+            raw.push((String::new(), format!("expected field names to be strings, found {}", kind_of(k))));
+            continue;
+        };
+        if !KNOWN.contains(&key) {
+            raw.push((key.to_string(), format!("unknown field `{key}`, expected one of {}", KNOWN.join(", "))));
+            continue;
+        }
+        match (key, v) {
+            ("regions" | "profiles" | "populations", Value::Sequence(items)) => {
+                // Element by element, so one bad entry does not hide the others.
+                let mut ok = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let prefix = format!("{key}[{i}]");
+                    match key {
+                        "regions" => check_section::<super::Region>(item, &prefix, &mut raw),
+                        "profiles" => check_section::<super::Profile>(item, &prefix, &mut raw),
+                        _ => check_section::<super::Population>(item, &prefix, &mut raw),
+                    }
+                    .then(|| ok.push(item.clone()));
+                }
+                if ok.len() == items.len() {
+                    sections.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {
+                let fine = match key {
+                    "name" => check_section::<String>(v, key, &mut raw),
+                    "description" => check_section::<Option<String>>(v, key, &mut raw),
+                    "seed" => check_section::<u64>(v, key, &mut raw),
+                    "horizon" => check_section::<super::Duration>(v, key, &mut raw),
+                    "regions" => check_section::<Vec<super::Region>>(v, key, &mut raw),
+                    "profiles" => check_section::<Vec<super::Profile>>(v, key, &mut raw),
+                    "populations" => check_section::<Vec<super::Population>>(v, key, &mut raw),
+                    "network" => check_section::<super::NetworkSpec>(v, key, &mut raw),
+                    "aggregator" => check_section::<super::Aggregator>(v, key, &mut raw),
+                    _ => check_section::<super::Rounds>(v, key, &mut raw),
+                };
+                if fine {
+                    sections.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    for key in KNOWN {
+        if !OPTIONAL.contains(&key) && !map.contains_key(key) {
+            raw.push((String::new(), format!("missing field `{key}`")));
+        }
+    }
+    if !raw.is_empty() {
+        return Err(locate(file, text, raw));
+    }
+    let scenario: Scenario = match serde_path_to_error::deserialize(Value::Mapping(sections)) {
+        Ok(s) => s,
+        Err(e) => {
+            let path = e.path().to_string();
+            let msg = e.into_inner().to_string();
+            return Err(locate(file, text, vec![(if path == "." { String::new() } else { path }, msg)]));
+        }
+    };
+    let semantic = validate::validate(&scenario);
+    if !semantic.is_empty() {
+        return Err(locate(file, text, semantic));
+    }
+    Ok(scenario)
+}
+
+/// Deserializes one section, recording its first problem under `prefix`.
+fn check_section<T: DeserializeOwned>(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) -> bool {
+    match serde_path_to_error::deserialize::<_, T>(v.clone()) {
+        Ok(_) => true,
+        Err(e) => {
+            let inner = e.path().to_string();
+            let path = if inner == "." {
+                prefix.to_string()
+            } else if inner.starts_with('[') {
+                format!("{prefix}{inner}")
+            } else {
+                format!("{prefix}.{inner}")
+            };
+            out.push((path, e.into_inner().to_string()));
+            false
+        }
+    }
+}
+
+fn locate(file: &str, text: &str, raw: Vec<(String, String)>) -> ScenarioError {
+    let index = LocationIndex::build(text);
+    let problems = raw
+        .into_iter()
+        .map(|(path, message)| {
+            let location = unknown_field_name(&message)
+                .and_then(|f| {
+                    // serde reports an unknown field at its parent or at itself.
+                    let own = if path.ends_with(&format!(".{f}")) || path == f { path.clone() } else if path.is_empty() { f.to_string() } else { format!("{path}.{f}") };
+                    index.key(&own)
+                })
+                .or_else(|| index.value(&path));
+            // Report unknown fields at the field itself.
+            let path = match unknown_field_name(&message) {
+                Some(f) if !path.ends_with(f) => if path.is_empty() { f.to_string() } else { format!("{path}.{f}") },
+                _ => path,
+            };
+            Problem { path, location, message }
+        })
+        .collect();
+    ScenarioError { file: file.to_string(), problems }
+}
+
+fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(&rest[..rest.find('`')?])
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+

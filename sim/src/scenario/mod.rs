@@ -1,0 +1,20 @@
+//! Scenario files: the typed format, human durations, sampled parameters,
+//! loading with located errors, validation and the JSON Schema.
+
+pub mod duration;
+pub mod load;
+pub mod locate;
+pub mod param;
+pub mod types;
+pub mod validate;
+
+pub use duration::Duration;
+pub use load::{LoadedScenario, Problem, ScenarioError, load_scenario, parse_scenario};
+pub use param::{Distribution, Param};
+pub use types::*;
+
+/// The JSON Schema of the scenario format, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Scenario);
+    serde_json::to_string_pretty(&schema).expect("schema serializes")
+}

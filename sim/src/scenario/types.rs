@@ -1,0 +1,248 @@
+//! The typed scenario: what a YAML file parses into. Field docs here become
+//! the JSON Schema descriptions that editors show.
+
+use super::duration::Duration;
+use super::param::Param;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A complete scenario: the network, its nodes and the federated rounds.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name of the scenario, recorded in `run.json`.
+    pub name: String,
+    /// Free text describing what the scenario studies.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The one seed every random stream is derived from.
+    pub seed: u64,
+    /// Simulated time after which the run stops, e.g. `2d`.
+    pub horizon: Duration,
+    /// Geographic regions nodes live in.
+    pub regions: Vec<Region>,
+    /// How latency (and, on a generated topology, core capacity) is modelled.
+    pub network: NetworkSpec,
+    /// Hardware and availability profiles nodes are drawn from.
+    pub profiles: Vec<Profile>,
+    /// Groups of nodes instantiated from a profile.
+    pub populations: Vec<Population>,
+    /// The coordinator that broadcasts the model and aggregates updates.
+    pub aggregator: Aggregator,
+    /// Federated round settings.
+    pub rounds: Rounds,
+}
+
+/// A region: a time zone and an electricity price.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// Unique region name, referenced by populations and the aggregator.
+    pub name: String,
+    /// Offset of local time from UTC in hours (−12 … +14); drives diurnal availability.
+    pub utc_offset_h: f64,
+    /// Electricity price in USD per kWh (used by the economics).
+    #[serde(default)]
+    pub electricity_usd_per_kwh: f64,
+}
+
+/// Latency model: a region latency matrix, or a generated router topology.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// One-way latency in milliseconds between regions, a square matrix in
+    /// the order of `regions` (row = sender's region).
+    #[serde(default)]
+    pub latency_ms: Option<Vec<Vec<f64>>>,
+    /// A generated router topology; flows also cross its links.
+    #[serde(default)]
+    pub topology: Option<TopologySpec>,
+}
+
+/// A generated router graph: nodes attach to a router of their region, and
+/// a transfer follows the lowest-latency path between routers.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySpec {
+    /// The random-graph model.
+    pub generator: Generator,
+    /// Number of routers (≥ 2 and ≥ the number of regions).
+    pub routers: u32,
+    /// Capacity of each router-to-router link in Gbit/s (sampled per link).
+    pub link_gbps: Param,
+    /// Fixed latency of every router link in milliseconds.
+    #[serde(default = "default_link_base_ms")]
+    pub link_base_ms: f64,
+    /// Extra latency per unit of distance in the unit square, in milliseconds.
+    #[serde(default = "default_link_ms_per_unit")]
+    pub link_ms_per_unit: f64,
+}
+
+fn default_link_base_ms() -> f64 {
+    1.0
+}
+fn default_link_ms_per_unit() -> f64 {
+    100.0
+}
+
+/// Random-graph models for the router topology.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Generator {
+    /// Waxman: routers uniform in the unit square; an edge u–v exists with
+    /// probability `beta · exp(−d(u,v) / (alpha · √2))`.
+    Waxman {
+        /// Distance sensitivity in (0, 1].
+        alpha: f64,
+        /// Edge density in (0, 1].
+        beta: f64,
+    },
+    /// Barabási–Albert preferential attachment: each new router links to
+    /// `m` existing ones with probability proportional to their degree.
+    BarabasiAlbert {
+        /// Links per new router (1 ≤ m < routers).
+        m: u32,
+    },
+}
+
+/// A hardware and availability profile.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Unique profile name, referenced by populations.
+    pub name: String,
+    /// The node's accelerator.
+    pub gpu: Gpu,
+    /// The node's access link.
+    pub link: AccessLink,
+    /// When the node is online; `always_on` if omitted.
+    #[serde(default)]
+    pub availability: Availability,
+}
+
+/// An accelerator; every numeric field may be a distribution.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gpu {
+    /// Card name, e.g. `RTX 4090`.
+    pub name: String,
+    /// Peak throughput in TFLOP/s at the precision training uses (> 0).
+    pub tflops: Param,
+    /// Memory in GB (≥ 0).
+    #[serde(default = "zero_param")]
+    pub memory_gb: Param,
+    /// Board power in watts while busy (≥ 0).
+    #[serde(default = "zero_param")]
+    pub watts: Param,
+    /// Achieved fraction of peak while training, in (0, 1].
+    pub efficiency: Param,
+}
+
+fn zero_param() -> Param {
+    Param::Const(0.0)
+}
+
+/// Access link capacities in Mbit/s (> 0).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLink {
+    /// Upload capacity in Mbit/s.
+    pub up_mbps: Param,
+    /// Download capacity in Mbit/s.
+    pub down_mbps: Param,
+}
+
+/// When a node can take part in a round. Evaluated lazily from time: idle
+/// nodes cost no events.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Availability {
+    /// Always online.
+    #[default]
+    AlwaysOn,
+    /// Offline during the owner's busy hours each day, in the region's local
+    /// time; the window may wrap midnight (`busy_start_h: 22, busy_end_h: 2`).
+    Diurnal {
+        /// Local hour the owner starts using the machine, in [0, 24].
+        busy_start_h: Param,
+        /// Local hour the owner stops, in [0, 24].
+        busy_end_h: Param,
+    },
+    /// Alternating online/offline periods with exponentially distributed
+    /// lengths (a memoryless on/off process).
+    Churn {
+        /// Mean length of an online period.
+        mean_up: Duration,
+        /// Mean length of an offline period.
+        mean_down: Duration,
+    },
+}
+
+/// A group of nodes drawn from one profile.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Population {
+    /// Name of the profile in `profiles`.
+    pub profile: String,
+    /// Number of nodes.
+    pub count: u32,
+    /// Region name → weight; each node's region is drawn by weight.
+    pub regions: BTreeMap<String, f64>,
+    /// Nodes run by one operator (sampled per operator, rounded, ≥ 1);
+    /// operators own consecutive nodes of the population.
+    #[serde(default = "one_param")]
+    pub nodes_per_operator: Param,
+}
+
+fn one_param() -> Param {
+    Param::Const(1.0)
+}
+
+/// The coordinator: its region and its own link.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregator {
+    /// Region name.
+    pub region: String,
+    /// Upload capacity in Mbit/s (model broadcasts share it).
+    pub up_mbps: f64,
+    /// Download capacity in Mbit/s (client updates share it).
+    pub down_mbps: f64,
+}
+
+/// Federated round settings.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rounds {
+    /// Number of rounds to run.
+    pub count: u32,
+    /// Clients selected (uniformly among available nodes) per round.
+    pub clients_per_round: u32,
+    /// A round starts only when at least this many nodes are available;
+    /// otherwise selection is retried after `retry_after`.
+    #[serde(default = "one_u32")]
+    pub min_clients: u32,
+    /// Wait before retrying selection when too few nodes are available.
+    #[serde(default = "default_retry")]
+    pub retry_after: Duration,
+    /// Time from a round's start after which late updates are dropped.
+    pub deadline: Duration,
+    /// Pause between the end of one round and the start of the next.
+    #[serde(default)]
+    pub gap: Duration,
+    /// Size of the global model sent to each client, in bytes.
+    pub model_bytes: u64,
+    /// Size of each client's update, in bytes; `model_bytes` if omitted.
+    #[serde(default)]
+    pub update_bytes: Option<u64>,
+    /// Local work per client per round, in FLOPs.
+    pub client_flops: f64,
+}
+
+fn one_u32() -> u32 {
+    1
+}
+fn default_retry() -> Duration {
+    Duration(crate::engine::SimTime::from_secs(300))
+}
