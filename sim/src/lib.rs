@@ -7,4 +7,9 @@
 //! rounds), [`output`] (Arrow tables and `run.json`) and [`run`] (wiring).
 
 pub mod engine;
+pub mod network;
+pub mod output;
+pub mod protocol;
+pub mod run;
 pub mod scenario;
+pub mod world;

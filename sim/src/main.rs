@@ -1,1 +1,134 @@
-fn main(){}
+//! The `dmlsim` command line: run, validate, schema.
+
+use clap::{Parser, Subcommand};
+use dmlsim::run::{RunError, RunOptions, run_file};
+use dmlsim::scenario::{json_schema, load_scenario};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Deterministic simulator and economics lab for decentralized ML networks.
+#[derive(Parser)]
+#[command(name = "dmlsim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write Arrow tables and run.json into --out.
+    Run {
+        /// Scenario YAML file.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, short, default_value = "out")]
+        out: PathBuf,
+        /// Also write transfers.arrow, one row per network flow.
+        #[arg(long)]
+        trace: bool,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check scenario files without running them; exit 2 if any is invalid.
+    Validate {
+        /// Scenario YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format (for editors).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Schema => {
+            println!("{}", json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Validate { files } => {
+            let mut ok = true;
+            for f in files {
+                match load_scenario(&f) {
+                    Ok(_) => println!("{}: ok", f.display()),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        ok = false;
+                    }
+                }
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Command::Run {
+            scenario,
+            out,
+            trace,
+            seed,
+            quiet,
+        } => {
+            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+                let b = ProgressBar::new(0);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{elapsed_precise} [{bar:30}] round {pos}/{len} {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                b
+            });
+            let mut progress = |done: u32, total: u32, now: dmlsim::engine::SimTime| {
+                if let Some(b) = &bar {
+                    b.set_length(u64::from(total));
+                    b.set_position(u64::from(done));
+                    b.set_message(format!("sim t = {:.0} s", now.as_secs_f64()));
+                }
+            };
+            let opts = RunOptions {
+                out: out.clone(),
+                trace,
+                seed,
+            };
+            let result = run_file(&scenario, &opts, &mut progress);
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            match result {
+                Ok(info) => {
+                    if !quiet {
+                        eprintln!(
+                            "{}: {} of {} rounds in {:.0} s simulated ({}), {} events in {:.2} s wall; results in {}",
+                            info.scenario,
+                            info.rounds_completed,
+                            info.rounds_planned,
+                            info.sim_time_s,
+                            info.stopped_by,
+                            info.events,
+                            info.wall_s,
+                            out.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e @ RunError::Scenario(_)) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -122,7 +122,10 @@ mod tests {
         let mut last: Option<(SimTime, u32)> = None;
         while let Some((t, _, i)) = q.pop() {
             if let Some((lt, li)) = last {
-                assert!(t > lt || (t == lt && i > li), "tie broken out of insertion order");
+                assert!(
+                    t > lt || (t == lt && i > li),
+                    "tie broken out of insertion order"
+                );
             }
             last = Some((t, i));
         }

@@ -56,10 +56,22 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, "node", 3), |r, _: u64| Some(r.random())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, "node", 3), |r, _: u64| Some(r.random())).collect();
-        let c: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, "node", 4), |r, _: u64| Some(r.random())).collect();
-        let d: Vec<u64> = (0..4).map(|_| 0).scan(stream(8, "node", 3), |r, _: u64| Some(r.random())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "node", 3), |r, _: u64| Some(r.random()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "node", 3), |r, _: u64| Some(r.random()))
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, "node", 4), |r, _: u64| Some(r.random()))
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(8, "node", 3), |r, _: u64| Some(r.random()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
@@ -71,7 +83,6 @@ mod tests {
         assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
         assert_eq!(purpose_hash("node"), 0x3c2f_1bba_d186_42ad);
         assert_eq!(stream(1, "node", 0).random::<u64>(), 0x1816_f64c_9a33_790e);
-
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
             .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("`{text}` (expected a number before each unit, e.g. `1h30m`)"));
+            return Err(format!(
+                "`{text}` (expected a number before each unit, e.g. `1h30m`)"
+            ));
         }
         let number: f64 = rest[..num_len]
             .replace('_', "")

@@ -59,7 +59,11 @@ impl ScenarioError {
     fn single(file: &str, location: Option<Location>, message: String) -> Self {
         ScenarioError {
             file: file.to_string(),
-            problems: vec![Problem { path: String::new(), location, message }],
+            problems: vec![Problem {
+                path: String::new(),
+                location,
+                message,
+            }],
         }
     }
 }
@@ -76,8 +80,9 @@ pub struct LoadedScenario {
 /// Reads, parses and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
     let file = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| ScenarioError::single(&file, None, format!("cannot read the scenario: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ScenarioError::single(&file, None, format!("cannot read the scenario: {e}"))
+    })?;
     if meta.len() > MAX_SCENARIO_BYTES {
         return Err(ScenarioError::single(
             &file,
@@ -89,79 +94,99 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
             ),
         ));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| ScenarioError::single(&file, None, format!("cannot read the scenario: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| ScenarioError::single(&file, None, format!("the file is not UTF-8 text: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        ScenarioError::single(&file, None, format!("cannot read the scenario: {e}"))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ScenarioError::single(&file, None, format!("the file is not UTF-8 text: {e}"))
+    })?;
     let scenario = parse_scenario(&text, &file)?;
     Ok(LoadedScenario { scenario, text })
 }
 
 const KNOWN: [&str; 10] = [
-    "name", "description", "seed", "horizon", "regions", "network", "profiles", "populations",
-    "aggregator", "rounds",
+    "name",
+    "description",
+    "seed",
+    "horizon",
+    "regions",
+    "network",
+    "profiles",
+    "populations",
+    "aggregator",
+    "rounds",
 ];
 const OPTIONAL: [&str; 1] = ["description"];
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     if text.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(ScenarioError::single(file, None, format!("the scenario is larger than {MAX_SCENARIO_BYTES} bytes")));
+        return Err(ScenarioError::single(
+            file,
+            None,
+            format!("the scenario is larger than {MAX_SCENARIO_BYTES} bytes"),
+        ));
     }
     let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let loc = e.location().map(|l| Location { line: l.line(), column: l.column() });
-        ScenarioError::single(file, loc, format!("not valid YAML: {}", strip_location(&e.to_string())))
+        let loc = e.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        ScenarioError::single(
+            file,
+            loc,
+            format!("not valid YAML: {}", strip_location(&e.to_string())),
+        )
     })?;
     let Value::Mapping(map) = &root else {
-        return Err(ScenarioError::single(file, Some(Location { line: 1, column: 1 }), format!(
-            "expected a mapping of scenario fields ({}), found {}", KNOWN.join(", "), kind_of(&root))));
+        return Err(ScenarioError::single(
+            file,
+            Some(Location { line: 1, column: 1 }),
+            format!(
+                "expected a mapping of scenario fields ({}), found {}",
+                KNOWN.join(", "),
+                kind_of(&root)
+            ),
+        ));
     };
 
     let mut raw: Vec<(String, String)> = Vec::new();
-    let mut sections = serde_yaml_ng::Mapping::new();
     for (k, v) in map {
         let Some(key) = k.as_str() else {
-            raw.push((String::new(), format!("expected field names to be strings, found {}", kind_of(k))));
+            raw.push((
+                String::new(),
+                format!("expected field names to be strings, found {}", kind_of(k)),
+            ));
             continue;
         };
-        if !KNOWN.contains(&key) {
-            raw.push((key.to_string(), format!("unknown field `{key}`, expected one of {}", KNOWN.join(", "))));
-            continue;
-        }
         match (key, v) {
-            ("regions" | "profiles" | "populations", Value::Sequence(items)) => {
-                // Element by element, so one bad entry does not hide the others.
-                let mut ok = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let prefix = format!("{key}[{i}]");
-                    match key {
-                        "regions" => check_section::<super::Region>(item, &prefix, &mut raw),
-                        "profiles" => check_section::<super::Profile>(item, &prefix, &mut raw),
-                        _ => check_section::<super::Population>(item, &prefix, &mut raw),
-                    }
-                    .then(|| ok.push(item.clone()));
-                }
-                if ok.len() == items.len() {
-                    sections.insert(k.clone(), v.clone());
-                }
+            // Element by element, so one bad entry does not hide the others.
+            ("regions", Value::Sequence(items)) => {
+                check_items::<super::Region>(items, key, &mut raw)
             }
-            _ => {
-                let fine = match key {
-                    "name" => check_section::<String>(v, key, &mut raw),
-                    "description" => check_section::<Option<String>>(v, key, &mut raw),
-                    "seed" => check_section::<u64>(v, key, &mut raw),
-                    "horizon" => check_section::<super::Duration>(v, key, &mut raw),
-                    "regions" => check_section::<Vec<super::Region>>(v, key, &mut raw),
-                    "profiles" => check_section::<Vec<super::Profile>>(v, key, &mut raw),
-                    "populations" => check_section::<Vec<super::Population>>(v, key, &mut raw),
-                    "network" => check_section::<super::NetworkSpec>(v, key, &mut raw),
-                    "aggregator" => check_section::<super::Aggregator>(v, key, &mut raw),
-                    _ => check_section::<super::Rounds>(v, key, &mut raw),
-                };
-                if fine {
-                    sections.insert(k.clone(), v.clone());
-                }
+            ("profiles", Value::Sequence(items)) => {
+                check_items::<super::Profile>(items, key, &mut raw)
             }
+            ("populations", Value::Sequence(items)) => {
+                check_items::<super::Population>(items, key, &mut raw)
+            }
+            ("name", _) => check_section::<String>(v, key, &mut raw),
+            ("description", _) => check_section::<Option<String>>(v, key, &mut raw),
+            ("seed", _) => check_section::<u64>(v, key, &mut raw),
+            ("horizon", _) => check_section::<super::Duration>(v, key, &mut raw),
+            ("regions", _) => check_section::<Vec<super::Region>>(v, key, &mut raw),
+            ("profiles", _) => check_section::<Vec<super::Profile>>(v, key, &mut raw),
+            ("populations", _) => check_section::<Vec<super::Population>>(v, key, &mut raw),
+            ("network", _) => check_section::<super::NetworkSpec>(v, key, &mut raw),
+            ("aggregator", _) => check_section::<super::Aggregator>(v, key, &mut raw),
+            ("rounds", _) => check_section::<super::Rounds>(v, key, &mut raw),
+            _ => raw.push((
+                key.to_string(),
+                format!(
+                    "unknown field `{key}`, expected one of {}",
+                    KNOWN.join(", ")
+                ),
+            )),
         }
     }
     for key in KNOWN {
@@ -172,14 +197,19 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
     if !raw.is_empty() {
         return Err(locate(file, text, raw));
     }
-    let scenario: Scenario = match serde_path_to_error::deserialize(Value::Mapping(sections)) {
-        Ok(s) => s,
-        Err(e) => {
-            let path = e.path().to_string();
-            let msg = e.into_inner().to_string();
-            return Err(locate(file, text, vec![(if path == "." { String::new() } else { path }, msg)]));
-        }
-    };
+    let scenario: Scenario =
+        match serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+            Ok(s) => s,
+            Err(e) => {
+                let path = e.path().to_string();
+                let msg = strip_location(&e.into_inner().to_string());
+                return Err(locate(
+                    file,
+                    text,
+                    vec![(if path == "." { String::new() } else { path }, msg)],
+                ));
+            }
+        };
     let semantic = validate::validate(&scenario);
     if !semantic.is_empty() {
         return Err(locate(file, text, semantic));
@@ -187,22 +217,35 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
     Ok(scenario)
 }
 
+fn check_items<T: DeserializeOwned>(items: &[Value], key: &str, out: &mut Vec<(String, String)>) {
+    for (i, item) in items.iter().enumerate() {
+        check_section::<T>(item, &format!("{key}[{i}]"), out);
+    }
+}
+
 /// Deserializes one section, recording its first problem under `prefix`.
-fn check_section<T: DeserializeOwned>(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) -> bool {
-    match serde_path_to_error::deserialize::<_, T>(v.clone()) {
-        Ok(_) => true,
+fn check_section<T: DeserializeOwned>(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    // Through text again: the `Value` deserializer reads enums only from YAML
+    // tags, while scenarios write them as one-key maps.
+    let text = match serde_yaml_ng::to_string(v) {
+        Ok(t) => t,
         Err(e) => {
-            let inner = e.path().to_string();
-            let path = if inner == "." {
-                prefix.to_string()
-            } else if inner.starts_with('[') {
-                format!("{prefix}{inner}")
-            } else {
-                format!("{prefix}.{inner}")
-            };
-            out.push((path, e.into_inner().to_string()));
-            false
+            out.push((prefix.to_string(), e.to_string()));
+            return;
         }
+    };
+    if let Err(e) =
+        serde_path_to_error::deserialize::<_, T>(serde_yaml_ng::Deserializer::from_str(&text))
+    {
+        let inner = e.path().to_string();
+        let path = if inner == "." {
+            prefix.to_string()
+        } else if inner.starts_with('[') {
+            format!("{prefix}{inner}")
+        } else {
+            format!("{prefix}.{inner}")
+        };
+        out.push((path, strip_location(&e.into_inner().to_string())));
     }
 }
 
@@ -214,19 +257,38 @@ fn locate(file: &str, text: &str, raw: Vec<(String, String)>) -> ScenarioError {
             let location = unknown_field_name(&message)
                 .and_then(|f| {
                     // serde reports an unknown field at its parent or at itself.
-                    let own = if path.ends_with(&format!(".{f}")) || path == f { path.clone() } else if path.is_empty() { f.to_string() } else { format!("{path}.{f}") };
+                    let own = if path.ends_with(&format!(".{f}")) || path == f {
+                        path.clone()
+                    } else if path.is_empty() {
+                        f.to_string()
+                    } else {
+                        format!("{path}.{f}")
+                    };
                     index.key(&own)
                 })
                 .or_else(|| index.value(&path));
             // Report unknown fields at the field itself.
             let path = match unknown_field_name(&message) {
-                Some(f) if !path.ends_with(f) => if path.is_empty() { f.to_string() } else { format!("{path}.{f}") },
+                Some(f) if !path.ends_with(f) => {
+                    if path.is_empty() {
+                        f.to_string()
+                    } else {
+                        format!("{path}.{f}")
+                    }
+                }
                 _ => path,
             };
-            Problem { path, location, message }
+            Problem {
+                path,
+                location,
+                message,
+            }
         })
         .collect();
-    ScenarioError { file: file.to_string(), problems }
+    ScenarioError {
+        file: file.to_string(),
+        problems,
+    }
 }
 
 fn unknown_field_name(message: &str) -> Option<&str> {
@@ -252,4 +314,3 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Tagged(_) => "a tagged value",
     }
 }
-

@@ -22,8 +22,14 @@ pub struct LocationIndex {
 }
 
 enum Frame {
-    Map { path: String, pending_key: Option<String> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        pending_key: Option<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 struct Builder {
@@ -32,13 +38,20 @@ struct Builder {
 }
 
 fn child(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 impl Builder {
     /// The path of the node that starts now, or None if it is a mapping key.
     fn next_node_path(&mut self, mark: Marker, scalar: Option<&str>) -> Option<String> {
-        let loc = Location { line: mark.line(), column: mark.col() + 1 };
+        let loc = Location {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Seq { path, next }) => {
@@ -62,7 +75,10 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let loc = Location { line: mark.line(), column: mark.col() + 1 };
+        let loc = Location {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
         match ev {
             Event::Scalar(value, ..) => {
                 if let Some(p) = self.next_node_path(mark, Some(&value)) {
@@ -77,7 +93,10 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(..) => {
                 let p = self.next_node_path(mark, None).unwrap_or_default();
                 self.index.values.entry(p.clone()).or_insert(loc);
-                self.stack.push(Frame::Map { path: p, pending_key: None });
+                self.stack.push(Frame::Map {
+                    path: p,
+                    pending_key: None,
+                });
             }
             Event::SequenceStart(..) => {
                 let p = self.next_node_path(mark, None).unwrap_or_default();
@@ -95,7 +114,10 @@ impl MarkedEventReceiver for Builder {
 impl LocationIndex {
     /// Indexes a YAML document; an unparsable one gives an empty index.
     pub fn build(text: &str) -> LocationIndex {
-        let mut b = Builder { index: LocationIndex::default(), stack: Vec::new() };
+        let mut b = Builder {
+            index: LocationIndex::default(),
+            stack: Vec::new(),
+        };
         let mut parser = Parser::new_from_str(text);
         // Errors were already reported by the real parser; keep what we have.
         let _ = parser.load(&mut b, false);
@@ -138,11 +160,29 @@ mod tests {
     fn finds_nested_paths() {
         let ix = LocationIndex::build(DOC);
         assert_eq!(ix.value("name"), Some(Location { line: 1, column: 7 }));
-        assert_eq!(ix.value("populations[1].profile"), Some(Location { line: 5, column: 14 }));
-        assert_eq!(ix.value("populations[1].regions.eu"), Some(Location { line: 6, column: 19 }));
-        assert_eq!(ix.key("populations[0].count"), Some(Location { line: 4, column: 5 }));
+        assert_eq!(
+            ix.value("populations[1].profile"),
+            Some(Location {
+                line: 5,
+                column: 14
+            })
+        );
+        assert_eq!(
+            ix.value("populations[1].regions.eu"),
+            Some(Location {
+                line: 6,
+                column: 19
+            })
+        );
+        assert_eq!(
+            ix.key("populations[0].count"),
+            Some(Location { line: 4, column: 5 })
+        );
         // Unknown deeper paths fall back to the nearest ancestor.
-        assert_eq!(ix.value("populations[0].count.deeper"), ix.value("populations[0].count"));
+        assert_eq!(
+            ix.value("populations[0].count.deeper"),
+            ix.value("populations[0].count")
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Scenario files: the typed format, human durations, sampled parameters,
 //! loading with located errors, validation and the JSON Schema.
 
+pub mod bytes;
 pub mod duration;
 pub mod load;
 pub mod locate;
 pub mod param;
+pub mod tagged;
 pub mod types;
 pub mod validate;
 
+pub use bytes::ByteSize;
 pub use duration::Duration;
 pub use load::{LoadedScenario, Problem, ScenarioError, load_scenario, parse_scenario};
 pub use param::{Distribution, Param};

@@ -86,7 +86,9 @@ impl Param {
     /// Problems with the distribution's own parameters (not the field's range).
     pub fn check(&self) -> Vec<String> {
         match self {
-            Param::Const(v) if !v.is_finite() => vec![format!("expected a finite number, found {v}")],
+            Param::Const(v) if !v.is_finite() => {
+                vec![format!("expected a finite number, found {v}")]
+            }
             Param::Const(_) => vec![],
             Param::Dist(d) => d.check(),
         }
@@ -128,11 +130,21 @@ impl Distribution {
     /// Draws one value.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
-            Distribution::Lognormal { median, sigma, min, max } => {
+            Distribution::Lognormal {
+                median,
+                sigma,
+                min,
+                max,
+            } => {
                 let d = LogNormal::new(median.ln(), *sigma).expect("validated lognormal");
                 Self::clamp(d.sample(rng), *min, *max)
             }
-            Distribution::Normal { mean, std, min, max } => {
+            Distribution::Normal {
+                mean,
+                std,
+                min,
+                max,
+            } => {
                 let d = Normal::new(*mean, *std).expect("validated normal");
                 Self::clamp(d.sample(rng), *min, *max)
             }
@@ -145,7 +157,9 @@ impl Distribution {
             }
             Distribution::Choice { values, weights } => {
                 let i = match weights {
-                    Some(w) => WeightedIndex::new(w).expect("validated weights").sample(rng),
+                    Some(w) => WeightedIndex::new(w)
+                        .expect("validated weights")
+                        .sample(rng),
                     None => rng.random_range(0..values.len()),
                 };
                 values[i]
@@ -159,8 +173,17 @@ impl Distribution {
             Distribution::Lognormal { min, max, .. } => {
                 (min.unwrap_or(0.0).max(0.0), max.unwrap_or(f64::INFINITY))
             }
-            Distribution::Normal { mean, std, min, max } => {
-                let lo = if *std == 0.0 { *mean } else { f64::NEG_INFINITY };
+            Distribution::Normal {
+                mean,
+                std,
+                min,
+                max,
+            } => {
+                let lo = if *std == 0.0 {
+                    *mean
+                } else {
+                    f64::NEG_INFINITY
+                };
                 let hi = if *std == 0.0 { *mean } else { f64::INFINITY };
                 (min.map_or(lo, |m| lo.max(m)), max.map_or(hi, |m| hi.min(m)))
             }
@@ -169,9 +192,15 @@ impl Distribution {
                 let live = values
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| weights.as_ref().is_none_or(|w| w.get(*i).is_some_and(|w| *w > 0.0)))
+                    .filter(|(i, _)| {
+                        weights
+                            .as_ref()
+                            .is_none_or(|w| w.get(*i).is_some_and(|w| *w > 0.0))
+                    })
                     .map(|(_, v)| *v);
-                live.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+                live.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                })
             }
         }
     }
@@ -192,7 +221,12 @@ impl Distribution {
             }
         };
         match self {
-            Distribution::Lognormal { median, sigma, min, max } => {
+            Distribution::Lognormal {
+                median,
+                sigma,
+                min,
+                max,
+            } => {
                 if !(median.is_finite() && *median > 0.0) {
                     p.push(format!("lognormal `median` must be > 0, found {median}"));
                 }
@@ -201,7 +235,12 @@ impl Distribution {
                 }
                 clamps(min, max, &mut p);
             }
-            Distribution::Normal { mean, std, min, max } => {
+            Distribution::Normal {
+                mean,
+                std,
+                min,
+                max,
+            } => {
                 finite("mean", *mean, &mut p);
                 if !(std.is_finite() && *std >= 0.0) {
                     p.push(format!("normal `std` must be ≥ 0, found {std}"));
@@ -212,7 +251,9 @@ impl Distribution {
                 finite("low", *low, &mut p);
                 finite("high", *high, &mut p);
                 if low > high {
-                    p.push(format!("uniform `low` ({low}) is greater than `high` ({high})"));
+                    p.push(format!(
+                        "uniform `low` ({low}) is greater than `high` ({high})"
+                    ));
                 }
             }
             Distribution::Choice { values, weights } => {
@@ -261,7 +302,8 @@ impl<'de> Deserialize<'de> for Param {
                 Ok(Param::Const(v as f64))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Param, A::Error> {
-                Distribution::deserialize(de::value::MapAccessDeserializer::new(map)).map(Param::Dist)
+                Distribution::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Param::Dist)
             }
         }
         d.deserialize_any(V)
@@ -294,11 +336,21 @@ mod tests {
     fn parses_constants_and_distributions() {
         assert_eq!(parse("12.5"), Param::Const(12.5));
         assert_eq!(parse("3"), Param::Const(3.0));
-        assert!(matches!(parse("{lognormal: {median: 20, sigma: 0.5}}"), Param::Dist(Distribution::Lognormal { .. })));
-        assert!(matches!(parse("{choice: {values: [1, 2], weights: [3, 1]}}"), Param::Dist(Distribution::Choice { .. })));
-        let err = serde_yaml_ng::from_str::<Param>("{gamma: {k: 1}}").unwrap_err().to_string();
+        assert!(matches!(
+            parse("{lognormal: {median: 20, sigma: 0.5}}"),
+            Param::Dist(Distribution::Lognormal { .. })
+        ));
+        assert!(matches!(
+            parse("{choice: {values: [1, 2], weights: [3, 1]}}"),
+            Param::Dist(Distribution::Choice { .. })
+        ));
+        let err = serde_yaml_ng::from_str::<Param>("{gamma: {k: 1}}")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown variant `gamma`"), "{err}");
-        let err = serde_yaml_ng::from_str::<Param>("fast").unwrap_err().to_string();
+        let err = serde_yaml_ng::from_str::<Param>("fast")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a number or a distribution"), "{err}");
     }
 
@@ -323,11 +375,31 @@ mod tests {
 
     #[test]
     fn range_checks_explain_themselves() {
-        assert!(Param::Const(0.5).check_range(0.0, true, 1.0, false).is_none());
-        assert!(Param::Const(1.5).check_range(0.0, true, 1.0, false).unwrap().contains("found 1.5"));
-        let msg = parse("{normal: {mean: 5, std: 1}}").check_range(0.0, true, f64::INFINITY, false).unwrap();
+        assert!(
+            Param::Const(0.5)
+                .check_range(0.0, true, 1.0, false)
+                .is_none()
+        );
+        assert!(
+            Param::Const(1.5)
+                .check_range(0.0, true, 1.0, false)
+                .unwrap()
+                .contains("found 1.5")
+        );
+        let msg = parse("{normal: {mean: 5, std: 1}}")
+            .check_range(0.0, true, f64::INFINITY, false)
+            .unwrap();
         assert!(msg.contains("add `min`"), "{msg}");
-        assert!(parse("{normal: {mean: 5, std: 1, min: 0.1}}").check_range(0.0, true, f64::INFINITY, false).is_none());
-        assert!(parse("{choice: {values: [1, 2], weights: [1]}}").check_range(0.0, false, 9.0, false).unwrap().contains("2 values but 1 weights"));
+        assert!(
+            parse("{normal: {mean: 5, std: 1, min: 0.1}}")
+                .check_range(0.0, true, f64::INFINITY, false)
+                .is_none()
+        );
+        assert!(
+            parse("{choice: {values: [1, 2], weights: [1]}}")
+                .check_range(0.0, false, 9.0, false)
+                .unwrap()
+                .contains("2 values but 1 weights")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The typed scenario: what a YAML file parses into. Field docs here become
 //! the JSON Schema descriptions that editors show.
 
+use super::bytes::ByteSize;
 use super::duration::Duration;
 use super::param::Param;
 use schemars::JsonSchema;
@@ -66,6 +67,7 @@ pub struct NetworkSpec {
 #[serde(deny_unknown_fields)]
 pub struct TopologySpec {
     /// The random-graph model.
+    #[serde(deserialize_with = "super::tagged::one_key_map")]
     pub generator: Generator,
     /// Number of routers (≥ 2 and ≥ the number of regions).
     pub routers: u32,
@@ -117,7 +119,7 @@ pub struct Profile {
     /// The node's access link.
     pub link: AccessLink,
     /// When the node is online; `always_on` if omitted.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::tagged::one_key_map")]
     pub availability: Availability,
 }
 
@@ -232,10 +234,10 @@ pub struct Rounds {
     #[serde(default)]
     pub gap: Duration,
     /// Size of the global model sent to each client, in bytes.
-    pub model_bytes: u64,
+    pub model_bytes: ByteSize,
     /// Size of each client's update, in bytes; `model_bytes` if omitted.
     #[serde(default)]
-    pub update_bytes: Option<u64>,
+    pub update_bytes: Option<ByteSize>,
     /// Local work per client per round, in FLOPs.
     pub client_flops: f64,
 }

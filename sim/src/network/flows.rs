@@ -1,0 +1,457 @@
+//! Flow-level bandwidth sharing. Each transfer is a flow over a path of
+//! links; concurrent flows share capacity max-min fairly (progressive
+//! filling). When a flow starts or ends, only the flows connected to it
+//! through shared links are recomputed, and only those whose rate changed
+//! get a new finish time.
+
+use crate::engine::SimTime;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// Index of a link (a directed capacity: an uplink, a downlink, a router link).
+pub type LinkId = u32;
+/// Index of an active flow (slots are reused after a flow ends).
+pub type FlowId = u32;
+
+/// A new finish time for a flow; schedule a completion event carrying `version`
+/// and ignore completion events whose version is no longer current.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Reschedule {
+    /// The flow.
+    pub flow: FlowId,
+    /// Identifies this finish time; older ones are stale.
+    pub version: u64,
+    /// When the flow's last bit leaves the bottleneck (latency not included).
+    pub finish: SimTime,
+}
+
+#[derive(Default)]
+struct Flow {
+    path: Vec<LinkId>,
+    total_bits: f64,
+    remaining_bits: f64,
+    rate_bps: f64,
+    last_update: SimTime,
+    version: u64,
+    active: bool,
+    /// Rate before the current recompute, to detect changes.
+    old_rate_bps: f64,
+    /// Scratch: component stamp and "rate fixed" stamp during a recompute.
+    seen: u64,
+    fixed: u64,
+}
+
+/// The set of links and active flows with their max-min fair rates.
+pub struct FlowNetwork {
+    capacity_bps: Vec<f64>,
+    flows: Vec<Flow>,
+    free: Vec<FlowId>,
+    /// Active flows on each busy link (lookup only; never iterated as a map).
+    on_link: HashMap<LinkId, Vec<FlowId>>,
+    next_version: u64,
+    stamp: u64,
+    // Scratch buffers reused by every recompute.
+    link_seen: HashMap<LinkId, usize>,
+    comp_links: Vec<LinkId>,
+    comp_flows: Vec<FlowId>,
+    rem_cap: Vec<f64>,
+    unfixed: Vec<u32>,
+    link_ver: Vec<u32>,
+}
+
+/// Orders floats totally for the filling heap.
+#[derive(Copy, Clone, PartialEq)]
+struct Share(f64);
+impl Eq for Share {}
+impl PartialOrd for Share {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Share {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+impl FlowNetwork {
+    /// A network with the given link capacities in bit/s (index = `LinkId`).
+    pub fn new(capacity_bps: Vec<f64>) -> Self {
+        FlowNetwork {
+            capacity_bps,
+            flows: Vec::new(),
+            free: Vec::new(),
+            on_link: HashMap::new(),
+            next_version: 0,
+            stamp: 0,
+            link_seen: HashMap::new(),
+            comp_links: Vec::new(),
+            comp_flows: Vec::new(),
+            rem_cap: Vec::new(),
+            unfixed: Vec::new(),
+            link_ver: Vec::new(),
+        }
+    }
+
+    /// Number of links.
+    pub fn links(&self) -> usize {
+        self.capacity_bps.len()
+    }
+
+    /// Capacity of a link in bit/s.
+    pub fn capacity_bps(&self, link: LinkId) -> f64 {
+        self.capacity_bps[link as usize]
+    }
+
+    /// Number of active flows.
+    pub fn active_flows(&self) -> usize {
+        self.flows.len() - self.free.len()
+    }
+
+    /// Starts a flow of `bytes` over `path` at `now`; new finish times for it
+    /// and for every flow whose rate changed are appended to `out`.
+    pub fn start(
+        &mut self,
+        now: SimTime,
+        path: &[LinkId],
+        bytes: u64,
+        out: &mut Vec<Reschedule>,
+    ) -> FlowId {
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.flows.push(Flow::default());
+                (self.flows.len() - 1) as FlowId
+            }
+        };
+        let bits = bytes as f64 * 8.0;
+        let f = &mut self.flows[id as usize];
+        f.path.clear();
+        f.path.extend_from_slice(path);
+        f.total_bits = bits;
+        f.remaining_bits = bits;
+        f.rate_bps = 0.0;
+        f.last_update = now;
+        f.version = u64::MAX;
+        f.active = true;
+        for &l in path {
+            self.on_link.entry(l).or_default().push(id);
+        }
+        if path.is_empty() || bits == 0.0 {
+            // Nothing to share: done at once.
+            let version = self.bump(id);
+            out.push(Reschedule {
+                flow: id,
+                version,
+                finish: now,
+            });
+            return id;
+        }
+        let seeds = self.flows[id as usize].path.clone();
+        self.recompute(now, &seeds, out);
+        id
+    }
+
+    /// Whether `version` is the flow's current finish time.
+    pub fn is_current(&self, flow: FlowId, version: u64) -> bool {
+        self.flows
+            .get(flow as usize)
+            .is_some_and(|f| f.active && f.version == version)
+    }
+
+    /// The flow's current rate in bit/s.
+    pub fn rate_bps(&self, flow: FlowId) -> f64 {
+        self.flows[flow as usize].rate_bps
+    }
+
+    /// Ends a flow that completed (or is abandoned) at `now`; returns the
+    /// bytes it actually moved. Neighbours' new finish times go to `out`.
+    pub fn stop(&mut self, now: SimTime, flow: FlowId, out: &mut Vec<Reschedule>) -> u64 {
+        let f = &mut self.flows[flow as usize];
+        debug_assert!(f.active, "stopping an inactive flow");
+        let dt = now.saturating_sub(f.last_update).as_secs_f64();
+        let remaining = (f.remaining_bits - f.rate_bps * dt).max(0.0);
+        let moved_bits = f.total_bits - remaining;
+        f.active = false;
+        f.version = u64::MAX;
+        let path = std::mem::take(&mut f.path);
+        for &l in &path {
+            if let Some(list) = self.on_link.get_mut(&l) {
+                if let Some(pos) = list.iter().position(|&x| x == flow) {
+                    list.swap_remove(pos);
+                }
+                if list.is_empty() {
+                    self.on_link.remove(&l);
+                }
+            }
+        }
+        self.free.push(flow);
+        self.recompute(now, &path, out);
+        self.flows[flow as usize].path = path;
+        (moved_bits / 8.0).round() as u64
+    }
+
+    fn bump(&mut self, flow: FlowId) -> u64 {
+        let v = self.next_version;
+        self.next_version += 1;
+        self.flows[flow as usize].version = v;
+        v
+    }
+
+    /// Recomputes max-min rates for the component of flows reachable from
+    /// `seeds` through shared links.
+    fn recompute(&mut self, now: SimTime, seeds: &[LinkId], out: &mut Vec<Reschedule>) {
+        self.stamp += 1;
+        let stamp = self.stamp;
+        self.link_seen.clear();
+        self.comp_links.clear();
+        self.comp_flows.clear();
+        // Breadth-first over links and flows.
+        for &l in seeds {
+            if self.on_link.contains_key(&l) && !self.link_seen.contains_key(&l) {
+                self.link_seen.insert(l, self.comp_links.len());
+                self.comp_links.push(l);
+            }
+        }
+        let mut next = 0;
+        while next < self.comp_links.len() {
+            let l = self.comp_links[next];
+            next += 1;
+            for &f in &self.on_link[&l] {
+                let flow = &mut self.flows[f as usize];
+                if flow.seen == stamp {
+                    continue;
+                }
+                flow.seen = stamp;
+                self.comp_flows.push(f);
+                for &l2 in &flow.path {
+                    if !self.link_seen.contains_key(&l2) {
+                        self.link_seen.insert(l2, self.comp_links.len());
+                        self.comp_links.push(l2);
+                    }
+                }
+            }
+        }
+        // Bring every affected flow's remaining bits up to now.
+        for &f in &self.comp_flows {
+            let flow = &mut self.flows[f as usize];
+            let dt = now.saturating_sub(flow.last_update).as_secs_f64();
+            flow.remaining_bits = (flow.remaining_bits - flow.rate_bps * dt).max(0.0);
+            flow.last_update = now;
+        }
+        // Progressive filling with a heap of per-link fair shares.
+        let n = self.comp_links.len();
+        self.rem_cap.clear();
+        self.unfixed.clear();
+        self.link_ver.clear();
+        let mut heap = BinaryHeap::with_capacity(n);
+        for (i, &l) in self.comp_links.iter().enumerate() {
+            let cap = self.capacity_bps[l as usize];
+            let count = self.on_link[&l].len() as u32;
+            self.rem_cap.push(cap);
+            self.unfixed.push(count);
+            self.link_ver.push(0);
+            heap.push(Reverse((Share(cap / f64::from(count)), i, 0u32)));
+        }
+        while let Some(Reverse((Share(share), i, ver))) = heap.pop() {
+            if self.unfixed[i] == 0 || self.link_ver[i] != ver {
+                continue;
+            }
+            let share = share.max(0.0);
+            let l = self.comp_links[i];
+            for &f in &self.on_link[&l] {
+                let flow = &mut self.flows[f as usize];
+                if flow.fixed == stamp {
+                    continue;
+                }
+                flow.fixed = stamp;
+                flow.old_rate_bps = flow.rate_bps;
+                flow.rate_bps = share;
+                for &l2 in &flow.path {
+                    let j = self.link_seen[&l2];
+                    self.rem_cap[j] = (self.rem_cap[j] - share).max(0.0);
+                    self.unfixed[j] -= 1;
+                    if j != i && self.unfixed[j] > 0 {
+                        self.link_ver[j] += 1;
+                        let s = self.rem_cap[j] / f64::from(self.unfixed[j]);
+                        heap.push(Reverse((Share(s), j, self.link_ver[j])));
+                    }
+                }
+            }
+        }
+        // New finish times for flows whose rate changed (or that are new).
+        for idx in 0..self.comp_flows.len() {
+            let f = self.comp_flows[idx];
+            let flow = &self.flows[f as usize];
+            let fresh = flow.version == u64::MAX;
+            if !fresh && flow.old_rate_bps == flow.rate_bps {
+                continue;
+            }
+            let finish = if flow.rate_bps > 0.0 {
+                now.saturating_add(SimTime::from_secs_f64_ceil(
+                    flow.remaining_bits / flow.rate_bps,
+                ))
+            } else {
+                SimTime::MAX
+            };
+            let version = self.bump(f);
+            out.push(Reschedule {
+                flow: f,
+                version,
+                finish,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MBIT: f64 = 1e6;
+
+    /// Links 0..n are uplinks of senders, link `sink` is the shared downlink.
+    fn incast(ups_mbps: &[f64], down_mbps: f64) -> (FlowNetwork, LinkId) {
+        let mut caps: Vec<f64> = ups_mbps.iter().map(|m| m * MBIT).collect();
+        caps.push(down_mbps * MBIT);
+        (FlowNetwork::new(caps), ups_mbps.len() as LinkId)
+    }
+
+    fn rates(net: &FlowNetwork, ids: &[FlowId]) -> Vec<f64> {
+        ids.iter().map(|&f| net.rate_bps(f) / MBIT).collect()
+    }
+
+    #[test]
+    fn max_min_shares_match_hand_computation() {
+        // Uplinks 10, 50, 100 into a 100 Mbit/s downlink: the 10 is capped by
+        // its own uplink, the other two split the remaining 90 equally.
+        let (mut net, sink) = incast(&[10.0, 50.0, 100.0], 100.0);
+        let mut out = Vec::new();
+        let ids: Vec<FlowId> = (0..3)
+            .map(|i| net.start(SimTime::ZERO, &[i, sink], 1_000_000, &mut out))
+            .collect();
+        let r = rates(&net, &ids);
+        assert!(
+            (r[0] - 10.0).abs() < 1e-9 && (r[1] - 45.0).abs() < 1e-9 && (r[2] - 45.0).abs() < 1e-9,
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn two_bottlenecks_in_a_chain() {
+        // Flow a: links 0,1; flow b: link 1; flow c: links 1,2 with link 2 = 5.
+        // Link 1 (30) is shared by a, b, c; c is capped at 5 by link 2, so a
+        // and b split 25: 12.5 each. Link 0 (100) is not a bottleneck.
+        let mut net = FlowNetwork::new(vec![100.0 * MBIT, 30.0 * MBIT, 5.0 * MBIT]);
+        let mut out = Vec::new();
+        let a = net.start(SimTime::ZERO, &[0, 1], 1, &mut out);
+        let b = net.start(SimTime::ZERO, &[1], 1, &mut out);
+        let c = net.start(SimTime::ZERO, &[1, 2], 1, &mut out);
+        let r = rates(&net, &[a, b, c]);
+        assert!(
+            (r[0] - 12.5).abs() < 1e-9 && (r[1] - 12.5).abs() < 1e-9 && (r[2] - 5.0).abs() < 1e-9,
+            "{r:?}"
+        );
+    }
+
+    /// Runs flows to completion, returning each flow's finish time in seconds.
+    fn run_to_completion(net: &mut FlowNetwork, starts: &[(f64, Vec<LinkId>, u64)]) -> Vec<f64> {
+        let mut pending: Vec<(SimTime, usize)> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SimTime::from_secs_f64_ceil(s.0), i))
+            .collect();
+        let mut finish: HashMap<FlowId, (u64, SimTime)> = HashMap::new();
+        let mut owner: HashMap<FlowId, usize> = HashMap::new();
+        let mut done = vec![f64::NAN; starts.len()];
+        let mut out = Vec::new();
+        loop {
+            pending.sort();
+            let next_start = pending.first().map(|p| p.0);
+            let next_finish = finish.iter().map(|(f, (v, t))| (*t, *f, *v)).min();
+            match (next_start, next_finish) {
+                (None, None) => break,
+                (Some(ts), nf) if nf.is_none_or(|(tf, _, _)| ts <= tf) => {
+                    let (t, i) = pending.remove(0);
+                    let id = net.start(t, &starts[i].1, starts[i].2, &mut out);
+                    owner.insert(id, i);
+                }
+                (_, Some((t, f, v))) => {
+                    assert!(net.is_current(f, v));
+                    finish.remove(&f);
+                    net.stop(t, f, &mut out);
+                    done[owner[&f]] = t.as_secs_f64();
+                }
+                _ => unreachable!(),
+            }
+            for r in out.drain(..) {
+                finish.insert(r.flow, (r.version, r.finish));
+            }
+        }
+        done
+    }
+
+    #[test]
+    fn incast_completion_times_follow_the_arithmetic() {
+        // 4 senders with 100 Mbit/s uplinks, 8 MB each, into a 100 Mbit/s
+        // downlink: each gets 25 Mbit/s; 64 Mbit / 25 = 2.56 s, all together.
+        let (mut net, sink) = incast(&[100.0; 4], 100.0);
+        let starts: Vec<_> = (0..4).map(|i| (0.0, vec![i, sink], 8_000_000)).collect();
+        for t in run_to_completion(&mut net, &starts) {
+            assert!((t - 2.56).abs() < 1e-6, "{t}");
+        }
+        // Halving the downlink doubles the time exactly.
+        let (mut net, sink) = incast(&[100.0; 4], 50.0);
+        let starts: Vec<_> = (0..4).map(|i| (0.0, vec![i, sink], 8_000_000)).collect();
+        for t in run_to_completion(&mut net, &starts) {
+            assert!((t - 5.12).abs() < 1e-6, "{t}");
+        }
+    }
+
+    #[test]
+    fn staggered_flows_share_then_speed_up() {
+        // Flow A (10 MB = 80 Mbit) alone on a 100 Mbit/s link from t=0; flow B
+        // (5 MB = 40 Mbit) joins at t=0.4 s. A has 40 Mbit left then; both run
+        // at 50 Mbit/s and finish together at 0.4 + 40/50 = 1.2 s.
+        let mut net = FlowNetwork::new(vec![100.0 * MBIT]);
+        let done = run_to_completion(
+            &mut net,
+            &[(0.0, vec![0], 10_000_000), (0.4, vec![0], 5_000_000)],
+        );
+        assert!(
+            (done[0] - 1.2).abs() < 1e-6 && (done[1] - 1.2).abs() < 1e-6,
+            "{done:?}"
+        );
+        // B of 2.5 MB (20 Mbit) instead: B ends at 0.4 + 20/50 = 0.8 s, A has
+        // 40 − 20 = 20 Mbit left and ends at 0.8 + 20/100 = 1.0 s.
+        let mut net = FlowNetwork::new(vec![100.0 * MBIT]);
+        let done = run_to_completion(
+            &mut net,
+            &[(0.0, vec![0], 10_000_000), (0.4, vec![0], 2_500_000)],
+        );
+        assert!(
+            (done[0] - 1.0).abs() < 1e-6 && (done[1] - 0.8).abs() < 1e-6,
+            "{done:?}"
+        );
+    }
+
+    #[test]
+    fn unrelated_flows_keep_their_finish_times() {
+        let mut net = FlowNetwork::new(vec![MBIT, MBIT]);
+        let mut out = Vec::new();
+        net.start(SimTime::ZERO, &[0], 1000, &mut out);
+        out.clear();
+        net.start(SimTime::ZERO, &[1], 1000, &mut out);
+        assert_eq!(out.len(), 1, "only the new flow is rescheduled");
+    }
+
+    #[test]
+    fn stopping_early_reports_bytes_moved() {
+        let mut net = FlowNetwork::new(vec![8.0 * MBIT]);
+        let mut out = Vec::new();
+        let f = net.start(SimTime::ZERO, &[0], 10_000_000, &mut out);
+        // 8 Mbit/s = 1 MB/s; after 2 s, 2 MB have moved.
+        assert_eq!(net.stop(SimTime::from_secs(2), f, &mut out), 2_000_000);
+        assert_eq!(net.active_flows(), 0);
+    }
+}

@@ -1,0 +1,10 @@
+//! Result files: Arrow IPC tables and `run.json`, each written to a
+//! temporary name and renamed when complete, so an interrupted run never
+//! leaves a truncated file behind. Models and the protocol never see this.
+
+pub mod run_info;
+pub mod table;
+pub mod tables;
+
+pub use run_info::RunInfo;
+pub use table::{Column, Table};

@@ -1,0 +1,53 @@
+//! `run.json`: what produced a run's tables and how long it took.
+
+use serde::Serialize;
+use std::path::Path;
+
+/// The run record written beside the tables.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// dmlsim version that produced the run.
+    pub dmlsim_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// SHA-256 of the scenario file's bytes, hex.
+    pub scenario_sha256: String,
+    /// Seed used (the scenario's, or the `--seed` override).
+    pub seed: u64,
+    /// The learner behind the rounds.
+    pub learner: String,
+    /// Number of nodes.
+    pub nodes: u64,
+    /// Number of operators.
+    pub operators: u64,
+    /// Routers in a generated topology (0 with a latency matrix).
+    pub routers: u64,
+    /// Rounds asked for.
+    pub rounds_planned: u32,
+    /// Rounds closed.
+    pub rounds_completed: u32,
+    /// Why the run ended: `rounds_done` or `horizon`.
+    pub stopped_by: String,
+    /// Simulated time at the end, in s.
+    pub sim_time_s: f64,
+    /// Events handled by the kernel.
+    pub events: u64,
+    /// Selection retries for lack of online nodes.
+    pub selection_retries: u64,
+    /// Wall-clock time of the simulation, in s.
+    pub wall_s: f64,
+    /// Events per wall-clock second.
+    pub events_per_s: f64,
+    /// Files written, relative to the output folder.
+    pub outputs: Vec<String>,
+}
+
+impl RunInfo {
+    /// Writes `DIR/run.json` atomically.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        super::table::write_atomically(&dir.join("run.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
+            std::io::Write::write_all(w, b"\n")
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! A small column-oriented table type and its Arrow IPC file writer.
+
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, UInt32Array, UInt64Array,
+};
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{DataType, Field, Schema};
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One column's values.
+pub enum Column {
+    /// Unsigned 32-bit integers.
+    U32(Vec<u32>),
+    /// Unsigned 64-bit integers.
+    U64(Vec<u64>),
+    /// Signed 64-bit integers, nullable.
+    I64(Vec<Option<i64>>),
+    /// 64-bit floats.
+    F64(Vec<f64>),
+    /// 64-bit floats, nullable.
+    OptF64(Vec<Option<f64>>),
+    /// Booleans.
+    Bool(Vec<bool>),
+    /// Strings from a small set: keys into `values` (an Arrow dictionary,
+    /// read as Categorical by Polars and pandas).
+    Dict(Vec<i32>, Vec<String>),
+}
+
+impl Column {
+    fn into_arrow(self) -> (DataType, bool, ArrayRef) {
+        match self {
+            Column::U32(v) => (DataType::UInt32, false, Arc::new(UInt32Array::from(v))),
+            Column::U64(v) => (DataType::UInt64, false, Arc::new(UInt64Array::from(v))),
+            Column::I64(v) => (DataType::Int64, true, Arc::new(Int64Array::from(v))),
+            Column::F64(v) => (DataType::Float64, false, Arc::new(Float64Array::from(v))),
+            Column::OptF64(v) => (DataType::Float64, true, Arc::new(Float64Array::from(v))),
+            Column::Bool(v) => (DataType::Boolean, false, Arc::new(BooleanArray::from(v))),
+            Column::Dict(keys, values) => {
+                let dict = DictionaryArray::<Int32Type>::try_new(
+                    Int32Array::from(keys),
+                    Arc::new(StringArray::from(values)),
+                )
+                .expect("dictionary keys are in range");
+                (
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    false,
+                    Arc::new(dict),
+                )
+            }
+        }
+    }
+}
+
+/// A named table of equal-length columns, each with a unit (or "" for none).
+pub struct Table {
+    /// File name without extension, e.g. `rounds`.
+    pub name: &'static str,
+    columns: Vec<(&'static str, &'static str, Column)>,
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new(name: &'static str) -> Table {
+        Table {
+            name,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Adds a column with its unit (stored as Arrow field metadata `unit`).
+    pub fn col(mut self, name: &'static str, unit: &'static str, column: Column) -> Table {
+        self.columns.push((name, unit, column));
+        self
+    }
+
+    /// Column names in order.
+    pub fn column_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.0).collect()
+    }
+
+    /// Writes `DIR/NAME.arrow` (Arrow IPC file format) atomically.
+    pub fn write(self, dir: &Path) -> std::io::Result<PathBuf> {
+        let name = self.name;
+        let mut fields = Vec::new();
+        let mut arrays = Vec::new();
+        for (col_name, unit, column) in self.columns {
+            let (dt, nullable, array) = column.into_arrow();
+            let mut field = Field::new(col_name, dt, nullable);
+            if !unit.is_empty() {
+                field =
+                    field.with_metadata(HashMap::from([("unit".to_string(), unit.to_string())]));
+            }
+            fields.push(field);
+            arrays.push(array);
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
+        let path = dir.join(format!("{name}.arrow"));
+        write_atomically(&path, |w| {
+            let mut writer = FileWriter::try_new(w, &schema).map_err(std::io::Error::other)?;
+            writer.write(&batch).map_err(std::io::Error::other)?;
+            writer.finish().map_err(std::io::Error::other)?;
+            Ok(())
+        })?;
+        Ok(path)
+    }
+}
+
+/// Writes a file through a temporary sibling and renames it into place.
+pub fn write_atomically(
+    path: &Path,
+    body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = path.with_file_name(format!(".{file_name}.partial"));
+    let result = (|| {
+        let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+        body(&mut w)?;
+        w.flush()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Dictionary-encodes labels: keys into the returned distinct values, in
+/// first-seen order (deterministic for a deterministic input).
+pub fn dictionary<'a>(labels: impl Iterator<Item = &'a str>) -> Column {
+    let mut values: Vec<String> = Vec::new();
+    let mut index: HashMap<&'a str, i32> = HashMap::new();
+    let keys = labels
+        .map(|l| {
+            *index.entry(l).or_insert_with(|| {
+                values.push(l.to_string());
+                (values.len() - 1) as i32
+            })
+        })
+        .collect();
+    Column::Dict(keys, values)
+}

@@ -1,0 +1,231 @@
+//! The contract tables (`rounds`, `nodes`, `transfers`) built from a
+//! finished federation. Column names carry their units as suffixes; the
+//! same unit is stored in each field's Arrow metadata.
+
+use super::table::{Column, Table, dictionary};
+use crate::protocol::{RoundRecord, TransferRecord};
+use crate::scenario::Scenario;
+use crate::world::Nodes;
+
+fn secs(t: crate::engine::SimTime) -> f64 {
+    t.as_secs_f64()
+}
+
+/// `rounds.arrow`: one row per closed round.
+pub fn rounds_table(records: &[RoundRecord]) -> Table {
+    let r = records;
+    let u32s = |f: fn(&RoundRecord) -> u32| Column::U32(r.iter().map(f).collect());
+    let opt = |f: fn(&RoundRecord) -> Option<f64>| Column::OptF64(r.iter().map(f).collect());
+    Table::new("rounds")
+        .col("round", "", u32s(|x| x.round))
+        .col(
+            "t_start_s",
+            "s",
+            Column::F64(r.iter().map(|x| secs(x.t_start)).collect()),
+        )
+        .col(
+            "t_end_s",
+            "s",
+            Column::F64(r.iter().map(|x| secs(x.t_end)).collect()),
+        )
+        .col(
+            "duration_s",
+            "s",
+            Column::F64(
+                r.iter()
+                    .map(|x| secs(x.t_end.saturating_sub(x.t_start)))
+                    .collect(),
+            ),
+        )
+        .col("selected", "clients", u32s(|x| x.selected))
+        .col("completed", "clients", u32s(|x| x.completed))
+        .col(
+            "dropped",
+            "clients",
+            u32s(|x| x.dropped_late + x.dropped_offline),
+        )
+        .col("dropped_late", "clients", u32s(|x| x.dropped_late))
+        .col("dropped_offline", "clients", u32s(|x| x.dropped_offline))
+        .col(
+            "bytes_up",
+            "bytes",
+            Column::U64(r.iter().map(|x| x.bytes_up).collect()),
+        )
+        .col(
+            "bytes_down",
+            "bytes",
+            Column::U64(r.iter().map(|x| x.bytes_down).collect()),
+        )
+        .col("download_s_mean", "s", opt(|x| x.download_s_mean))
+        .col("compute_s_mean", "s", opt(|x| x.compute_s_mean))
+        .col("upload_s_mean", "s", opt(|x| x.upload_s_mean))
+        .col(
+            "test_accuracy",
+            "fraction",
+            opt(|x| x.evaluation.map(|e| e.test_accuracy)),
+        )
+        .col("test_loss", "", opt(|x| x.evaluation.map(|e| e.test_loss)))
+}
+
+/// `nodes.arrow`: one row per node with its sampled profile and final counters.
+pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool) -> Table {
+    let n = nodes.len();
+    let profile_names: Vec<String> = s.profiles.iter().map(|p| p.name.clone()).collect();
+    let region_names: Vec<String> = s.regions.iter().map(|r| r.name.clone()).collect();
+    let f64s = |v: &Vec<f64>, scale: f64| Column::F64(v.iter().map(|x| x * scale).collect());
+    let availability = nodes
+        .profile_availability
+        .iter()
+        .map(|a| a.label())
+        .collect::<Vec<_>>();
+    Table::new("nodes")
+        .col("node_id", "", Column::U32((0..n as u32).collect()))
+        .col("operator_id", "", Column::U32(nodes.operator.clone()))
+        .col(
+            "profile",
+            "",
+            Column::Dict(
+                nodes.profile.iter().map(|&p| i32::from(p)).collect(),
+                profile_names,
+            ),
+        )
+        .col(
+            "region",
+            "",
+            Column::Dict(
+                nodes.region.iter().map(|&r| i32::from(r)).collect(),
+                region_names,
+            ),
+        )
+        .col(
+            "router",
+            "",
+            Column::I64(
+                nodes
+                    .router
+                    .iter()
+                    .map(|&r| has_routers.then_some(i64::from(r)))
+                    .collect(),
+            ),
+        )
+        .col(
+            "gpu",
+            "",
+            dictionary(
+                nodes
+                    .profile
+                    .iter()
+                    .map(|&p| s.profiles[p as usize].gpu.name.as_str()),
+            ),
+        )
+        .col("gpu_tflops", "TFLOP/s", f64s(&nodes.gpu_tflops, 1.0))
+        .col(
+            "gpu_efficiency",
+            "fraction",
+            f64s(&nodes.gpu_efficiency, 1.0),
+        )
+        .col("gpu_memory_gb", "GB", f64s(&nodes.gpu_memory_gb, 1.0))
+        .col("gpu_watts", "W", f64s(&nodes.gpu_watts, 1.0))
+        .col("up_mbps", "Mbit/s", f64s(&nodes.up_bps, 1e-6))
+        .col("down_mbps", "Mbit/s", f64s(&nodes.down_bps, 1e-6))
+        .col(
+            "availability",
+            "",
+            dictionary(nodes.profile.iter().map(|&p| availability[p as usize])),
+        )
+        .col(
+            "busy_start_h",
+            "h",
+            Column::F64(nodes.busy_hours.iter().map(|b| f64::from(b.0)).collect()),
+        )
+        .col(
+            "busy_end_h",
+            "h",
+            Column::F64(nodes.busy_hours.iter().map(|b| f64::from(b.1)).collect()),
+        )
+        .col(
+            "rounds_selected",
+            "rounds",
+            Column::U32(nodes.stats.rounds_selected.clone()),
+        )
+        .col(
+            "rounds_completed",
+            "rounds",
+            Column::U32(nodes.stats.rounds_completed.clone()),
+        )
+        .col(
+            "bytes_up",
+            "bytes",
+            Column::U64(nodes.stats.bytes_up.clone()),
+        )
+        .col(
+            "bytes_down",
+            "bytes",
+            Column::U64(nodes.stats.bytes_down.clone()),
+        )
+        .col(
+            "compute_s",
+            "s",
+            Column::F64(
+                nodes
+                    .stats
+                    .compute_ns
+                    .iter()
+                    .map(|&ns| ns as f64 / 1e9)
+                    .collect(),
+            ),
+        )
+}
+
+/// `transfers.arrow`: one row per flow (written with `--trace`).
+pub fn transfers_table(trace: &[TransferRecord]) -> Table {
+    let t = trace;
+    let endpoint = |v: Option<u32>| Some(v.map_or(-1, i64::from));
+    Table::new("transfers")
+        .col(
+            "round",
+            "",
+            Column::U32(t.iter().map(|x| x.round).collect()),
+        )
+        .col("kind", "", dictionary(t.iter().map(|x| x.kind.label())))
+        .col(
+            "src",
+            "node id, -1 = aggregator",
+            Column::I64(t.iter().map(|x| endpoint(x.src)).collect()),
+        )
+        .col(
+            "dst",
+            "node id, -1 = aggregator",
+            Column::I64(t.iter().map(|x| endpoint(x.dst)).collect()),
+        )
+        .col(
+            "bytes",
+            "bytes",
+            Column::U64(t.iter().map(|x| x.bytes).collect()),
+        )
+        .col(
+            "bytes_moved",
+            "bytes",
+            Column::U64(t.iter().map(|x| x.bytes_moved).collect()),
+        )
+        .col(
+            "start_s",
+            "s",
+            Column::F64(t.iter().map(|x| secs(x.start)).collect()),
+        )
+        .col(
+            "end_s",
+            "s",
+            Column::F64(t.iter().map(|x| secs(x.end)).collect()),
+        )
+        .col(
+            "latency_s",
+            "s",
+            Column::F64(t.iter().map(|x| secs(x.latency)).collect()),
+        )
+        .col(
+            "delivered",
+            "",
+            Column::Bool(t.iter().map(|x| x.delivered).collect()),
+        )
+}

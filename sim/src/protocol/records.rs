@@ -1,0 +1,81 @@
+//! What the protocol reports: one record per round and, when tracing, one
+//! per transfer. Output writers turn these into Arrow tables.
+
+use crate::engine::SimTime;
+use dmlsim_models::learning::Evaluation;
+
+/// A closed round.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoundRecord {
+    /// Round number from 0.
+    pub round: u32,
+    /// When clients were selected.
+    pub t_start: SimTime,
+    /// When the last update arrived or the deadline passed.
+    pub t_end: SimTime,
+    /// Clients selected.
+    pub selected: u32,
+    /// Updates that arrived before the deadline.
+    pub completed: u32,
+    /// Clients still busy at the deadline.
+    pub dropped_late: u32,
+    /// Clients that went offline during the round.
+    pub dropped_offline: u32,
+    /// Bytes uploaded by clients (partial transfers included).
+    pub bytes_up: u64,
+    /// Bytes downloaded by clients (partial transfers included).
+    pub bytes_down: u64,
+    /// Mean model download time of clients that completed, in s.
+    pub download_s_mean: Option<f64>,
+    /// Mean local compute time of clients that completed, in s.
+    pub compute_s_mean: Option<f64>,
+    /// Mean update upload time of clients that completed, in s.
+    pub upload_s_mean: Option<f64>,
+    /// Global model quality after the round, when a model is trained.
+    pub evaluation: Option<Evaluation>,
+}
+
+/// Direction of a transfer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Global model, aggregator → client.
+    Broadcast,
+    /// Client update, client → aggregator.
+    Upload,
+}
+
+impl TransferKind {
+    /// Name used in `transfers.arrow`.
+    pub fn label(self) -> &'static str {
+        match self {
+            TransferKind::Broadcast => "broadcast",
+            TransferKind::Upload => "upload",
+        }
+    }
+}
+
+/// One flow, for `transfers.arrow`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferRecord {
+    /// Round the transfer belongs to.
+    pub round: u32,
+    /// Broadcast or upload.
+    pub kind: TransferKind,
+    /// Sender node id, or None for the aggregator.
+    pub src: Option<u32>,
+    /// Receiver node id, or None for the aggregator.
+    pub dst: Option<u32>,
+    /// Bytes the transfer was to move.
+    pub bytes: u64,
+    /// Bytes actually moved (less when abandoned at the deadline).
+    pub bytes_moved: u64,
+    /// When the flow started.
+    pub start: SimTime,
+    /// When the last byte arrived (transmission end plus one-way latency),
+    /// or when the flow was abandoned.
+    pub end: SimTime,
+    /// One-way latency of the path.
+    pub latency: SimTime,
+    /// Whether it was delivered (false: abandoned at the deadline).
+    pub delivered: bool,
+}

@@ -1,0 +1,139 @@
+//! Wiring: scenario → federation → kernel loop → result files.
+
+use crate::engine::{Kernel, SimTime, StopReason};
+use crate::output::{RunInfo, tables};
+use crate::protocol::{Event, Federation};
+use crate::scenario::{LoadedScenario, ScenarioError, load_scenario};
+use dmlsim_models::learning::{Learner, TimingOnly};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to run a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Folder for the result files (created if missing).
+    pub out: PathBuf,
+    /// Also write `transfers.arrow`.
+    pub trace: bool,
+    /// Replace the scenario's seed.
+    pub seed: Option<u64>,
+}
+
+/// Progress reported while running: rounds closed, rounds planned, sim time.
+pub type Progress<'a> = &'a mut dyn FnMut(u32, u32, SimTime);
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum RunError {
+    /// The scenario is invalid (exit code 2).
+    Scenario(ScenarioError),
+    /// The output folder or a file in it could not be written.
+    Output(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Scenario(e) => write!(f, "{e}"),
+            RunError::Output(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Loads and runs a scenario file, writing the result files.
+pub fn run_file(path: &Path, opts: &RunOptions, progress: Progress) -> Result<RunInfo, RunError> {
+    let loaded = load_scenario(path).map_err(RunError::Scenario)?;
+    run_scenario(&loaded, opts, progress)
+}
+
+/// Hex SHA-256 of a text.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Runs a loaded scenario, writing the result files into `opts.out`.
+pub fn run_scenario(
+    loaded: &LoadedScenario,
+    opts: &RunOptions,
+    progress: Progress,
+) -> Result<RunInfo, RunError> {
+    let mut scenario = loaded.scenario.clone();
+    if let Some(seed) = opts.seed {
+        scenario.seed = seed;
+    }
+    let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
+    std::fs::create_dir_all(&opts.out).map_err(|e| out_err(&opts.out, e))?;
+    let started = Instant::now();
+    let learner = TimingOnly {
+        work_flops: scenario.rounds.client_flops,
+    };
+    let mut fed = Federation::new(&scenario, learner, opts.trace);
+    let mut kernel: Kernel<Event> = Kernel::new();
+    kernel
+        .scheduler()
+        .schedule_at(SimTime::ZERO, Event::StartRound);
+    let horizon = scenario.horizon.time();
+    let planned = fed.plan().count;
+    progress(0, planned, SimTime::ZERO);
+    let stop = loop {
+        let stop = kernel.run(&mut fed, horizon, 200_000);
+        progress(fed.rounds_done(), planned, kernel.now());
+        if stop != StopReason::Budget {
+            break stop;
+        }
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let events = kernel.events_processed();
+
+    let mut outputs = Vec::new();
+    let mut tables = vec![
+        tables::rounds_table(&fed.records),
+        tables::nodes_table(&scenario, &fed.nodes, fed.routers() > 0),
+    ];
+    if let Some(trace) = &fed.trace {
+        tables.push(tables::transfers_table(trace));
+    }
+    for t in tables {
+        let path = t.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;
+        outputs.push(
+            path.file_name()
+                .expect("file")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    outputs.push("run.json".into());
+    let info = RunInfo {
+        dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        scenario_sha256: sha256_hex(&loaded.text),
+        seed: scenario.seed,
+        learner: fed.learner().name().to_string(),
+        nodes: fed.nodes.len() as u64,
+        operators: u64::from(fed.nodes.operators),
+        routers: fed.routers() as u64,
+        rounds_planned: planned,
+        rounds_completed: fed.rounds_done(),
+        stopped_by: if stop == StopReason::Horizon && fed.rounds_done() < planned {
+            "horizon"
+        } else {
+            "rounds_done"
+        }
+        .into(),
+        sim_time_s: kernel.now().as_secs_f64(),
+        events,
+        selection_retries: fed.selection_retries,
+        wall_s,
+        events_per_s: events as f64 / wall_s.max(1e-9),
+        outputs,
+    };
+    info.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;
+    Ok(info)
+}

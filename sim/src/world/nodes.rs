@@ -1,0 +1,248 @@
+//! Node instantiation from populations and profiles: per-node sampled
+//! values from the node's own random stream (so the result is the same with
+//! any number of threads), regions by weight, operators owning runs of nodes.
+
+use super::availability::{
+    AvailabilityModel, ChurnCursor, churn_online_until, diurnal_online_until,
+};
+use crate::engine::SimTime;
+use crate::engine::rng::stream;
+use crate::network::Topology;
+use crate::scenario::{Availability, Scenario};
+use rand::RngExt;
+use rayon::prelude::*;
+
+/// Per-node counters accumulated during a run.
+#[derive(Clone, Debug, Default)]
+pub struct NodeStats {
+    /// Rounds the node was selected for.
+    pub rounds_selected: Vec<u32>,
+    /// Rounds whose update arrived before the deadline.
+    pub rounds_completed: Vec<u32>,
+    /// Bytes the node uploaded (partial transfers included).
+    pub bytes_up: Vec<u64>,
+    /// Bytes the node downloaded (partial transfers included).
+    pub bytes_down: Vec<u64>,
+    /// Simulated time spent computing, in ns.
+    pub compute_ns: Vec<u64>,
+}
+
+/// All nodes of a run as struct-of-arrays (index = node id).
+pub struct Nodes {
+    /// Operator that runs each node.
+    pub operator: Vec<u32>,
+    /// Profile index (into the scenario's `profiles`).
+    pub profile: Vec<u16>,
+    /// Region index (into the scenario's `regions`).
+    pub region: Vec<u16>,
+    /// Router the node attaches to (0 without a generated topology).
+    pub router: Vec<u32>,
+    /// Peak GPU TFLOP/s.
+    pub gpu_tflops: Vec<f64>,
+    /// Achieved fraction of peak.
+    pub gpu_efficiency: Vec<f64>,
+    /// GPU memory in GB.
+    pub gpu_memory_gb: Vec<f64>,
+    /// GPU board power in W.
+    pub gpu_watts: Vec<f64>,
+    /// Uplink capacity in bit/s.
+    pub up_bps: Vec<f64>,
+    /// Downlink capacity in bit/s.
+    pub down_bps: Vec<f64>,
+    /// Diurnal busy window (start, end) in local hours.
+    pub busy_hours: Vec<(f32, f32)>,
+    /// Availability model of each profile.
+    pub profile_availability: Vec<AvailabilityModel>,
+    /// UTC offset of each region in ns.
+    pub region_offset_ns: Vec<i64>,
+    churn: Vec<ChurnCursor>,
+    seed: u64,
+    /// Run counters.
+    pub stats: NodeStats,
+    /// Number of operators.
+    pub operators: u32,
+}
+
+struct Draw {
+    region: u16,
+    router: u32,
+    tflops: f64,
+    efficiency: f64,
+    memory_gb: f64,
+    watts: f64,
+    up_bps: f64,
+    down_bps: f64,
+    busy: (f32, f32),
+}
+
+impl Nodes {
+    /// Instantiates every population's nodes (in parallel, deterministically).
+    pub fn instantiate(s: &Scenario, topo: &Topology) -> Nodes {
+        let region_index = |name: &str| {
+            s.regions
+                .iter()
+                .position(|r| r.name == name)
+                .expect("validated region") as u16
+        };
+        let mut out = Nodes {
+            operator: Vec::new(),
+            profile: Vec::new(),
+            region: Vec::new(),
+            router: Vec::new(),
+            gpu_tflops: Vec::new(),
+            gpu_efficiency: Vec::new(),
+            gpu_memory_gb: Vec::new(),
+            gpu_watts: Vec::new(),
+            up_bps: Vec::new(),
+            down_bps: Vec::new(),
+            busy_hours: Vec::new(),
+            profile_availability: s
+                .profiles
+                .iter()
+                .map(|p| match &p.availability {
+                    Availability::AlwaysOn => AvailabilityModel::AlwaysOn,
+                    Availability::Diurnal { .. } => AvailabilityModel::Diurnal,
+                    Availability::Churn { mean_up, mean_down } => AvailabilityModel::Churn {
+                        mean_up_ns: mean_up.time().nanos() as f64,
+                        mean_down_ns: mean_down.time().nanos() as f64,
+                    },
+                })
+                .collect(),
+            region_offset_ns: s
+                .regions
+                .iter()
+                .map(|r| (r.utc_offset_h * 3.6e12).round() as i64)
+                .collect(),
+            churn: Vec::new(),
+            seed: s.seed,
+            stats: NodeStats::default(),
+            operators: 0,
+        };
+        let mut first_id: u64 = 0;
+        for (pop_index, pop) in s.populations.iter().enumerate() {
+            let profile_index = s
+                .profiles
+                .iter()
+                .position(|p| p.name == pop.profile)
+                .expect("validated profile");
+            let profile = &s.profiles[profile_index];
+            let weights: Vec<(u16, f64)> = pop
+                .regions
+                .iter()
+                .map(|(name, w)| (region_index(name), *w))
+                .collect();
+            let total_weight: f64 = weights.iter().map(|w| w.1).sum();
+            let draws: Vec<Draw> = (0..u64::from(pop.count))
+                .into_par_iter()
+                .map(|i| {
+                    let id = first_id + i;
+                    let mut rng = stream(s.seed, "node", id);
+                    let mut u = rng.random::<f64>() * total_weight;
+                    let mut region = weights.last().expect("validated weights").0;
+                    for &(r, w) in &weights {
+                        if u < w {
+                            region = r;
+                            break;
+                        }
+                        u -= w;
+                    }
+                    let router = topo.attach(region, rng.random::<f64>());
+                    let busy = match &profile.availability {
+                        Availability::Diurnal {
+                            busy_start_h,
+                            busy_end_h,
+                        } => (
+                            busy_start_h.sample(&mut rng) as f32,
+                            busy_end_h.sample(&mut rng) as f32,
+                        ),
+                        _ => (0.0, 0.0),
+                    };
+                    Draw {
+                        region,
+                        router,
+                        tflops: profile.gpu.tflops.sample(&mut rng),
+                        efficiency: profile.gpu.efficiency.sample(&mut rng),
+                        memory_gb: profile.gpu.memory_gb.sample(&mut rng),
+                        watts: profile.gpu.watts.sample(&mut rng),
+                        up_bps: profile.link.up_mbps.sample(&mut rng) * 1e6,
+                        down_bps: profile.link.down_mbps.sample(&mut rng) * 1e6,
+                        busy,
+                    }
+                })
+                .collect();
+            for d in draws {
+                out.profile.push(profile_index as u16);
+                out.region.push(d.region);
+                out.router.push(d.router);
+                out.gpu_tflops.push(d.tflops);
+                out.gpu_efficiency.push(d.efficiency);
+                out.gpu_memory_gb.push(d.memory_gb);
+                out.gpu_watts.push(d.watts);
+                out.up_bps.push(d.up_bps);
+                out.down_bps.push(d.down_bps);
+                out.busy_hours.push(d.busy);
+            }
+            // Operators own consecutive runs of the population's nodes.
+            let mut rng = stream(s.seed, "operators", pop_index as u64);
+            let mut left = u64::from(pop.count);
+            while left > 0 {
+                let size =
+                    (pop.nodes_per_operator.sample(&mut rng).round().max(1.0) as u64).min(left);
+                out.operator
+                    .extend(std::iter::repeat_n(out.operators, size as usize));
+                out.operators += 1;
+                left -= size;
+            }
+            first_id += u64::from(pop.count);
+        }
+        let n = out.len();
+        out.churn = vec![ChurnCursor::default(); n];
+        out.stats = NodeStats {
+            rounds_selected: vec![0; n],
+            rounds_completed: vec![0; n],
+            bytes_up: vec![0; n],
+            bytes_down: vec![0; n],
+            compute_ns: vec![0; n],
+        };
+        out
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.profile.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.profile.is_empty()
+    }
+
+    /// Effective training throughput in FLOP/s (peak × efficiency).
+    pub fn effective_flops(&self, node: u32) -> f64 {
+        let i = node as usize;
+        self.gpu_tflops[i] * 1e12 * self.gpu_efficiency[i]
+    }
+
+    /// End of the node's current online period at `t`, or None if offline.
+    pub fn online_until(&mut self, node: u32, t: SimTime) -> Option<SimTime> {
+        let i = node as usize;
+        match &self.profile_availability[self.profile[i] as usize] {
+            AvailabilityModel::AlwaysOn => Some(SimTime::MAX),
+            AvailabilityModel::Diurnal => {
+                let (s, e) = self.busy_hours[i];
+                diurnal_online_until(t, self.region_offset_ns[self.region[i] as usize], s, e)
+            }
+            AvailabilityModel::Churn {
+                mean_up_ns,
+                mean_down_ns,
+            } => churn_online_until(
+                t,
+                self.seed,
+                node,
+                *mean_up_ns,
+                *mean_down_ns,
+                &mut self.churn[i],
+            ),
+        }
+    }
+}
