@@ -245,7 +245,18 @@ fn check_section<T: DeserializeOwned>(v: &Value, prefix: &str, out: &mut Vec<(St
         } else {
             format!("{prefix}.{inner}")
         };
-        out.push((path, strip_location(&e.into_inner().to_string())));
+        let message = strip_location(&e.into_inner().to_string());
+        // serde_yaml_ng repeats the path in front of its message; keep one.
+        let mut message = message;
+        let mut candidate = Some(inner.clone());
+        while let Some(c) = candidate.filter(|c| !c.is_empty()) {
+            if let Some(rest) = message.strip_prefix(&format!("{c}: ")) {
+                message = rest.to_string();
+                break;
+            }
+            candidate = super::locate::parent(&c);
+        }
+        out.push((path, message));
     }
 }
 
@@ -266,7 +277,7 @@ fn locate(file: &str, text: &str, raw: Vec<(String, String)>) -> ScenarioError {
                     };
                     index.key(&own)
                 })
-                .or_else(|| index.value(&path));
+                .or_else(|| index.find(&path));
             // Report unknown fields at the field itself.
             let path = match unknown_field_name(&message) {
                 Some(f) if !path.ends_with(f) => {

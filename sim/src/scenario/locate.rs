@@ -135,6 +135,19 @@ impl LocationIndex {
         }
     }
 
+    /// Where to point a reader for `path`: its key when it has one (a block
+    /// list's first item sits on the next line), else its value, else the
+    /// nearest ancestor's.
+    pub fn find(&self, path: &str) -> Option<Location> {
+        let mut p = path.to_string();
+        loop {
+            if let Some(l) = self.keys.get(&p).or_else(|| self.values.get(&p)) {
+                return Some(*l);
+            }
+            p = parent(&p)?;
+        }
+    }
+
     /// Location of the key that names `path` (for unknown fields), if any.
     pub fn key(&self, path: &str) -> Option<Location> {
         self.keys.get(path).copied()

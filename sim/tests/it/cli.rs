@@ -1,0 +1,135 @@
+//! The CLI runs the quickstart and writes the contract's tables.
+
+use super::support::*;
+
+const ROUNDS_COLUMNS: [&str; 10] = [
+    "round",
+    "t_start_s",
+    "t_end_s",
+    "selected",
+    "completed",
+    "dropped",
+    "bytes_up",
+    "bytes_down",
+    "test_accuracy",
+    "test_loss",
+];
+const NODES_COLUMNS: [&str; 5] = [
+    "node_id",
+    "operator_id",
+    "profile",
+    "region",
+    "rounds_completed",
+];
+const RUN_KEYS: [&str; 6] = [
+    "dmlsim_version",
+    "scenario_sha256",
+    "seed",
+    "events",
+    "wall_s",
+    "outputs",
+];
+
+#[test]
+fn quickstart_writes_the_contract_tables() {
+    let out = scratch("cli-quickstart");
+    run_ok("scenarios/quickstart.yaml", &out, &["--trace"], &[]);
+    let rounds = read_arrow(&out.join("rounds.arrow"));
+    let schema = rounds[0].schema();
+    for c in ROUNDS_COLUMNS {
+        assert!(schema.field_with_name(c).is_ok(), "rounds.arrow lacks {c}");
+    }
+    let rows: usize = rounds.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 20, "one row per round");
+    let nodes = read_arrow(&out.join("nodes.arrow"));
+    for c in NODES_COLUMNS {
+        assert!(
+            nodes[0].schema().field_with_name(c).is_ok(),
+            "nodes.arrow lacks {c}"
+        );
+    }
+    assert_eq!(nodes.iter().map(|b| b.num_rows()).sum::<usize>(), 2000);
+    let transfers = read_arrow(&out.join("transfers.arrow"));
+    for c in ["src", "dst", "bytes", "start_s", "end_s"] {
+        assert!(
+            transfers[0].schema().field_with_name(c).is_ok(),
+            "transfers.arrow lacks {c}"
+        );
+    }
+    // Each selected client downloads once; uploads only after downloading.
+    let selected: u64 = rounds
+        .iter()
+        .map(|b| {
+            b.column_by_name("selected")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::UInt32Array>()
+                .unwrap()
+                .values()
+                .iter()
+                .map(|&v| u64::from(v))
+                .sum::<u64>()
+        })
+        .sum();
+    let n_transfers: usize = transfers.iter().map(|b| b.num_rows()).sum();
+    assert!(n_transfers as u64 >= selected && n_transfers as u64 <= 2 * selected);
+
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    for k in RUN_KEYS {
+        assert!(run.get(k).is_some(), "run.json lacks {k}");
+    }
+    assert_eq!(run["seed"], 42);
+    assert_eq!(run["scenario_sha256"].as_str().unwrap().len(), 64);
+    // No temporary files are left behind.
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!name.ends_with(".partial"), "left {name}");
+    }
+}
+
+#[test]
+fn schema_is_json_describing_the_scenario() {
+    let o = dmlsim(&["schema"], &[]);
+    assert!(o.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let props = &schema["properties"];
+    for k in [
+        "name",
+        "seed",
+        "horizon",
+        "regions",
+        "network",
+        "profiles",
+        "populations",
+        "aggregator",
+        "rounds",
+    ] {
+        assert!(props.get(k).is_some(), "schema lacks {k}");
+    }
+}
+
+#[test]
+fn shipped_scenarios_validate() {
+    for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let o = dmlsim(&["validate", path.to_str().unwrap()], &[]);
+            assert!(
+                o.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(dmlsim(&["run"], &[]).status.code(), Some(2));
+    assert_eq!(dmlsim(&["frobnicate"], &[]).status.code(), Some(2));
+    let o = dmlsim(&["run", "no/such/file.yaml", "--quiet"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read the scenario"));
+}

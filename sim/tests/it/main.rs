@@ -1,0 +1,8 @@
+//! End-to-end tests: the CLI on shipped scenarios, determinism across runs
+//! and thread counts, hand-computed round timings, validation messages.
+
+mod cli;
+mod determinism;
+mod support;
+mod timing;
+mod validation;

@@ -1,0 +1,64 @@
+//! Helpers shared by the end-to-end tests.
+
+use arrow_array::RecordBatch;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A fresh, empty folder for one test's output.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the `dmlsim` binary with arguments and extra environment.
+pub fn dmlsim(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dmlsim"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("dmlsim runs")
+}
+
+/// Runs a scenario into `out` and asserts success.
+pub fn run_ok(scenario: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) {
+    let mut args = vec!["run", scenario, "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    let o = dmlsim(&args, env);
+    assert!(
+        o.status.success(),
+        "dmlsim run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Reads every batch of an Arrow IPC file.
+pub fn read_arrow(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    arrow_ipc::reader::FileReader::try_new(file, None)
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+/// A float column of the first batch.
+pub fn f64_col(batch: &RecordBatch, name: &str) -> Vec<f64> {
+    let col = batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"));
+    col.as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}

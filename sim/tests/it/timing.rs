@@ -1,0 +1,102 @@
+//! Round timings against hand computation on a homogeneous scenario
+//! (`tests/scenarios/two-tier.yaml`):
+//!
+//! ```text
+//!  aggregator ──up 1000 Mbit/s──▶ 10 × node (down 200)   broadcast 10 MB each
+//!  aggregator ◀─down 100 Mbit/s── 10 × node (up 50)      upload 10 MB each
+//! ```
+//! Broadcast: 10 flows share 1000 Mbit/s → 100 each (below the 200 downlink):
+//! 80 Mbit / 100 Mbit/s = 0.8 s, plus 10 ms latency.
+//! Compute: 1e12 FLOP / (10 TFLOP/s × 0.5) = 0.2 s.
+//! Upload: 10 flows share 100 Mbit/s → 10 each (below the 50 uplink):
+//! 80 Mbit / 10 Mbit/s = 8 s, plus 10 ms. Round: 0.81 + 0.2 + 8.01 = 9.02 s.
+//! Halving the aggregator's downlink to 50 Mbit/s doubles the upload: 17.02 s.
+
+use super::support::*;
+
+const SCENARIO: &str = "sim/tests/scenarios/two-tier.yaml";
+
+fn durations(out: &std::path::Path) -> Vec<f64> {
+    f64_col(&read_arrow(&out.join("rounds.arrow"))[0], "duration_s")
+}
+
+#[test]
+fn round_time_matches_the_arithmetic() {
+    let out = scratch("timing-two-tier");
+    run_ok(SCENARIO, &out, &["--trace"], &[]);
+    for d in durations(&out) {
+        assert!((d - 9.02).abs() < 1e-6, "round took {d} s, expected 9.02 s");
+    }
+    let t = &read_arrow(&out.join("transfers.arrow"))[0];
+    let (start, end, lat) = (
+        f64_col(t, "start_s"),
+        f64_col(t, "end_s"),
+        f64_col(t, "latency_s"),
+    );
+    for i in 0..start.len() {
+        // Latency is added once per transfer: transmission time + 10 ms.
+        let expected = if i % 20 < 10 { 0.8 } else { 8.0 } + 0.010;
+        assert!((lat[i] - 0.010).abs() < 1e-12);
+        assert!(
+            (end[i] - start[i] - expected).abs() < 1e-6,
+            "transfer {i}: {} s",
+            end[i] - start[i]
+        );
+    }
+}
+
+#[test]
+fn halving_the_aggregator_downlink_doubles_the_upload() {
+    let text = std::fs::read_to_string(repo().join(SCENARIO)).unwrap();
+    let halved = text.replace("down_mbps: 100 }", "down_mbps: 50 }");
+    assert_ne!(text, halved);
+    let dir = scratch("timing-halved");
+    let path = dir.join("halved.yaml");
+    std::fs::write(&path, halved).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    for d in durations(&dir.join("out")) {
+        assert!(
+            (d - 17.02).abs() < 1e-6,
+            "round took {d} s, expected 17.02 s"
+        );
+    }
+}
+
+#[test]
+fn a_deadline_drops_late_updates() {
+    // With a 5 s deadline the uploads (ending at 9.02 s) are all late.
+    let text = std::fs::read_to_string(repo().join(SCENARIO)).unwrap();
+    let dir = scratch("timing-deadline");
+    let path = dir.join("deadline.yaml");
+    std::fs::write(&path, text.replace("deadline: 1m", "deadline: 5s")).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let rounds = &read_arrow(&dir.join("out/rounds.arrow"))[0];
+    for d in f64_col(rounds, "duration_s") {
+        assert!(
+            (d - 5.0).abs() < 1e-9,
+            "a late round ends at its deadline, not {d}"
+        );
+    }
+    let col = |n: &str| {
+        rounds
+            .column_by_name(n)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::UInt32Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    assert!(col("completed").iter().all(|&c| c == 0));
+    assert!(col("dropped_late").iter().all(|&c| c == 10));
+    // Abandoned uploads moved part of their bytes: 10 Mbit/s for 5 − 1.01 s.
+    let up = rounds
+        .column_by_name("bytes_up")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::UInt64Array>()
+        .unwrap()
+        .value(0);
+    let expected = 10.0 * 10e6 / 8.0 * (5.0 - 1.01);
+    assert!((up as f64 - expected).abs() < 100.0, "{up} vs {expected}");
+}

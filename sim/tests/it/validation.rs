@@ -1,0 +1,222 @@
+//! Bad scenarios: each problem is reported with file:line:column and the
+//! exact field path, and the CLI exits with code 2.
+
+use super::support::*;
+
+fn quickstart() -> String {
+    std::fs::read_to_string(repo().join("scenarios/quickstart.yaml")).unwrap()
+}
+
+/// Replaces exactly one occurrence of `from` in the quickstart.
+fn mutate(from: &str, to: &str) -> String {
+    let q = quickstart();
+    assert_eq!(q.matches(from).count(), 1, "`{from}` must occur once");
+    q.replacen(from, to, 1)
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not found"))
+        + 1
+}
+
+/// Validates `text`, expecting exit 2 and a message naming `path` at the
+/// line containing `marker`, with `expect` in it.
+fn expect_problem(name: &str, text: &str, path: &str, marker: &str, expect: &str) {
+    let dir = scratch(&format!("validate-{name}"));
+    let file = dir.join("bad.yaml");
+    std::fs::write(&file, text).unwrap();
+    let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+    let line = line_of(text, marker);
+    let wanted = format!("{}:{line}:", file.display());
+    let hit = stderr.lines().find(|l| l.contains(&format!(": {path}: ")));
+    let hit = hit.unwrap_or_else(|| panic!("{name}: no problem at `{path}` in:\n{stderr}"));
+    assert!(
+        hit.starts_with(&wanted),
+        "{name}: expected {wanted} in `{hit}`"
+    );
+    assert!(
+        hit.contains(expect),
+        "{name}: expected `{expect}` in `{hit}`"
+    );
+}
+
+#[test]
+fn bad_scenarios_are_reported_with_path_and_line() {
+    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+        // name, from, to, path, line marker, message fragment
+        (
+            "unknown-profile",
+            "  - profile: gamer-4090\n    count: 500",
+            "  - profile: gamer-4080\n    count: 500",
+            "populations[1].profile",
+            "profile: gamer-4080",
+            "unknown profile `gamer-4080`",
+        ),
+        (
+            "negative-count",
+            "count: 500",
+            "count: -5",
+            "populations[1].count",
+            "count: -5",
+            "invalid type: integer `-5`, expected u32",
+        ),
+        (
+            "zero-deadline",
+            "deadline: 10m",
+            "deadline: 0s",
+            "rounds.deadline",
+            "deadline: 0s",
+            "greater than zero",
+        ),
+        (
+            "unknown-field",
+            "  clients_per_round: 100",
+            "  clients_per_round: 100\n  clients_per_rund: 5",
+            "rounds.clients_per_rund",
+            "clients_per_rund",
+            "unknown field `clients_per_rund`",
+        ),
+        (
+            "type-error",
+            "tflops: 12.7",
+            "tflops: fast",
+            "profiles[0].gpu.tflops",
+            "tflops: fast",
+            "a number or a distribution",
+        ),
+        (
+            "efficiency-range",
+            "efficiency: 0.3 }",
+            "efficiency: 1.3 }",
+            "profiles[2].gpu.efficiency",
+            "efficiency: 1.3",
+            "found 1.3",
+        ),
+        (
+            "bad-region",
+            "  region: us-east\n  up_mbps: 10000",
+            "  region: mars\n  up_mbps: 10000",
+            "aggregator.region",
+            "region: mars",
+            "unknown region `mars`",
+        ),
+        (
+            "weight-region",
+            "regions: { us-east: 0.5, eu-west: 0.5 }",
+            "regions: { us-east: 0.5, eu-wst: 0.5 }",
+            "populations[2].regions.eu-wst",
+            "eu-wst",
+            "unknown region `eu-wst`",
+        ),
+        (
+            "bad-duration",
+            "horizon: 2d",
+            "horizon: 2 fortnights",
+            "horizon",
+            "horizon: 2 fortnights",
+            "unknown unit",
+        ),
+        (
+            "bad-distribution",
+            "efficiency: { uniform: { low: 0.2, high: 0.35 } }",
+            "efficiency: { uniform: { low: 0.5, high: 0.35 } }",
+            "profiles[0].gpu.efficiency",
+            "low: 0.5",
+            "greater than `high`",
+        ),
+        (
+            "matrix-shape",
+            "    - [90, 100, 12]\n",
+            "",
+            "network.latency_ms",
+            "latency_ms:",
+            "expected 3 rows",
+        ),
+        (
+            "missing-field",
+            "  clients_per_round: 100\n",
+            "",
+            "rounds",
+            "rounds:",
+            "missing field `clients_per_round`",
+        ),
+        (
+            "unknown-availability",
+            "churn: { mean_up: 6h, mean_down: 2h }",
+            "flaky: { mean_up: 6h }",
+            "profiles[2].availability.flaky",
+            "flaky",
+            "unknown variant `flaky`, expected one of `always_on`",
+        ),
+    ];
+    for (name, from, to, path, marker, expect) in cases {
+        expect_problem(name, &mutate(from, to), path, marker, expect);
+    }
+}
+
+#[test]
+fn several_problems_are_all_reported() {
+    let text = mutate("count: 500", "count: -5")
+        .replace("deadline: 10m", "deadline: 0s")
+        .replace("seed: 42", "seed: lots");
+    let dir = scratch("validate-several");
+    let file = dir.join("bad.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr.contains(": seed: ") && stderr.contains(": populations[1].count: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hostile_inputs_are_refused_quickly() {
+    let dir = scratch("validate-hostile");
+    // A billion-laughs alias bomb.
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
+            (b'a' + i) as char,
+            (b'a' + i) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char,
+            (b'a' + i - 1) as char
+        ));
+    }
+    let file = dir.join("bomb.yaml");
+    std::fs::write(&file, bomb).unwrap();
+    let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not valid YAML"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A 100 MB file is refused before it is read.
+    let big = dir.join("big.yaml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(100 * 1024 * 1024).unwrap();
+    let o = dmlsim(&["validate", big.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("scenarios are limited to"));
+    std::fs::remove_file(big).unwrap();
+    // Not a mapping at all.
+    let list = dir.join("list.yaml");
+    std::fs::write(&list, "- 1\n- 2\n").unwrap();
+    let o = dmlsim(&["validate", list.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected a mapping of scenario fields"));
+}
