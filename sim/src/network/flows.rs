@@ -6,7 +6,7 @@
 
 use crate::engine::SimTime;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Index of a link (a directed capacity: an uplink, a downlink, a router link).
 pub type LinkId = u32;
@@ -46,12 +46,14 @@ pub struct FlowNetwork {
     capacity_bps: Vec<f64>,
     flows: Vec<Flow>,
     free: Vec<FlowId>,
-    /// Active flows on each busy link (lookup only; never iterated as a map).
-    on_link: HashMap<LinkId, Vec<FlowId>>,
+    /// Active flows on each link, indexed by `LinkId`.
+    on_link: Vec<Vec<FlowId>>,
     next_version: u64,
     stamp: u64,
-    // Scratch buffers reused by every recompute.
-    link_seen: HashMap<LinkId, usize>,
+    // Scratch buffers reused by every recompute: a link is in the current
+    // component when `link_stamp[l] == stamp`, at position `link_local[l]`.
+    link_stamp: Vec<u64>,
+    link_local: Vec<u32>,
     comp_links: Vec<LinkId>,
     comp_flows: Vec<FlowId>,
     rem_cap: Vec<f64>,
@@ -77,14 +79,16 @@ impl Ord for Share {
 impl FlowNetwork {
     /// A network with the given link capacities in bit/s (index = `LinkId`).
     pub fn new(capacity_bps: Vec<f64>) -> Self {
+        let n = capacity_bps.len();
         FlowNetwork {
             capacity_bps,
             flows: Vec::new(),
             free: Vec::new(),
-            on_link: HashMap::new(),
+            on_link: vec![Vec::new(); n],
             next_version: 0,
             stamp: 0,
-            link_seen: HashMap::new(),
+            link_stamp: vec![0; n],
+            link_local: vec![0; n],
             comp_links: Vec::new(),
             comp_flows: Vec::new(),
             rem_cap: Vec::new(),
@@ -135,7 +139,7 @@ impl FlowNetwork {
         f.version = u64::MAX;
         f.active = true;
         for &l in path {
-            self.on_link.entry(l).or_default().push(id);
+            self.on_link[l as usize].push(id);
         }
         if path.is_empty() || bits == 0.0 {
             // Nothing to share: done at once.
@@ -176,13 +180,9 @@ impl FlowNetwork {
         f.version = u64::MAX;
         let path = std::mem::take(&mut f.path);
         for &l in &path {
-            if let Some(list) = self.on_link.get_mut(&l) {
-                if let Some(pos) = list.iter().position(|&x| x == flow) {
-                    list.swap_remove(pos);
-                }
-                if list.is_empty() {
-                    self.on_link.remove(&l);
-                }
+            let list = &mut self.on_link[l as usize];
+            if let Some(pos) = list.iter().position(|&x| x == flow) {
+                list.swap_remove(pos);
             }
         }
         self.free.push(flow);
@@ -203,13 +203,13 @@ impl FlowNetwork {
     fn recompute(&mut self, now: SimTime, seeds: &[LinkId], out: &mut Vec<Reschedule>) {
         self.stamp += 1;
         let stamp = self.stamp;
-        self.link_seen.clear();
         self.comp_links.clear();
         self.comp_flows.clear();
         // Breadth-first over links and flows.
         for &l in seeds {
-            if self.on_link.contains_key(&l) && !self.link_seen.contains_key(&l) {
-                self.link_seen.insert(l, self.comp_links.len());
+            if !self.on_link[l as usize].is_empty() && self.link_stamp[l as usize] != stamp {
+                self.link_stamp[l as usize] = stamp;
+                self.link_local[l as usize] = self.comp_links.len() as u32;
                 self.comp_links.push(l);
             }
         }
@@ -217,7 +217,7 @@ impl FlowNetwork {
         while next < self.comp_links.len() {
             let l = self.comp_links[next];
             next += 1;
-            for &f in &self.on_link[&l] {
+            for &f in &self.on_link[l as usize] {
                 let flow = &mut self.flows[f as usize];
                 if flow.seen == stamp {
                     continue;
@@ -225,8 +225,9 @@ impl FlowNetwork {
                 flow.seen = stamp;
                 self.comp_flows.push(f);
                 for &l2 in &flow.path {
-                    if !self.link_seen.contains_key(&l2) {
-                        self.link_seen.insert(l2, self.comp_links.len());
+                    if self.link_stamp[l2 as usize] != stamp {
+                        self.link_stamp[l2 as usize] = stamp;
+                        self.link_local[l2 as usize] = self.comp_links.len() as u32;
                         self.comp_links.push(l2);
                     }
                 }
@@ -247,7 +248,7 @@ impl FlowNetwork {
         let mut heap = BinaryHeap::with_capacity(n);
         for (i, &l) in self.comp_links.iter().enumerate() {
             let cap = self.capacity_bps[l as usize];
-            let count = self.on_link[&l].len() as u32;
+            let count = self.on_link[l as usize].len() as u32;
             self.rem_cap.push(cap);
             self.unfixed.push(count);
             self.link_ver.push(0);
@@ -259,7 +260,7 @@ impl FlowNetwork {
             }
             let share = share.max(0.0);
             let l = self.comp_links[i];
-            for &f in &self.on_link[&l] {
+            for &f in &self.on_link[l as usize] {
                 let flow = &mut self.flows[f as usize];
                 if flow.fixed == stamp {
                     continue;
@@ -268,7 +269,7 @@ impl FlowNetwork {
                 flow.old_rate_bps = flow.rate_bps;
                 flow.rate_bps = share;
                 for &l2 in &flow.path {
-                    let j = self.link_seen[&l2];
+                    let j = self.link_local[l2 as usize] as usize;
                     self.rem_cap[j] = (self.rem_cap[j] - share).max(0.0);
                     self.unfixed[j] -= 1;
                     if j != i && self.unfixed[j] > 0 {
@@ -307,6 +308,7 @@ impl FlowNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     const MBIT: f64 = 1e6;
 

@@ -76,7 +76,7 @@ pub fn format_duration(t: SimTime) -> String {
         return "0s".into();
     }
     for &(unit, scale) in UNITS.iter().rev() {
-        if ns % scale == 0 {
+        if ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
     }
