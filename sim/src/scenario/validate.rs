@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 pub const MAX_NODES: u64 = 10_000_000;
 /// Most routers in a generated topology.
 pub const MAX_ROUTERS: u32 = 100_000;
+/// Most routers for Waxman, whose generation considers every router pair.
+pub const MAX_WAXMAN_ROUTERS: u32 = 5_000;
 
 const INF: f64 = f64::INFINITY;
 
@@ -343,6 +345,11 @@ fn check_network(c: &mut Checker, s: &Scenario) {
             );
             match t.generator {
                 Generator::Waxman { alpha, beta } => {
+                    if t.routers > MAX_WAXMAN_ROUTERS {
+                        c.err("network.topology.routers", format!(
+                            "Waxman considers every router pair: at most {MAX_WAXMAN_ROUTERS} routers, found {} (use barabasi_albert for more)",
+                            t.routers));
+                    }
                     c.num(
                         "network.topology.generator.waxman.alpha",
                         alpha,
