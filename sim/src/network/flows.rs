@@ -456,4 +456,75 @@ mod tests {
         assert_eq!(net.stop(SimTime::from_secs(2), f, &mut out), 2_000_000);
         assert_eq!(net.active_flows(), 0);
     }
+
+    /// Textbook progressive filling from scratch, for comparison.
+    fn reference_rates(caps: &[f64], paths: &[Vec<LinkId>]) -> Vec<f64> {
+        let mut rate = vec![f64::NAN; paths.len()];
+        let mut rem = caps.to_vec();
+        loop {
+            let mut best: Option<(f64, usize)> = None;
+            for (l, cap) in rem.iter().enumerate() {
+                let n = (0..paths.len())
+                    .filter(|&f| rate[f].is_nan() && paths[f].contains(&(l as LinkId)))
+                    .count();
+                if n > 0 && best.is_none_or(|(s, _)| cap / (n as f64) < s) {
+                    best = Some((cap / n as f64, l));
+                }
+            }
+            let Some((share, l)) = best else { return rate };
+            for f in 0..paths.len() {
+                if rate[f].is_nan() && paths[f].contains(&(l as LinkId)) {
+                    rate[f] = share;
+                    for &l2 in &paths[f] {
+                        rem[l2 as usize] -= share;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_rates_equal_a_from_scratch_solution() {
+        // Random starts and stops over random paths; after every change the
+        // incremental solver must agree with progressive filling from scratch.
+        let mut state = 11u64;
+        let mut rnd = |m: u64| {
+            state = crate::engine::rng::splitmix64(state);
+            state % m
+        };
+        for trial in 0..20 {
+            let links = 3 + rnd(10) as usize;
+            let caps: Vec<f64> = (0..links).map(|_| (1 + rnd(100)) as f64 * MBIT).collect();
+            let mut net = FlowNetwork::new(caps.clone());
+            let mut live: Vec<(FlowId, Vec<LinkId>)> = Vec::new();
+            let mut out = Vec::new();
+            for step in 0..60u64 {
+                let now = SimTime(step * 1_000);
+                if live.is_empty() || rnd(3) > 0 {
+                    let len = 1 + rnd(3.min(links as u64)) as usize;
+                    let mut path: Vec<LinkId> = Vec::new();
+                    while path.len() < len {
+                        let l = rnd(links as u64) as LinkId;
+                        if !path.contains(&l) {
+                            path.push(l);
+                        }
+                    }
+                    let id = net.start(now, &path, 1_000_000, &mut out);
+                    live.push((id, path));
+                } else {
+                    let (id, _) = live.swap_remove(rnd(live.len() as u64) as usize);
+                    net.stop(now, id, &mut out);
+                }
+                let paths: Vec<Vec<LinkId>> = live.iter().map(|l| l.1.clone()).collect();
+                let expected = reference_rates(&caps, &paths);
+                for ((id, _), want) in live.iter().zip(expected) {
+                    let got = net.rate_bps(*id);
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.max(1.0),
+                        "trial {trial} step {step}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 }
