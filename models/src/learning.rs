@@ -1,14 +1,26 @@
 //! The seam between a federated round's timing (simulated by `dmlsim`) and
 //! the learning it stands for. A [`Learner`] says how much work a client
-//! does and, when a round closes, turns the updates that arrived in time
-//! into the next global model and its evaluation.
+//! does and how big the messages are and, when a round closes, turns the
+//! updates that arrived in time into the next global model.
+//!
+//! [`TimingOnly`] trains nothing (accuracy is null, never made up);
+//! [`FederatedLearner`] trains a real model on real data.
+
+use crate::aggregate::{Rule, aggregate, server_step};
+use crate::behaviour::{ALL, AttackParams, Behaviour};
+use crate::compress::Compression;
+use crate::data::Dataset;
+use crate::nn::Mlp;
+use crate::rng::stream;
+use crate::train::{LocalConfig, train_local, work_flops};
+use rayon::prelude::*;
 
 /// The quality of the global model on the held-out test set after a round.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Evaluation {
     /// Fraction of test examples classified correctly, in [0, 1].
     pub test_accuracy: f64,
-    /// Mean test loss.
+    /// Mean test loss (softmax cross-entropy).
     pub test_loss: f64,
 }
 
@@ -17,13 +29,28 @@ pub struct Evaluation {
 pub struct RoundLearning {
     /// The global model's evaluation, or None when nothing is trained.
     pub evaluation: Option<Evaluation>,
+    /// Mean local training loss of the contributors that trained, weighted by examples.
+    pub train_loss: Option<f64>,
+    /// FLOPs the contributors really spent training.
+    pub flops: f64,
+    /// Contributions by behaviour, in the order of [`crate::behaviour::ALL`].
+    pub by_behaviour: [u32; 6],
+}
+
+/// What `nodes.arrow` reports about a node's learning role.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeLearning {
+    /// Training examples the node holds.
+    pub samples: u64,
+    /// Its behaviour's name.
+    pub behaviour: &'static str,
 }
 
 /// The learning behind federated rounds.
 ///
 /// Training is deterministic given the global model, a node's data and the
-/// round, so the learner may train the contributors' updates lazily when
-/// the round closes (in parallel, combined in node-id order).
+/// round, so the learner trains the contributors' updates when the round
+/// closes (in parallel, combined in node-id order).
 pub trait Learner {
     /// Short name recorded in `run.json`.
     fn name(&self) -> &str;
@@ -32,9 +59,48 @@ pub trait Learner {
     /// is this divided by the node's effective FLOP/s.
     fn client_work_flops(&self, round: u32, node: u32) -> f64;
 
+    /// Bytes of the global model sent to each client, if the learner sets it.
+    fn model_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    /// Bytes of each client's update on the wire, if the learner sets it.
+    fn update_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Closes `round`: `contributors` (ascending node ids) are the clients
     /// whose updates arrived before the deadline.
     fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning;
+
+    /// The node's data and behaviour, for `nodes.arrow`.
+    fn node_learning(&self, _node: u32) -> NodeLearning {
+        NodeLearning {
+            samples: 0,
+            behaviour: "honest",
+        }
+    }
+}
+
+impl<L: Learner + ?Sized> Learner for Box<L> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn client_work_flops(&self, round: u32, node: u32) -> f64 {
+        (**self).client_work_flops(round, node)
+    }
+    fn model_bytes(&self) -> Option<u64> {
+        (**self).model_bytes()
+    }
+    fn update_bytes(&self) -> Option<u64> {
+        (**self).update_bytes()
+    }
+    fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning {
+        (**self).complete_round(round, contributors)
+    }
+    fn node_learning(&self, node: u32) -> NodeLearning {
+        (**self).node_learning(node)
+    }
 }
 
 /// Timing only: clients spend a fixed amount of work and no model is
@@ -55,13 +121,231 @@ impl Learner for TimingOnly {
     }
 
     fn complete_round(&mut self, _round: u32, _contributors: &[u32]) -> RoundLearning {
-        RoundLearning { evaluation: None }
+        RoundLearning::default()
+    }
+}
+
+/// A large model's costs carried by a small real proxy model: bandwidth
+/// follows `parameters`, compute follows `flops_per_sample`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogicalSize {
+    /// Parameters of the model being stood in for.
+    pub parameters: f64,
+    /// Its training FLOPs per example (forward and backward).
+    pub flops_per_sample: f64,
+}
+
+/// Federated learning settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlConfig {
+    /// Local training.
+    pub local: LocalConfig,
+    /// Aggregation rule.
+    pub rule: Rule,
+    /// Server learning rate (1: take the aggregate as the new model).
+    pub server_lr: f32,
+    /// Update compression.
+    pub compression: Compression,
+    /// Bytes per parameter on the wire (4 for fp32, 2 for fp16/bf16).
+    pub precision_bytes: u32,
+    /// Optional logical model size.
+    pub logical: Option<LogicalSize>,
+    /// Strength of poisoning attacks.
+    pub attack: AttackParams,
+}
+
+/// Real federated learning: a global model, every node's shard and
+/// behaviour, trained and aggregated round by round.
+pub struct FederatedLearner {
+    model: Mlp,
+    global: Vec<f32>,
+    train: Dataset,
+    test: Dataset,
+    shards: Vec<Vec<u32>>,
+    behaviours: Vec<Behaviour>,
+    cfg: FlConfig,
+    seed: u64,
+}
+
+impl FederatedLearner {
+    /// A learner with a freshly initialised global model (from the seed's
+    /// `model-init` stream). `shards` and `behaviours` are indexed by node id.
+    pub fn new(
+        model: Mlp,
+        train: Dataset,
+        test: Dataset,
+        shards: Vec<Vec<u32>>,
+        behaviours: Vec<Behaviour>,
+        cfg: FlConfig,
+        seed: u64,
+    ) -> Self {
+        let global = model.init(&mut stream(seed, "model-init", 0));
+        FederatedLearner {
+            model,
+            global,
+            train,
+            test,
+            shards,
+            behaviours,
+            cfg,
+            seed,
+        }
+    }
+
+    /// The current global model's parameters.
+    pub fn global(&self) -> &[f32] {
+        &self.global
+    }
+
+    /// The model architecture.
+    pub fn model(&self) -> &Mlp {
+        &self.model
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &FlConfig {
+        &self.cfg
+    }
+
+    /// Training and test sets.
+    pub fn datasets(&self) -> (&Dataset, &Dataset) {
+        (&self.train, &self.test)
+    }
+
+    /// Parameters that travel on the wire (logical size if set).
+    pub fn wire_parameters(&self) -> f64 {
+        self.cfg
+            .logical
+            .as_ref()
+            .map_or(self.model.num_params() as f64, |l| l.parameters)
+    }
+
+    /// Evaluates the current global model on the test set.
+    pub fn evaluate(&self) -> Evaluation {
+        let s = self
+            .model
+            .evaluate(&self.global, self.test.x.view(), &self.test.y);
+        Evaluation {
+            test_accuracy: s.accuracy,
+            test_loss: s.loss,
+        }
+    }
+}
+
+impl Learner for FederatedLearner {
+    fn name(&self) -> &str {
+        "federated"
+    }
+
+    fn client_work_flops(&self, _round: u32, node: u32) -> f64 {
+        let b = self.behaviours[node as usize];
+        if b == Behaviour::Lazy {
+            return 0.0;
+        }
+        let samples = self.shards[node as usize].len();
+        match &self.cfg.logical {
+            Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
+            None => work_flops(&self.model, samples, &self.cfg.local),
+        }
+    }
+
+    fn model_bytes(&self) -> Option<u64> {
+        Some((self.wire_parameters() * f64::from(self.cfg.precision_bytes)).round() as u64)
+    }
+
+    fn update_bytes(&self) -> Option<u64> {
+        Some(
+            self.cfg
+                .compression
+                .wire_bytes(self.wire_parameters(), f64::from(self.cfg.precision_bytes)),
+        )
+    }
+
+    fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning {
+        struct Sent {
+            model: Vec<f32>,
+            samples: f64,
+            loss: Option<f64>,
+            flops: f64,
+            behaviour: Behaviour,
+        }
+        let global = &self.global;
+        let classes = self.train.classes;
+        let sent: Vec<Sent> = contributors
+            .par_iter()
+            .map(|&node| {
+                let b = self.behaviours[node as usize];
+                let rows = &self.shards[node as usize];
+                let mut rng = stream(
+                    self.seed,
+                    "train",
+                    (u64::from(round) << 32) | u64::from(node),
+                );
+                let (trained, loss, flops) = if b.trains() && !rows.is_empty() {
+                    let r = train_local(
+                        &self.model,
+                        global,
+                        &self.train,
+                        rows,
+                        &self.cfg.local,
+                        |y| b.map_label(y, classes),
+                        &mut rng,
+                    );
+                    (r.params, Some(r.loss), r.flops)
+                } else {
+                    (global.clone(), None, 0.0)
+                };
+                let model = self.cfg.compression.apply(
+                    global,
+                    b.corrupt(global, trained, &self.cfg.attack, &mut rng),
+                );
+                Sent {
+                    model,
+                    samples: rows.len() as f64,
+                    loss,
+                    flops,
+                    behaviour: b,
+                }
+            })
+            .collect();
+        let mut out = RoundLearning::default();
+        for s in &sent {
+            out.flops += s.flops;
+            out.by_behaviour[ALL.iter().position(|b| *b == s.behaviour).expect("known")] += 1;
+        }
+        let trained: Vec<&Sent> = sent.iter().filter(|s| s.loss.is_some()).collect();
+        let weight: f64 = trained.iter().map(|s| s.samples).sum();
+        if weight > 0.0 {
+            out.train_loss = Some(
+                trained
+                    .iter()
+                    .map(|s| s.loss.unwrap_or(0.0) * s.samples)
+                    .sum::<f64>()
+                    / weight,
+            );
+        }
+        let models: Vec<&[f32]> = sent.iter().map(|s| s.model.as_slice()).collect();
+        let weights: Vec<f64> = sent.iter().map(|s| s.samples).collect();
+        if let Some(agg) = aggregate(&self.cfg.rule, &models, &weights) {
+            self.global = server_step(&self.global, agg, self.cfg.server_lr);
+        }
+        out.evaluation = Some(self.evaluate());
+        out
+    }
+
+    fn node_learning(&self, node: u32) -> NodeLearning {
+        NodeLearning {
+            samples: self.shards[node as usize].len() as u64,
+            behaviour: self.behaviours[node as usize].label(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{Standardizer, digits};
+    use crate::partition::{Scheme, partition};
 
     #[test]
     fn timing_only_reports_work_and_no_accuracy() {
@@ -69,5 +353,139 @@ mod tests {
         assert_eq!(l.client_work_flops(3, 9), 5e12);
         assert_eq!(l.complete_round(0, &[1, 2]).evaluation, None);
         assert_eq!(l.name(), "timing-only");
+    }
+
+    fn digits_split() -> (Dataset, Dataset) {
+        let (mut train, mut test) = digits::load().split(0.2, &mut stream(5, "split", 0));
+        let s = Standardizer::fit(&train);
+        s.apply(&mut train);
+        s.apply(&mut test);
+        (train, test)
+    }
+
+    fn config(rule: Rule) -> FlConfig {
+        FlConfig {
+            local: LocalConfig {
+                epochs: 1,
+                batch_size: 16,
+                learning_rate: 0.05,
+                momentum: 0.5,
+                weight_decay: 0.0,
+                prox_mu: 0.0,
+            },
+            rule,
+            server_lr: 1.0,
+            compression: Compression::None,
+            precision_bytes: 4,
+            logical: None,
+            attack: AttackParams::default(),
+        }
+    }
+
+    #[test]
+    fn fedavg_with_one_client_equals_centralised_sgd() {
+        let (train, test) = digits_split();
+        let model = Mlp::new(vec![64, 16, 10]);
+        let rows: Vec<u32> = (0..train.len() as u32).collect();
+        let cfg = config(Rule::FedAvg);
+        let mut fl = FederatedLearner::new(
+            model.clone(),
+            train.clone(),
+            test,
+            vec![rows.clone()],
+            vec![Behaviour::Honest],
+            cfg.clone(),
+            9,
+        );
+        let start = fl.global().to_vec();
+        fl.complete_round(0, &[0]);
+        // The same data in the same order: the client's stream for round 0, node 0.
+        let central = train_local(
+            &model,
+            &start,
+            &train,
+            &rows,
+            &cfg.local,
+            |y| y,
+            &mut stream(9, "train", 0),
+        );
+        assert_eq!(fl.global(), central.params.as_slice());
+    }
+
+    /// Federated training on digits with a fraction of sign-flipping clients.
+    fn accuracy_under_attack(rule: Rule, attackers: f64) -> f64 {
+        let (train, test) = digits_split();
+        let nodes = 20;
+        let shards = partition(
+            &Scheme::Iid,
+            &train.y,
+            train.classes,
+            nodes,
+            None,
+            &mut stream(3, "partition", 0),
+        );
+        let bad = (attackers * nodes as f64).round() as usize;
+        let behaviours: Vec<Behaviour> = (0..nodes)
+            .map(|i| {
+                if i < bad {
+                    Behaviour::SignFlip
+                } else {
+                    Behaviour::Honest
+                }
+            })
+            .collect();
+        let mut cfg = config(rule);
+        cfg.attack.sign_flip_scale = 4.0;
+        let mut fl = FederatedLearner::new(
+            Mlp::logistic(64, 10),
+            train,
+            test,
+            shards,
+            behaviours,
+            cfg,
+            3,
+        );
+        let all: Vec<u32> = (0..nodes as u32).collect();
+        let mut last = 0.0;
+        for r in 0..10 {
+            last = fl.complete_round(r, &all).evaluation.unwrap().test_accuracy;
+        }
+        last
+    }
+
+    #[test]
+    fn sign_flip_attackers_hurt_fedavg_more_than_median() {
+        let fedavg = accuracy_under_attack(Rule::FedAvg, 0.3);
+        let median = accuracy_under_attack(Rule::Median, 0.3);
+        let clean = accuracy_under_attack(Rule::FedAvg, 0.0);
+        assert!(clean > 0.85, "clean FedAvg {clean}");
+        assert!(
+            median > fedavg + 0.2,
+            "median {median} should clearly beat FedAvg {fedavg} under 30% sign flips"
+        );
+    }
+
+    #[test]
+    fn byte_sizes_follow_the_logical_model_and_compression() {
+        let (train, test) = digits_split();
+        let mut cfg = config(Rule::FedAvg);
+        cfg.logical = Some(LogicalSize {
+            parameters: 7e9,
+            flops_per_sample: 6.0 * 7e9 * 512.0,
+        });
+        cfg.precision_bytes = 2;
+        cfg.compression = Compression::Quantize8;
+        let fl = FederatedLearner::new(
+            Mlp::logistic(64, 10),
+            train,
+            test,
+            vec![vec![0, 1, 2]],
+            vec![Behaviour::Honest],
+            cfg,
+            1,
+        );
+        assert_eq!(fl.model_bytes(), Some(14_000_000_000));
+        assert_eq!(fl.update_bytes(), Some(7_000_000_004));
+        assert_eq!(fl.client_work_flops(0, 0), 3.0 * 6.0 * 7e9 * 512.0);
     }
 }

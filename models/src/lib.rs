@@ -1,7 +1,24 @@
 //! dmlsim-models: pure, engine-free models behind small traits. The
 //! simulator calls them; they never know about events, files or Arrow.
 //!
-//! So far: the [`learning`] seam a federated round calls. Datasets, models,
-//! aggregation rules and the economics arrive behind the same kind of trait.
+//! - [`rng`]: seeded per-purpose random streams.
+//! - [`data`]: datasets (the shipped UCI digits, synthetic generators), the
+//!   train/test split and standardisation.
+//! - [`partition`]: how training data is spread over nodes.
+//! - [`nn`]: logistic regression and multilayer perceptrons with exact FLOP counts.
+//! - [`train`]: local SGD training (momentum, weight decay, FedProx).
+//! - [`aggregate`]: FedAvg and robust aggregation rules.
+//! - [`behaviour`]: honest, lazy and poisoning clients.
+//! - [`compress`]: top-k sparsification and 8-bit quantization of updates.
+//! - [`learning`]: the seam a federated round calls, and the real federated
+//!   learner behind it.
 
+pub mod aggregate;
+pub mod behaviour;
+pub mod compress;
+pub mod data;
 pub mod learning;
+pub mod nn;
+pub mod partition;
+pub mod rng;
+pub mod train;

@@ -4,9 +4,10 @@
 
 pub mod kernel;
 pub mod queue;
-pub mod rng;
 pub mod time;
 
+/// Seeded per-purpose random streams (shared with the engine-free models).
+pub use dmlsim_models::rng;
 pub use kernel::{Kernel, Model, Scheduler, StopReason};
 pub use queue::{EventId, EventQueue};
 pub use time::SimTime;

@@ -1,4 +1,4 @@
-//! Seeded random streams: every consumer derives its own generator from
+//! Seeded random streams (the engine re-exports this module): every consumer derives its own generator from
 //! `(scenario seed, purpose, id)`, so no generator is shared across threads
 //! and adding a consumer never shifts another's numbers.
 
