@@ -80,6 +80,40 @@ pub trait Learner {
             behaviour: "honest",
         }
     }
+
+    /// What is trained on what, for `run.json` (None when nothing is trained).
+    fn describe(&self) -> Option<LearningInfo> {
+        None
+    }
+}
+
+/// A description of the learning setup, for the run record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LearningInfo {
+    /// Dataset name.
+    pub dataset: String,
+    /// Training examples.
+    pub train_examples: usize,
+    /// Test examples.
+    pub test_examples: usize,
+    /// Features per example.
+    pub features: usize,
+    /// Classes.
+    pub classes: usize,
+    /// `logistic` or `mlp`.
+    pub model: String,
+    /// Layer sizes.
+    pub layers: Vec<usize>,
+    /// Parameters of the real model.
+    pub parameters: usize,
+    /// Parameters of the logical model, if one is declared.
+    pub logical_parameters: Option<f64>,
+    /// Training FLOPs per example of the model that sets compute time.
+    pub flops_per_sample: f64,
+    /// Aggregation rule.
+    pub aggregation: String,
+    /// Update compression.
+    pub compression: String,
 }
 
 impl<L: Learner + ?Sized> Learner for Box<L> {
@@ -100,6 +134,9 @@ impl<L: Learner + ?Sized> Learner for Box<L> {
     }
     fn node_learning(&self, node: u32) -> NodeLearning {
         (**self).node_learning(node)
+    }
+    fn describe(&self) -> Option<LearningInfo> {
+        (**self).describe()
     }
 }
 
@@ -338,6 +375,27 @@ impl Learner for FederatedLearner {
             samples: self.shards[node as usize].len() as u64,
             behaviour: self.behaviours[node as usize].label(),
         }
+    }
+
+    fn describe(&self) -> Option<LearningInfo> {
+        Some(LearningInfo {
+            dataset: self.train.name.clone(),
+            train_examples: self.train.len(),
+            test_examples: self.test.len(),
+            features: self.train.dim(),
+            classes: self.train.classes,
+            model: self.model.kind().to_string(),
+            layers: self.model.sizes().to_vec(),
+            parameters: self.model.num_params(),
+            logical_parameters: self.cfg.logical.as_ref().map(|l| l.parameters),
+            flops_per_sample: self
+                .cfg
+                .logical
+                .as_ref()
+                .map_or(self.model.train_flops_per_sample(), |l| l.flops_per_sample),
+            aggregation: self.cfg.rule.label().to_string(),
+            compression: self.cfg.compression.label().to_string(),
+        })
     }
 }
 

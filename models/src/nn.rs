@@ -151,12 +151,12 @@ impl Mlp {
         let mut loss = 0.0f64;
         let mut correct = 0;
         for (mut row, &label) in logits.rows_mut().into_iter().zip(y) {
-            let (arg, max) = row
-                .iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(ai, am), (i, &v)| {
-                    if v > am { (i, v) } else { (ai, am) }
-                });
+            let (arg, max) =
+                row.iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |(ai, am), (i, &v)| {
+                        if v > am { (i, v) } else { (ai, am) }
+                    });
             if arg == label as usize {
                 correct += 1;
             }

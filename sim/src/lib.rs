@@ -7,6 +7,7 @@
 //! rounds), [`output`] (Arrow tables and `run.json`) and [`run`] (wiring).
 
 pub mod engine;
+pub mod learning_setup;
 pub mod network;
 pub mod output;
 pub mod protocol;

@@ -55,8 +55,20 @@ fn main() -> ExitCode {
         Command::Validate { files } => {
             let mut ok = true;
             for f in files {
-                match load_scenario(&f) {
-                    Ok(_) => println!("{}: ok", f.display()),
+                // A scenario is valid when it parses, passes its checks and its data loads.
+                let checked =
+                    load_scenario(&f).and_then(|loaded| match &loaded.scenario.learning {
+                        Some(l) => dmlsim::learning_setup::load_dataset(
+                            l,
+                            &loaded.dir,
+                            loaded.scenario.seed,
+                        )
+                        .map(|_| ())
+                        .map_err(|p| loaded.error(vec![p])),
+                        None => Ok(()),
+                    });
+                match checked {
+                    Ok(()) => println!("{}: ok", f.display()),
                     Err(e) => {
                         eprintln!("{e}");
                         ok = false;

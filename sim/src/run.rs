@@ -1,10 +1,14 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
 use crate::engine::{Kernel, SimTime, StopReason};
+use crate::learning_setup::build_learner;
+use crate::network::Topology;
+use crate::output::run_info::LearningRecord;
 use crate::output::{RunInfo, tables};
 use crate::protocol::{Event, Federation};
 use crate::scenario::{LoadedScenario, ScenarioError, load_scenario};
-use dmlsim_models::learning::{Learner, TimingOnly};
+use crate::world::Nodes;
+use dmlsim_models::learning::Learner;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -71,10 +75,12 @@ pub fn run_scenario(
     let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
     std::fs::create_dir_all(&opts.out).map_err(|e| out_err(&opts.out, e))?;
     let started = Instant::now();
-    let learner = TimingOnly {
-        work_flops: scenario.rounds.client_flops,
-    };
-    let mut fed = Federation::new(&scenario, learner, opts.trace);
+    let topo = Topology::build(&scenario);
+    let nodes = Nodes::instantiate(&scenario, &topo);
+    let learner = build_learner(&scenario, &loaded.dir, &nodes)
+        .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
+    let learning = learner.describe();
+    let mut fed = Federation::new(&scenario, topo, nodes, learner, opts.trace);
     let mut kernel: Kernel<Event> = Kernel::new();
     kernel
         .scheduler()
@@ -95,7 +101,7 @@ pub fn run_scenario(
     let mut outputs = Vec::new();
     let mut tables = vec![
         tables::rounds_table(&fed.records),
-        tables::nodes_table(&scenario, &fed.nodes, fed.routers() > 0),
+        tables::nodes_table(&scenario, &fed.nodes, fed.routers() > 0, fed.learner()),
     ];
     if let Some(trace) = &fed.trace {
         tables.push(tables::transfers_table(trace));
@@ -133,6 +139,22 @@ pub fn run_scenario(
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
         outputs,
+        learning: learning.map(|l| LearningRecord {
+            dataset: l.dataset,
+            train_examples: l.train_examples,
+            test_examples: l.test_examples,
+            features: l.features,
+            classes: l.classes,
+            model: l.model,
+            layers: l.layers,
+            parameters: l.parameters,
+            logical_parameters: l.logical_parameters,
+            flops_per_sample: l.flops_per_sample,
+            aggregation: l.aggregation,
+            compression: l.compression,
+            model_bytes: fed.plan().model_bytes,
+            update_bytes: fed.plan().update_bytes,
+        }),
     };
     info.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;
     Ok(info)

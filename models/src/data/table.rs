@@ -21,12 +21,30 @@ pub enum ColumnPick {
     },
 }
 
-/// Builds a dataset from named columns. Labels may be any strings or
-/// numbers; they are mapped to `0..classes` in sorted order (numbers
-/// numerically). Errors name the column and row.
+/// One column's cells: numbers (from typed files) or text (from CSV).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cells {
+    /// Numeric cells.
+    Numbers(Vec<f64>),
+    /// Text cells (numbers are parsed when the column is a feature).
+    Text(Vec<String>),
+}
+
+impl Cells {
+    fn len(&self) -> usize {
+        match self {
+            Cells::Numbers(v) => v.len(),
+            Cells::Text(v) => v.len(),
+        }
+    }
+}
+
+/// Builds a dataset from named columns. Labels may be text or numbers; they
+/// are mapped to `0..classes` in sorted order (numbers numerically). Errors
+/// name the column and row.
 pub fn from_columns(
     name: &str,
-    columns: &[(String, Vec<String>)],
+    columns: &[(String, Cells)],
     pick: &ColumnPick,
 ) -> Result<Dataset, String> {
     if columns.is_empty() {
@@ -62,81 +80,71 @@ pub fn from_columns(
     }
     let mut x = Array2::<f32>::zeros((rows, feature_idx.len()));
     for (j, &c) in feature_idx.iter().enumerate() {
-        let (cname, values) = &columns[c];
-        if values.len() != rows {
+        let (cname, cells) = &columns[c];
+        if cells.len() != rows {
             return Err(format!(
                 "column `{cname}` has {} rows, the label column {rows}",
-                values.len()
+                cells.len()
             ));
         }
-        for (i, v) in values.iter().enumerate() {
-            let parsed: f32 = v.trim().parse().map_err(|_| {
-                format!(
-                    "column `{cname}`, row {}: expected a number, found `{v}`",
-                    i + 1
-                )
-            })?;
-            if !parsed.is_finite() {
+        for i in 0..rows {
+            let v = match cells {
+                Cells::Numbers(v) => v[i],
+                Cells::Text(t) => t[i].trim().parse::<f64>().map_err(|_| {
+                    format!(
+                        "column `{cname}`, row {}: expected a number, found `{}`",
+                        i + 1,
+                        t[i]
+                    )
+                })?,
+            };
+            if !v.is_finite() {
                 return Err(format!(
-                    "column `{cname}`, row {}: expected a finite number, found `{v}`",
+                    "column `{cname}`, row {}: expected a finite number, found {v}",
                     i + 1
                 ));
             }
-            x[[i, j]] = parsed;
+            x[[i, j]] = v as f32;
         }
     }
-    let raw: Vec<String> = columns[label_idx]
-        .1
-        .iter()
-        .map(|s| s.trim().to_string())
-        .collect();
-    let numeric = raw.iter().all(|s| s.parse::<f64>().is_ok());
-    let mut classes: Vec<String> = raw.clone();
-    if numeric {
-        classes.sort_by(|a, b| {
-            a.parse::<f64>()
-                .unwrap()
-                .total_cmp(&b.parse::<f64>().unwrap())
-        });
-    } else {
-        classes.sort();
-    }
-    classes.dedup_by(|a, b| {
-        if numeric {
-            a.parse::<f64>().unwrap() == b.parse::<f64>().unwrap()
-        } else {
-            a == b
+    let (lname, lcells) = &columns[label_idx];
+    // Numbers (also text that is all numbers) order numerically.
+    let numeric: Option<Vec<f64>> = match lcells {
+        Cells::Numbers(v) => Some(v.clone()),
+        Cells::Text(t) => t.iter().map(|s| s.trim().parse::<f64>().ok()).collect(),
+    };
+    let (y, classes) = match numeric {
+        Some(values) => {
+            let mut distinct = values.clone();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            let y = values
+                .iter()
+                .map(|v| distinct.partition_point(|d| d < v) as u32)
+                .collect();
+            (y, distinct.len())
         }
-    });
-    if classes.len() < 2 {
-        return Err(format!(
-            "label column `{}` has fewer than two classes",
-            columns[label_idx].0
-        ));
+        None => {
+            let Cells::Text(t) = lcells else {
+                unreachable!("numbers always parse")
+            };
+            let distinct: BTreeMap<&str, u32> = t.iter().map(|s| (s.trim(), 0)).collect();
+            let index: BTreeMap<&str, u32> = distinct
+                .keys()
+                .enumerate()
+                .map(|(i, k)| (*k, i as u32))
+                .collect();
+            (t.iter().map(|s| index[s.trim()]).collect(), index.len())
+        }
+    };
+    if classes < 2 {
+        return Err(format!("label column `{lname}` has fewer than two classes"));
     }
-    let index: BTreeMap<String, u32> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.clone(), i as u32))
-        .collect();
-    let y = raw
-        .iter()
-        .map(|s| {
-            index.get(s).copied().unwrap_or_else(|| {
-                // Numerically equal spellings (1 and 1.0) share a class.
-                let v: f64 = s.parse().unwrap();
-                classes
-                    .iter()
-                    .position(|c| c.parse::<f64>().unwrap() == v)
-                    .unwrap() as u32
-            })
-        })
-        .collect();
     Ok(Dataset {
         name: name.to_string(),
         x,
         y,
-        classes: classes.len(),
+        classes,
     })
 }
 
@@ -184,6 +192,10 @@ pub fn parse_csv(
             c.1.push(cell.trim().trim_matches('"').to_string());
         }
     }
+    let columns: Vec<(String, Cells)> = columns
+        .into_iter()
+        .map(|(n, v)| (n, Cells::Text(v)))
+        .collect();
     from_columns(name, &columns, pick)
 }
 

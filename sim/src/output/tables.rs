@@ -6,6 +6,7 @@ use super::table::{Column, Table, dictionary};
 use crate::protocol::{RoundRecord, TransferRecord};
 use crate::scenario::Scenario;
 use crate::world::Nodes;
+use dmlsim_models::learning::{Learner, NodeLearning};
 
 fn secs(t: crate::engine::SimTime) -> f64 {
     t.as_secs_f64()
@@ -65,10 +66,32 @@ pub fn rounds_table(records: &[RoundRecord]) -> Table {
             opt(|x| x.evaluation.map(|e| e.test_accuracy)),
         )
         .col("test_loss", "", opt(|x| x.evaluation.map(|e| e.test_loss)))
+        .col("train_loss", "", opt(|x| x.train_loss))
+        .col(
+            "flops",
+            "FLOP",
+            Column::F64(r.iter().map(|x| x.flops).collect()),
+        )
+        .col(
+            "update_bytes",
+            "bytes",
+            Column::U64(r.iter().map(|x| x.update_bytes).collect()),
+        )
+        .col("updates_honest", "updates", u32s(|x| x.by_behaviour[0]))
+        .col("updates_lazy", "updates", u32s(|x| x.by_behaviour[1]))
+        .col(
+            "updates_poisoned",
+            "updates",
+            u32s(|x| x.by_behaviour[2..].iter().sum()),
+        )
 }
 
-/// `nodes.arrow`: one row per node with its sampled profile and final counters.
-pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool) -> Table {
+/// `nodes.arrow`: one row per node with its sampled profile, its data and
+/// behaviour, and final counters.
+pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool, learner: &dyn Learner) -> Table {
+    let learning: Vec<NodeLearning> = (0..nodes.len() as u32)
+        .map(|i| learner.node_learning(i))
+        .collect();
     let n = nodes.len();
     let profile_names: Vec<String> = s.profiles.iter().map(|p| p.name.clone()).collect();
     let region_names: Vec<String> = s.regions.iter().map(|r| r.name.clone()).collect();
@@ -142,6 +165,16 @@ pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool) -> Table {
             "busy_end_h",
             "h",
             Column::F64(nodes.busy_hours.iter().map(|b| f64::from(b.1)).collect()),
+        )
+        .col(
+            "samples",
+            "examples",
+            Column::U64(learning.iter().map(|l| l.samples).collect()),
+        )
+        .col(
+            "behaviour",
+            "",
+            dictionary(learning.iter().map(|l| l.behaviour)),
         )
         .col(
             "rounds_selected",

@@ -145,10 +145,14 @@ const UP: LinkId = 0;
 const DOWN: LinkId = 1;
 
 impl<L: Learner> Federation<L> {
-    /// Builds the job for a validated scenario.
-    pub fn new(s: &Scenario, learner: L, trace: bool) -> Federation<L> {
-        let topo = Topology::build(s);
-        let nodes = Nodes::instantiate(s, &topo);
+    /// Builds the job for a validated scenario from its topology, nodes and learner.
+    pub fn new(
+        s: &Scenario,
+        topo: Topology,
+        nodes: Nodes,
+        learner: L,
+        trace: bool,
+    ) -> Federation<L> {
         let agg_region = s
             .regions
             .iter()
@@ -166,6 +170,15 @@ impl<L: Learner> Federation<L> {
         caps.push(s.aggregator.down_mbps * 1e6);
         caps.extend(topo.core_capacities());
         let r = &s.rounds;
+        // The learner sets message sizes when it trains a real model.
+        let model_bytes = learner
+            .model_bytes()
+            .or(r.model_bytes.map(|b| b.0))
+            .unwrap_or(1);
+        let update_bytes = learner
+            .update_bytes()
+            .or(r.update_bytes.map(|b| b.0))
+            .unwrap_or(model_bytes);
         Federation {
             plan: RoundPlan {
                 count: r.count,
@@ -174,8 +187,8 @@ impl<L: Learner> Federation<L> {
                 retry_after: r.retry_after.time(),
                 deadline: r.deadline.time(),
                 gap: r.gap.time(),
-                model_bytes: r.model_bytes.0,
-                update_bytes: r.update_bytes.unwrap_or(r.model_bytes).0,
+                model_bytes,
+                update_bytes,
             },
             nodes,
             topo,
@@ -555,6 +568,10 @@ impl<L: Learner> Federation<L> {
             compute_s_mean: mean(r.sums[1]),
             upload_s_mean: mean(r.sums[2]),
             evaluation: learning.evaluation,
+            train_loss: learning.train_loss,
+            flops: learning.flops,
+            update_bytes: self.plan.update_bytes,
+            by_behaviour: learning.by_behaviour,
         });
         self.next_round += 1;
         if self.next_round < self.plan.count {

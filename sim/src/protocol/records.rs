@@ -33,6 +33,14 @@ pub struct RoundRecord {
     pub upload_s_mean: Option<f64>,
     /// Global model quality after the round, when a model is trained.
     pub evaluation: Option<Evaluation>,
+    /// Mean local training loss of the contributors, when a model is trained.
+    pub train_loss: Option<f64>,
+    /// FLOPs the contributors really spent training.
+    pub flops: f64,
+    /// Bytes of one client update on the wire.
+    pub update_bytes: u64,
+    /// Contributions by behaviour (order of `dmlsim_models::behaviour::ALL`).
+    pub by_behaviour: [u32; 6],
 }
 
 /// Direction of a transfer.

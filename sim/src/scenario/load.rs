@@ -75,6 +75,17 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     /// The exact text it came from (hashed into `run.json`).
     pub text: String,
+    /// The file as the user named it.
+    pub file: String,
+    /// Folder that relative paths in the scenario (data files) start from.
+    pub dir: std::path::PathBuf,
+}
+
+impl LoadedScenario {
+    /// An error about this scenario at the given field paths, located in its text.
+    pub fn error(&self, problems: Vec<(String, String)>) -> ScenarioError {
+        locate(&self.file, &self.text, problems)
+    }
 }
 
 /// Reads, parses and validates a scenario file.
@@ -101,10 +112,16 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
         ScenarioError::single(&file, None, format!("the file is not UTF-8 text: {e}"))
     })?;
     let scenario = parse_scenario(&text, &file)?;
-    Ok(LoadedScenario { scenario, text })
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    Ok(LoadedScenario {
+        scenario,
+        text,
+        file,
+        dir,
+    })
 }
 
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "name",
     "description",
     "seed",
@@ -115,8 +132,9 @@ const KNOWN: [&str; 10] = [
     "populations",
     "aggregator",
     "rounds",
+    "learning",
 ];
-const OPTIONAL: [&str; 1] = ["description"];
+const OPTIONAL: [&str; 2] = ["description", "learning"];
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -180,6 +198,7 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
             ("network", _) => check_section::<super::NetworkSpec>(v, key, &mut raw),
             ("aggregator", _) => check_section::<super::Aggregator>(v, key, &mut raw),
             ("rounds", _) => check_section::<super::Rounds>(v, key, &mut raw),
+            ("learning", _) => check_section::<Option<super::LearningSpec>>(v, key, &mut raw),
             _ => raw.push((
                 key.to_string(),
                 format!(

@@ -3,6 +3,7 @@
 
 use super::bytes::ByteSize;
 use super::duration::Duration;
+use super::learning::LearningSpec;
 use super::param::Param;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,10 @@ pub struct Scenario {
     pub aggregator: Aggregator,
     /// Federated round settings.
     pub rounds: Rounds,
+    /// Real federated learning (data, model, training, aggregation); rounds
+    /// are timing-only without it.
+    #[serde(default)]
+    pub learning: Option<LearningSpec>,
 }
 
 /// A region: a time zone and an electricity price.
@@ -121,6 +126,11 @@ pub struct Profile {
     /// When the node is online; `always_on` if omitted.
     #[serde(default, deserialize_with = "super::tagged::one_key_map")]
     pub availability: Availability,
+    /// Behaviour name → weight, drawn per node (`honest`, `lazy`,
+    /// `sign_flip`, `scaled`, `gaussian_noise`, `label_flip`); all honest if
+    /// omitted. Needs a `learning` section.
+    #[serde(default)]
+    pub behaviour: BTreeMap<String, f64>,
 }
 
 /// An accelerator; every numeric field may be a distribution.
@@ -233,13 +243,18 @@ pub struct Rounds {
     /// Pause between the end of one round and the start of the next.
     #[serde(default)]
     pub gap: Duration,
-    /// Size of the global model sent to each client, in bytes.
-    pub model_bytes: ByteSize,
-    /// Size of each client's update, in bytes; `model_bytes` if omitted.
+    /// Size of the global model sent to each client, in bytes (timing-only
+    /// runs; with `learning` the model sets it).
+    #[serde(default)]
+    pub model_bytes: Option<ByteSize>,
+    /// Size of each client's update, in bytes; `model_bytes` if omitted
+    /// (timing-only runs).
     #[serde(default)]
     pub update_bytes: Option<ByteSize>,
-    /// Local work per client per round, in FLOPs.
-    pub client_flops: f64,
+    /// Local work per client per round, in FLOPs (timing-only runs; with
+    /// `learning` it follows the model and the node's data).
+    #[serde(default)]
+    pub client_flops: Option<f64>,
 }
 
 fn one_u32() -> u32 {

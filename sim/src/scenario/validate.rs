@@ -261,19 +261,83 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     }
     c.positive_duration("rounds.deadline", r.deadline);
     c.positive_duration("rounds.retry_after", r.retry_after);
-    if r.model_bytes.0 == 0 {
-        c.err(
-            "rounds.model_bytes",
-            "expected a model of at least 1 byte, found 0",
-        );
+    match &s.learning {
+        None => {
+            match r.model_bytes {
+                None => c.err(
+                    "rounds",
+                    "missing field `model_bytes` (needed when there is no `learning` section)",
+                ),
+                Some(b) if b.0 == 0 => c.err(
+                    "rounds.model_bytes",
+                    "expected a model of at least 1 byte, found 0",
+                ),
+                Some(_) => {}
+            }
+            match r.client_flops {
+                None => c.err(
+                    "rounds",
+                    "missing field `client_flops` (needed when there is no `learning` section)",
+                ),
+                Some(f) => c.num("rounds.client_flops", f, 0.0, false, INF),
+            }
+            if r.update_bytes.is_some_and(|b| b.0 == 0) {
+                c.err(
+                    "rounds.update_bytes",
+                    "expected an update of at least 1 byte, found 0",
+                );
+            }
+            for (i, p) in s.profiles.iter().enumerate() {
+                if p.behaviour
+                    .iter()
+                    .any(|(name, w)| name != "honest" && *w > 0.0)
+                {
+                    c.err(
+                        format!("profiles[{i}].behaviour"),
+                        "behaviours other than `honest` need a `learning` section",
+                    );
+                }
+            }
+        }
+        Some(l) => {
+            for (field, given) in [
+                ("model_bytes", r.model_bytes.is_some()),
+                ("update_bytes", r.update_bytes.is_some()),
+                ("client_flops", r.client_flops.is_some()),
+            ] {
+                if given {
+                    c.err(format!("rounds.{field}"), format!(
+                        "`{field}` is set by the `learning` section (model, data and `logical_model`); remove it here"));
+                }
+            }
+            check_learning(&mut c, l, s);
+        }
     }
-    if r.update_bytes.is_some_and(|b| b.0 == 0) {
-        c.err(
-            "rounds.update_bytes",
-            "expected an update of at least 1 byte, found 0",
-        );
+    for (i, p) in s.profiles.iter().enumerate() {
+        for (name, w) in &p.behaviour {
+            let path = format!("profiles[{i}].behaviour.{name}");
+            if dmlsim_models::behaviour::Behaviour::from_label(name).is_none() {
+                let names: Vec<&str> = dmlsim_models::behaviour::ALL
+                    .iter()
+                    .map(|b| b.label())
+                    .collect();
+                c.err(
+                    &path,
+                    format!(
+                        "unknown behaviour `{name}`; known behaviours are {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+            c.num(&path, *w, 0.0, false, INF);
+        }
+        if !p.behaviour.is_empty() && p.behaviour.values().all(|w| *w == 0.0) {
+            c.err(
+                format!("profiles[{i}].behaviour"),
+                "behaviour weights must not all be zero",
+            );
+        }
     }
-    c.num("rounds.client_flops", r.client_flops, 0.0, false, INF);
     c.problems
 }
 
@@ -375,5 +439,227 @@ fn check_network(c: &mut Checker, s: &Scenario) {
                 }
             }
         }
+    }
+}
+
+fn check_learning(c: &mut Checker, l: &super::LearningSpec, s: &Scenario) {
+    use super::{AggregationSpec, CompressionSpec, DatasetSpec, ModelSpec, PartitionSpec};
+    let at = |f: &str| format!("learning.{f}");
+    match &l.dataset {
+        DatasetSpec::Digits
+        | DatasetSpec::Csv(_)
+        | DatasetSpec::Arrow(_)
+        | DatasetSpec::Parquet(_) => {}
+        DatasetSpec::GaussianMixture {
+            classes,
+            dim,
+            separation,
+            samples,
+        } => {
+            let p = |f: &str| format!("learning.dataset.gaussian_mixture.{f}");
+            c.num(&p("classes"), f64::from(*classes), 2.0, false, 10_000.0);
+            c.num(&p("dim"), f64::from(*dim), 1.0, false, 100_000.0);
+            c.num(&p("separation"), *separation, 0.0, false, INF);
+            c.num(
+                &p("samples"),
+                f64::from(*samples),
+                2.0,
+                false,
+                100_000_000.0,
+            );
+        }
+        DatasetSpec::TeacherStudent {
+            classes,
+            dim,
+            hidden,
+            samples,
+        } => {
+            let p = |f: &str| format!("learning.dataset.teacher_student.{f}");
+            c.num(&p("classes"), f64::from(*classes), 2.0, false, 10_000.0);
+            c.num(&p("dim"), f64::from(*dim), 1.0, false, 100_000.0);
+            c.num(&p("hidden"), f64::from(*hidden), 1.0, false, 100_000.0);
+            c.num(
+                &p("samples"),
+                f64::from(*samples),
+                2.0,
+                false,
+                100_000_000.0,
+            );
+        }
+    }
+    if !(l.test_fraction > 0.0 && l.test_fraction < 1.0) {
+        c.err(
+            at("test_fraction"),
+            format!("expected a value in (0, 1), found {}", l.test_fraction),
+        );
+    }
+    match &l.partition {
+        PartitionSpec::Iid => {}
+        PartitionSpec::Dirichlet { alpha } => {
+            c.num("learning.partition.dirichlet.alpha", *alpha, 0.0, true, 1e6)
+        }
+        PartitionSpec::QuantitySkew { sigma } => c.num(
+            "learning.partition.quantity_skew.sigma",
+            *sigma,
+            0.0,
+            false,
+            10.0,
+        ),
+        PartitionSpec::Shards { per_client } => c.num(
+            "learning.partition.shards.per_client",
+            f64::from(*per_client),
+            1.0,
+            false,
+            1_000_000.0,
+        ),
+    }
+    if l.samples_per_node == Some(0) {
+        c.err(
+            at("samples_per_node"),
+            "expected at least 1 example per node, found 0",
+        );
+    }
+    if let ModelSpec::Mlp { hidden } = &l.model {
+        if hidden.is_empty() {
+            c.err(
+                "learning.model.mlp.hidden",
+                "expected at least one hidden layer (use `logistic` for none)",
+            );
+        }
+        for (i, h) in hidden.iter().enumerate() {
+            c.num(
+                &format!("learning.model.mlp.hidden[{i}]"),
+                f64::from(*h),
+                1.0,
+                false,
+                65_536.0,
+            );
+        }
+    }
+    if let Some(m) = &l.logical_model {
+        c.num(
+            "learning.logical_model.parameters",
+            m.parameters,
+            1.0,
+            false,
+            1e15,
+        );
+        if let Some(f) = m.flops_per_sample {
+            c.num(
+                "learning.logical_model.flops_per_sample",
+                f,
+                0.0,
+                true,
+                1e20,
+            );
+        }
+    }
+    c.num(
+        &at("precision_bytes"),
+        f64::from(l.precision_bytes),
+        1.0,
+        false,
+        8.0,
+    );
+    c.num(
+        "learning.local.epochs",
+        f64::from(l.local.epochs),
+        1.0,
+        false,
+        10_000.0,
+    );
+    c.num(
+        "learning.local.batch_size",
+        f64::from(l.local.batch_size),
+        1.0,
+        false,
+        1e7,
+    );
+    c.num(
+        "learning.local.learning_rate",
+        l.local.learning_rate,
+        0.0,
+        true,
+        100.0,
+    );
+    if !(l.local.momentum >= 0.0 && l.local.momentum < 1.0) {
+        c.err(
+            "learning.local.momentum",
+            format!("expected a value in [0, 1), found {}", l.local.momentum),
+        );
+    }
+    c.num(
+        "learning.local.weight_decay",
+        l.local.weight_decay,
+        0.0,
+        false,
+        100.0,
+    );
+    c.num("learning.local.prox_mu", l.local.prox_mu, 0.0, false, 1e6);
+    match &l.aggregation {
+        AggregationSpec::Fedavg | AggregationSpec::Median => {}
+        AggregationSpec::TrimmedMean { beta } => {
+            if !(*beta >= 0.0 && *beta < 0.5) {
+                c.err(
+                    "learning.aggregation.trimmed_mean.beta",
+                    format!("expected a value in [0, 0.5), found {beta}"),
+                );
+            }
+        }
+        AggregationSpec::Krum { f } => check_krum(c, "krum", *f, 1, s),
+        AggregationSpec::MultiKrum { f, m } => check_krum(c, "multi_krum", *f, *m, s),
+    }
+    c.num(
+        &at("server_learning_rate"),
+        l.server_learning_rate,
+        0.0,
+        true,
+        10.0,
+    );
+    if let CompressionSpec::TopK { fraction } = &l.compression {
+        c.num(
+            "learning.compression.top_k.fraction",
+            *fraction,
+            0.0,
+            true,
+            1.0,
+        );
+    }
+    c.num(
+        "learning.attacks.sign_flip_scale",
+        l.attacks.sign_flip_scale,
+        0.0,
+        false,
+        1e6,
+    );
+    c.num(
+        "learning.attacks.scale_factor",
+        l.attacks.scale_factor,
+        0.0,
+        false,
+        1e6,
+    );
+    c.num(
+        "learning.attacks.noise_std",
+        l.attacks.noise_std,
+        0.0,
+        false,
+        1e6,
+    );
+}
+
+fn check_krum(c: &mut Checker, name: &str, f: u32, m: u32, s: &Scenario) {
+    let k = s.rounds.clients_per_round;
+    if m == 0 || m > k {
+        c.err(
+            format!("learning.aggregation.{name}.m"),
+            format!("expected 1 ≤ m ≤ clients_per_round ({k}), found {m}"),
+        );
+    }
+    if f >= k {
+        c.err(
+            format!("learning.aggregation.{name}.f"),
+            format!("expected f < clients_per_round ({k}), found {f}"),
+        );
     }
 }

@@ -9,6 +9,7 @@ use crate::engine::SimTime;
 use crate::engine::rng::stream;
 use crate::network::Topology;
 use crate::scenario::{Availability, Scenario};
+use dmlsim_models::behaviour::Behaviour;
 use rand::RngExt;
 use rayon::prelude::*;
 
@@ -57,6 +58,8 @@ pub struct Nodes {
     pub region_offset_ns: Vec<i64>,
     churn: Vec<ChurnCursor>,
     seed: u64,
+    /// Behaviour of each node (drawn from its profile's weights).
+    pub behaviour: Vec<Behaviour>,
     /// Run counters.
     pub stats: NodeStats,
     /// Number of operators.
@@ -73,6 +76,7 @@ struct Draw {
     up_bps: f64,
     down_bps: f64,
     busy: (f32, f32),
+    behaviour: Behaviour,
 }
 
 impl Nodes {
@@ -96,6 +100,7 @@ impl Nodes {
             up_bps: Vec::new(),
             down_bps: Vec::new(),
             busy_hours: Vec::new(),
+            behaviour: Vec::new(),
             profile_availability: s
                 .profiles
                 .iter()
@@ -132,6 +137,12 @@ impl Nodes {
                 .map(|(name, w)| (region_index(name), *w))
                 .collect();
             let total_weight: f64 = weights.iter().map(|w| w.1).sum();
+            let behaviours: Vec<(Behaviour, f64)> = profile
+                .behaviour
+                .iter()
+                .filter_map(|(name, w)| Behaviour::from_label(name).map(|b| (b, *w)))
+                .collect();
+            let behaviour_total: f64 = behaviours.iter().map(|b| b.1).sum();
             let draws: Vec<Draw> = (0..u64::from(pop.count))
                 .into_par_iter()
                 .map(|i| {
@@ -157,16 +168,34 @@ impl Nodes {
                         ),
                         _ => (0.0, 0.0),
                     };
+                    let tflops = profile.gpu.tflops.sample(&mut rng);
+                    let efficiency = profile.gpu.efficiency.sample(&mut rng);
+                    let memory_gb = profile.gpu.memory_gb.sample(&mut rng);
+                    let watts = profile.gpu.watts.sample(&mut rng);
+                    let up_bps = profile.link.up_mbps.sample(&mut rng) * 1e6;
+                    let down_bps = profile.link.down_mbps.sample(&mut rng) * 1e6;
+                    let mut behaviour = Behaviour::Honest;
+                    if behaviour_total > 0.0 {
+                        let mut u = rng.random::<f64>() * behaviour_total;
+                        for &(b, w) in &behaviours {
+                            behaviour = b;
+                            if u < w {
+                                break;
+                            }
+                            u -= w;
+                        }
+                    }
                     Draw {
                         region,
                         router,
-                        tflops: profile.gpu.tflops.sample(&mut rng),
-                        efficiency: profile.gpu.efficiency.sample(&mut rng),
-                        memory_gb: profile.gpu.memory_gb.sample(&mut rng),
-                        watts: profile.gpu.watts.sample(&mut rng),
-                        up_bps: profile.link.up_mbps.sample(&mut rng) * 1e6,
-                        down_bps: profile.link.down_mbps.sample(&mut rng) * 1e6,
+                        tflops,
+                        efficiency,
+                        memory_gb,
+                        watts,
+                        up_bps,
+                        down_bps,
                         busy,
+                        behaviour,
                     }
                 })
                 .collect();
@@ -181,6 +210,7 @@ impl Nodes {
                 out.up_bps.push(d.up_bps);
                 out.down_bps.push(d.down_bps);
                 out.busy_hours.push(d.busy);
+                out.behaviour.push(d.behaviour);
             }
             // Operators own consecutive runs of the population's nodes.
             let mut rng = stream(s.seed, "operators", pop_index as u64);

@@ -3,6 +3,7 @@
 
 mod cli;
 mod determinism;
+mod learning;
 mod support;
 mod timing;
 mod validation;

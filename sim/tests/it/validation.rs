@@ -220,3 +220,62 @@ fn hostile_inputs_are_refused_quickly() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a mapping of scenario fields"));
 }
+
+#[test]
+fn bad_learning_sections_are_reported_with_path_and_line() {
+    let base = std::fs::read_to_string(repo().join("scenarios/poisoning-vs-robust.yaml")).unwrap();
+    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+        (
+            "unknown-behaviour",
+            "sign_flip: 0.2 }",
+            "sign_flop: 0.2 }",
+            "profiles[0].behaviour.sign_flop",
+            "sign_flop",
+            "unknown behaviour `sign_flop`",
+        ),
+        (
+            "unknown-rule",
+            "  aggregation: fedavg",
+            "  aggregation: mean",
+            "learning.aggregation",
+            "aggregation: mean",
+            "unknown variant `mean`",
+        ),
+        (
+            "bad-beta",
+            "  aggregation: fedavg",
+            "  aggregation: { trimmed_mean: { beta: 0.7 } }",
+            "learning.aggregation.trimmed_mean.beta",
+            "beta: 0.7",
+            "expected a value in [0, 0.5)",
+        ),
+        (
+            "zero-lr",
+            "learning_rate: 0.05",
+            "learning_rate: 0",
+            "learning.local.learning_rate",
+            "learning_rate: 0",
+            "found 0",
+        ),
+        (
+            "bytes-with-learning",
+            "  deadline: 5m",
+            "  deadline: 5m\n  model_bytes: 1 MB",
+            "rounds.model_bytes",
+            "model_bytes: 1 MB",
+            "is set by the `learning` section",
+        ),
+        (
+            "bad-dataset",
+            "  dataset: digits",
+            "  dataset: mnist",
+            "learning.dataset",
+            "dataset: mnist",
+            "unknown variant `mnist`",
+        ),
+    ];
+    for (name, from, to, path, marker, expect) in cases {
+        assert_eq!(base.matches(from).count(), 1, "{from}");
+        expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
+    }
+}

@@ -1,0 +1,289 @@
+//! Builds the learner a run uses from the scenario: loads or generates the
+//! data (reading CSV, Arrow and Parquet files relative to the scenario),
+//! splits and standardises it, partitions it over the nodes and sets up the
+//! model, training and aggregation.
+
+use crate::engine::rng::stream;
+use crate::scenario::{
+    AggregationSpec, CompressionSpec, DatasetSpec, FileDataSpec, LearningSpec, ModelSpec,
+    PartitionSpec, Scenario,
+};
+use crate::world::Nodes;
+use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
+use arrow_schema::DataType;
+use dmlsim_models::aggregate::Rule;
+use dmlsim_models::behaviour::AttackParams;
+use dmlsim_models::compress::Compression;
+use dmlsim_models::data::table::{Cells, ColumnPick, from_columns, parse_csv};
+use dmlsim_models::data::{Dataset, Standardizer, digits, synthetic};
+use dmlsim_models::learning::{FederatedLearner, FlConfig, Learner, LogicalSize, TimingOnly};
+use dmlsim_models::nn::Mlp;
+use dmlsim_models::partition::{Scheme, partition};
+use dmlsim_models::train::LocalConfig;
+use std::path::Path;
+
+/// A problem found while building the learner: field path and message.
+pub type SetupProblem = (String, String);
+
+/// Largest data file read (user tables are loaded whole into memory).
+pub const MAX_DATA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// The learner for a scenario: timing-only without a `learning` section.
+pub fn build_learner(
+    s: &Scenario,
+    base_dir: &Path,
+    nodes: &Nodes,
+) -> Result<Box<dyn Learner + Send>, SetupProblem> {
+    let Some(l) = &s.learning else {
+        return Ok(Box::new(TimingOnly {
+            work_flops: s.rounds.client_flops.unwrap_or(0.0),
+        }));
+    };
+    let data = load_dataset(l, base_dir, s.seed)?;
+    if data.len() < 2 {
+        return Err((
+            "learning.dataset".into(),
+            "the dataset needs at least two examples".into(),
+        ));
+    }
+    let (mut train, mut test) = data.split(l.test_fraction, &mut stream(s.seed, "split", 0));
+    if l.standardize {
+        let st = Standardizer::fit(&train);
+        st.apply(&mut train);
+        st.apply(&mut test);
+    }
+    let scheme = match &l.partition {
+        PartitionSpec::Iid => Scheme::Iid,
+        PartitionSpec::Dirichlet { alpha } => Scheme::Dirichlet { alpha: *alpha },
+        PartitionSpec::QuantitySkew { sigma } => Scheme::QuantitySkew { sigma: *sigma },
+        PartitionSpec::Shards { per_client } => Scheme::Shards {
+            per_client: *per_client as usize,
+        },
+    };
+    let shards = partition(
+        &scheme,
+        &train.y,
+        train.classes,
+        nodes.len(),
+        l.samples_per_node.map(|n| n as usize),
+        &mut stream(s.seed, "partition", 0),
+    );
+    let model = model_for(&l.model, train.dim(), train.classes);
+    let cfg = fl_config(l);
+    Ok(Box::new(FederatedLearner::new(
+        model,
+        train,
+        test,
+        shards,
+        nodes.behaviour.clone(),
+        cfg,
+        s.seed,
+    )))
+}
+
+/// The network for the model spec.
+pub fn model_for(spec: &ModelSpec, inputs: usize, classes: usize) -> Mlp {
+    match spec {
+        ModelSpec::Logistic => Mlp::logistic(inputs, classes),
+        ModelSpec::Mlp { hidden } => {
+            let mut sizes = vec![inputs];
+            sizes.extend(hidden.iter().map(|&h| h as usize));
+            sizes.push(classes);
+            Mlp::new(sizes)
+        }
+    }
+}
+
+fn fl_config(l: &LearningSpec) -> FlConfig {
+    FlConfig {
+        local: LocalConfig {
+            epochs: l.local.epochs,
+            batch_size: l.local.batch_size as usize,
+            learning_rate: l.local.learning_rate as f32,
+            momentum: l.local.momentum as f32,
+            weight_decay: l.local.weight_decay as f32,
+            prox_mu: l.local.prox_mu as f32,
+        },
+        rule: match &l.aggregation {
+            AggregationSpec::Fedavg => Rule::FedAvg,
+            AggregationSpec::Median => Rule::Median,
+            AggregationSpec::TrimmedMean { beta } => Rule::TrimmedMean { beta: *beta },
+            AggregationSpec::Krum { f } => Rule::Krum { f: *f as usize },
+            AggregationSpec::MultiKrum { f, m } => Rule::MultiKrum {
+                f: *f as usize,
+                m: *m as usize,
+            },
+        },
+        server_lr: l.server_learning_rate as f32,
+        compression: match &l.compression {
+            CompressionSpec::None => Compression::None,
+            CompressionSpec::TopK { fraction } => Compression::TopK {
+                fraction: *fraction,
+            },
+            CompressionSpec::Quantize8bit => Compression::Quantize8,
+        },
+        precision_bytes: l.precision_bytes,
+        logical: l.logical_model.as_ref().map(|m| LogicalSize {
+            parameters: m.parameters,
+            flops_per_sample: m.flops_per_sample.unwrap_or(6.0 * m.parameters),
+        }),
+        attack: AttackParams {
+            sign_flip_scale: l.attacks.sign_flip_scale as f32,
+            scale_factor: l.attacks.scale_factor as f32,
+            noise_std: l.attacks.noise_std as f32,
+        },
+    }
+}
+
+/// Loads or generates the dataset of a learning section.
+pub fn load_dataset(l: &LearningSpec, base_dir: &Path, seed: u64) -> Result<Dataset, SetupProblem> {
+    let mut rng = stream(seed, "dataset", 0);
+    Ok(match &l.dataset {
+        DatasetSpec::Digits => digits::load(),
+        DatasetSpec::GaussianMixture {
+            classes,
+            dim,
+            separation,
+            samples,
+        } => synthetic::gaussian_mixture(
+            *classes as usize,
+            *dim as usize,
+            *separation,
+            *samples as usize,
+            &mut rng,
+        ),
+        DatasetSpec::TeacherStudent {
+            classes,
+            dim,
+            hidden,
+            samples,
+        } => synthetic::teacher_student(
+            *classes as usize,
+            *dim as usize,
+            *hidden as usize,
+            *samples as usize,
+            &mut rng,
+        ),
+        DatasetSpec::Csv(f) => read_table(f, base_dir, "csv", |p| {
+            let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+            parse_csv(&text, &f.path, None, &pick(f))
+        })?,
+        DatasetSpec::Arrow(f) => read_table(f, base_dir, "arrow", |p| {
+            let file = std::fs::File::open(p).map_err(|e| e.to_string())?;
+            let reader = arrow_ipc::reader::FileReader::try_new(file, None)
+                .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
+            let batches: Vec<RecordBatch> = reader
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            from_columns(&f.path, &batches_to_cells(&batches)?, &pick(f))
+        })?,
+        DatasetSpec::Parquet(f) => read_table(f, base_dir, "parquet", |p| {
+            let file = std::fs::File::open(p).map_err(|e| e.to_string())?;
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.build())
+                    .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+            let batches: Vec<RecordBatch> = reader
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            from_columns(&f.path, &batches_to_cells(&batches)?, &pick(f))
+        })?,
+    })
+}
+
+fn pick(f: &FileDataSpec) -> ColumnPick {
+    ColumnPick::Named {
+        label: f.label.clone(),
+        features: f.features.clone(),
+    }
+}
+
+fn read_table(
+    f: &FileDataSpec,
+    base_dir: &Path,
+    kind: &str,
+    read: impl FnOnce(&Path) -> Result<Dataset, String>,
+) -> Result<Dataset, SetupProblem> {
+    let path = base_dir.join(&f.path);
+    let at = format!("learning.dataset.{kind}.path");
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| (at.clone(), format!("cannot read `{}`: {e}", path.display())))?;
+    if meta.len() > MAX_DATA_BYTES {
+        return Err((
+            at,
+            format!(
+                "`{}` is {} bytes; data files are limited to {MAX_DATA_BYTES}",
+                path.display(),
+                meta.len()
+            ),
+        ));
+    }
+    read(&path).map_err(|e| {
+        (
+            format!("learning.dataset.{kind}"),
+            format!("`{}`: {e}", path.display()),
+        )
+    })
+}
+
+/// Turns record batches into named columns of numbers or text.
+fn batches_to_cells(batches: &[RecordBatch]) -> Result<Vec<(String, Cells)>, String> {
+    let Some(first) = batches.first() else {
+        return Err("the file holds no record batches".into());
+    };
+    let schema = first.schema();
+    let mut out = Vec::new();
+    for (c, field) in schema.fields().iter().enumerate() {
+        let name = field.name().clone();
+        let numeric = !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8);
+        let mut nums = Vec::new();
+        let mut text = Vec::new();
+        for b in batches {
+            let a = b.column(c);
+            if a.null_count() > 0 {
+                return Err(format!("column `{name}` has missing values"));
+            }
+            macro_rules! push {
+                ($t:ty) => {
+                    nums.extend(a.as_primitive::<$t>().values().iter().map(|&v| v as f64))
+                };
+            }
+            match a.data_type() {
+                DataType::Float64 => push!(Float64Type),
+                DataType::Float32 => push!(Float32Type),
+                DataType::Int64 => push!(Int64Type),
+                DataType::Int32 => push!(Int32Type),
+                DataType::Int16 => push!(Int16Type),
+                DataType::Int8 => push!(Int8Type),
+                DataType::UInt64 => push!(UInt64Type),
+                DataType::UInt32 => push!(UInt32Type),
+                DataType::UInt16 => push!(UInt16Type),
+                DataType::UInt8 => push!(UInt8Type),
+                DataType::Utf8 => text.extend(
+                    a.as_string::<i32>()
+                        .iter()
+                        .map(|s| s.unwrap_or("").to_string()),
+                ),
+                DataType::LargeUtf8 => text.extend(
+                    a.as_string::<i64>()
+                        .iter()
+                        .map(|s| s.unwrap_or("").to_string()),
+                ),
+                other => {
+                    return Err(format!(
+                        "column `{name}` has type {other}; expected numbers or text"
+                    ));
+                }
+            }
+        }
+        out.push((
+            name,
+            if numeric {
+                Cells::Numbers(nums)
+            } else {
+                Cells::Text(text)
+            },
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,251 @@
+//! Real federated learning end to end: determinism with training on, the
+//! effect of attackers under FedAvg and robust rules, user data files.
+
+use super::support::*;
+
+fn accuracies(out: &std::path::Path) -> Vec<f64> {
+    f64_col(&read_arrow(&out.join("rounds.arrow"))[0], "test_accuracy")
+}
+
+#[test]
+fn training_runs_are_byte_identical_across_thread_counts() {
+    let one = scratch("learn-det-1");
+    let two = scratch("learn-det-2");
+    run_ok(
+        "scenarios/digits-dirichlet.yaml",
+        &one,
+        &[],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
+    run_ok(
+        "scenarios/digits-dirichlet.yaml",
+        &two,
+        &[],
+        &[("RAYON_NUM_THREADS", "2")],
+    );
+    for t in ["rounds.arrow", "nodes.arrow"] {
+        assert_eq!(
+            std::fs::read(one.join(t)).unwrap(),
+            std::fs::read(two.join(t)).unwrap(),
+            "{t} differs"
+        );
+    }
+    let acc = accuracies(&one);
+    assert!(acc.iter().all(|a| (0.0..=1.0).contains(a)));
+    assert!(
+        acc.last().unwrap() > &0.85,
+        "digits-dirichlet should learn: {acc:?}"
+    );
+}
+
+/// Runs poisoning-vs-robust with 30% attackers and the given rule.
+fn final_accuracy_with(rule: &str, name: &str) -> f64 {
+    let text = std::fs::read_to_string(repo().join("scenarios/poisoning-vs-robust.yaml")).unwrap();
+    let text = text
+        .replace(
+            "behaviour: { honest: 0.8, sign_flip: 0.2 }",
+            "behaviour: { honest: 0.7, sign_flip: 0.3 }",
+        )
+        .replace("  aggregation: fedavg", &format!("  aggregation: {rule}"));
+    let dir = scratch(name);
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    *accuracies(&dir.join("out")).last().unwrap()
+}
+
+#[test]
+fn thirty_percent_sign_flippers_hurt_fedavg_far_more_than_median() {
+    let fedavg = final_accuracy_with("fedavg", "poison-fedavg");
+    let median = final_accuracy_with("median", "poison-median");
+    assert!(median > fedavg + 0.3, "median {median} vs FedAvg {fedavg}");
+}
+
+#[test]
+fn nodes_report_their_data_and_behaviour() {
+    let out = scratch("learn-nodes");
+    run_ok("scenarios/poisoning-vs-robust.yaml", &out, &[], &[]);
+    let nodes = &read_arrow(&out.join("nodes.arrow"))[0];
+    let samples = nodes
+        .column_by_name("samples")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::UInt64Array>()
+        .unwrap();
+    // IID over 100 nodes of the 1,438 training images: 14 or 15 each.
+    assert_eq!(samples.values().iter().sum::<u64>(), 1438);
+    assert!(samples.values().iter().all(|&s| s == 14 || s == 15));
+    let behaviour = nodes.column_by_name("behaviour").unwrap();
+    let dict = behaviour
+        .as_any()
+        .downcast_ref::<arrow_array::DictionaryArray<arrow_array::types::Int32Type>>()
+        .unwrap();
+    let values = dict
+        .values()
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    let flips = dict
+        .keys()
+        .values()
+        .iter()
+        .filter(|&&k| values.value(k as usize) == "sign_flip")
+        .count();
+    assert!(
+        (10..=30).contains(&flips),
+        "about 20 attackers expected, found {flips}"
+    );
+    let rounds = &read_arrow(&out.join("rounds.arrow"))[0];
+    for c in [
+        "train_loss",
+        "test_accuracy",
+        "test_loss",
+        "flops",
+        "update_bytes",
+        "updates_honest",
+        "updates_lazy",
+        "updates_poisoned",
+    ] {
+        assert!(rounds.column_by_name(c).is_some(), "rounds.arrow lacks {c}");
+    }
+}
+
+/// A tiny two-class table where feature `a` decides the label.
+fn tiny_rows() -> Vec<(f64, f64, &'static str)> {
+    (0..200)
+        .map(|i| {
+            let a = (i % 20) as f64 / 10.0 - 1.0;
+            (a, (i % 7) as f64, if a > 0.0 { "yes" } else { "no" })
+        })
+        .collect()
+}
+
+fn scenario_with_dataset(dataset: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("scenarios/digits-iid.yaml")).unwrap();
+    text.replace("  dataset: digits", &format!("  dataset: {dataset}"))
+}
+
+#[test]
+fn user_tables_load_from_csv_arrow_and_parquet() {
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = scratch("learn-files");
+    let rows = tiny_rows();
+    let mut csv = String::from("a,b,label\n");
+    for (a, b, l) in &rows {
+        csv.push_str(&format!("{a},{b},{l}\n"));
+    }
+    std::fs::write(dir.join("data.csv"), csv).unwrap();
+    let batch = RecordBatch::try_from_iter(vec![
+        (
+            "a",
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "b",
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "label",
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(
+        std::fs::File::create(dir.join("data.arrow")).unwrap(),
+        &batch.schema(),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    let mut pw = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(dir.join("data.parquet")).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    pw.write(&batch).unwrap();
+    pw.close().unwrap();
+    for kind in ["csv", "arrow", "parquet"] {
+        let path = dir.join(format!("{kind}.yaml"));
+        std::fs::write(
+            &path,
+            scenario_with_dataset(&format!(
+                "{{ {kind}: {{ path: data.{kind}, label: label, features: [a, b] }} }}"
+            )),
+        )
+        .unwrap();
+        let o = dmlsim(&["validate", path.to_str().unwrap()], &[]);
+        assert!(
+            o.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        run_ok(
+            path.to_str().unwrap(),
+            &dir.join(format!("out-{kind}")),
+            &[],
+            &[],
+        );
+        let acc = accuracies(&dir.join(format!("out-{kind}")));
+        assert!(
+            *acc.last().unwrap() > 0.9,
+            "{kind}: a separable table should be learned: {acc:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_data_files_are_reported_with_the_field_and_line() {
+    let dir = scratch("learn-bad-files");
+    std::fs::write(dir.join("data.csv"), "a,b,label\n1,2,x\n3,oops,y\n").unwrap();
+    let cases = [
+        (
+            "{ csv: { path: missing.csv, label: label } }",
+            "learning.dataset.csv.path",
+            "cannot read",
+        ),
+        (
+            "{ csv: { path: data.csv, label: target } }",
+            "learning.dataset.csv",
+            "no column named `target`; the columns are a, b, label",
+        ),
+        (
+            "{ csv: { path: data.csv, label: label } }",
+            "learning.dataset.csv",
+            "column `b`, row 2: expected a number, found `oops`",
+        ),
+    ];
+    for (i, (dataset, path, message)) in cases.iter().enumerate() {
+        let text = scenario_with_dataset(dataset);
+        let file = dir.join(format!("bad{i}.yaml"));
+        std::fs::write(&file, &text).unwrap();
+        for args in [
+            vec!["validate", file.to_str().unwrap()],
+            vec![
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                dir.join("o").to_str().unwrap(),
+                "-q",
+            ],
+        ] {
+            let o = dmlsim(&args, &[]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{err}");
+            let line = text.lines().position(|l| l.contains("dataset:")).unwrap() + 1;
+            assert!(
+                err.contains(&format!(":{line}:"))
+                    && err.contains(&format!("{path}: "))
+                    && err.contains(message),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
