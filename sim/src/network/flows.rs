@@ -50,6 +50,10 @@ pub struct FlowNetwork {
     on_link: Vec<Vec<FlowId>>,
     next_version: u64,
     stamp: u64,
+    /// Links of flows started or stopped but not yet recomputed.
+    pending: Vec<LinkId>,
+    /// Flows with nothing to send, to be reported done at the next flush.
+    instant: Vec<FlowId>,
     // Scratch buffers reused by every recompute: a link is in the current
     // component when `link_stamp[l] == stamp`, at position `link_local[l]`.
     link_stamp: Vec<u64>,
@@ -87,6 +91,8 @@ impl FlowNetwork {
             on_link: vec![Vec::new(); n],
             next_version: 0,
             stamp: 0,
+            pending: Vec::new(),
+            instant: Vec::new(),
             link_stamp: vec![0; n],
             link_local: vec![0; n],
             comp_links: Vec::new(),
@@ -121,6 +127,16 @@ impl FlowNetwork {
         bytes: u64,
         out: &mut Vec<Reschedule>,
     ) -> FlowId {
+        let id = self.start_deferred(now, path, bytes);
+        self.flush(now, out);
+        id
+    }
+
+    /// Starts a flow like [`FlowNetwork::start`] but leaves the rate
+    /// computation (and the flow's finish time) for [`FlowNetwork::flush`],
+    /// so that many flows starting at the same instant cost one
+    /// recomputation. Call `flush` before time moves on.
+    pub fn start_deferred(&mut self, now: SimTime, path: &[LinkId], bytes: u64) -> FlowId {
         let id = match self.free.pop() {
             Some(id) => id,
             None => {
@@ -142,17 +158,11 @@ impl FlowNetwork {
             self.on_link[l as usize].push(id);
         }
         if path.is_empty() || bits == 0.0 {
-            // Nothing to share: done at once.
-            let version = self.bump(id);
-            out.push(Reschedule {
-                flow: id,
-                version,
-                finish: now,
-            });
-            return id;
+            // Nothing to share: it ends at once (reported by the next flush).
+            self.instant.push(id);
+        } else {
+            self.pending.extend_from_slice(path);
         }
-        let seeds = self.flows[id as usize].path.clone();
-        self.recompute(now, &seeds, out);
         id
     }
 
@@ -171,6 +181,16 @@ impl FlowNetwork {
     /// Ends a flow that completed (or is abandoned) at `now`; returns the
     /// bytes it actually moved. Neighbours' new finish times go to `out`.
     pub fn stop(&mut self, now: SimTime, flow: FlowId, out: &mut Vec<Reschedule>) -> u64 {
+        let moved = self.stop_deferred(now, flow);
+        self.flush(now, out);
+        moved
+    }
+
+    /// Ends a flow like [`FlowNetwork::stop`] but leaves the neighbours'
+    /// recomputation for [`FlowNetwork::flush`] (or the next start), so that
+    /// many flows ending at the same instant cost one recomputation, not one
+    /// each. Call `flush` before time moves on.
+    pub fn stop_deferred(&mut self, now: SimTime, flow: FlowId) -> u64 {
         let f = &mut self.flows[flow as usize];
         debug_assert!(f.active, "stopping an inactive flow");
         let dt = now.saturating_sub(f.last_update).as_secs_f64();
@@ -186,9 +206,36 @@ impl FlowNetwork {
             }
         }
         self.free.push(flow);
-        self.recompute(now, &path, out);
+        self.pending.extend_from_slice(&path);
         self.flows[flow as usize].path = path;
         (moved_bits / 8.0).round() as u64
+    }
+
+    /// Whether started or stopped flows still await a recomputation.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty() || !self.instant.is_empty()
+    }
+
+    /// Recomputes the flows that shared links with flows stopped since the
+    /// last recomputation; new finish times go to `out`.
+    pub fn flush(&mut self, now: SimTime, out: &mut Vec<Reschedule>) {
+        for id in std::mem::take(&mut self.instant) {
+            if self.flows[id as usize].active {
+                let version = self.bump(id);
+                out.push(Reschedule {
+                    flow: id,
+                    version,
+                    finish: now,
+                });
+            }
+        }
+        if self.pending.is_empty() {
+            return;
+        }
+        let seeds = std::mem::take(&mut self.pending);
+        self.recompute(now, &seeds, out);
+        self.pending = seeds;
+        self.pending.clear();
     }
 
     fn bump(&mut self, flow: FlowId) -> u64 {
@@ -525,6 +572,40 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn deferred_stops_recompute_once_and_agree_with_immediate_ones() {
+        // Ten equal flows on one link end together: stopping them one by one
+        // reschedules the survivors each time; deferring does it once.
+        let mut a = FlowNetwork::new(vec![100.0 * MBIT]);
+        let mut b = FlowNetwork::new(vec![100.0 * MBIT]);
+        let mut out = Vec::new();
+        let ids: Vec<FlowId> = (0..10)
+            .map(|_| a.start(SimTime::ZERO, &[0], 1_000_000, &mut out))
+            .collect();
+        for _ in 0..10 {
+            b.start(SimTime::ZERO, &[0], 1_000_000, &mut out);
+        }
+        let t = SimTime::from_secs(1);
+        out.clear();
+        for &f in &ids[..5] {
+            a.stop(t, f, &mut out);
+        }
+        let immediate = out.len();
+        out.clear();
+        for &f in &ids[..5] {
+            b.stop_deferred(t, f);
+        }
+        assert!(b.has_pending());
+        b.flush(t, &mut out);
+        assert!(!b.has_pending());
+        assert_eq!(out.len(), 5, "one reschedule per survivor");
+        assert!(immediate > out.len());
+        for &f in &ids[5..] {
+            assert_eq!(a.rate_bps(f), b.rate_bps(f));
+            assert!((b.rate_bps(f) - 20.0 * MBIT).abs() < 1e-6);
         }
     }
 }

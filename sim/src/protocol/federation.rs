@@ -53,6 +53,9 @@ pub enum Event {
         /// Round it belongs to.
         round: u32,
     },
+    /// Recompute the rates of flows that shared links with flows that ended
+    /// at this instant (queued after all of that instant's completions).
+    NetworkFlush,
 }
 
 /// Static round settings, resolved from the scenario.
@@ -139,6 +142,7 @@ pub struct Federation<L: Learner> {
     pub trace: Option<Vec<TransferRecord>>,
     /// Times selection found too few online nodes and was retried.
     pub selection_retries: u64,
+    flush_scheduled: bool,
 }
 
 const UP: LinkId = 0;
@@ -205,6 +209,7 @@ impl<L: Learner> Federation<L> {
             records: Vec::new(),
             trace: trace.then(Vec::new),
             selection_retries: 0,
+            flush_scheduled: false,
         }
     }
 
@@ -271,7 +276,9 @@ impl<L: Learner> Federation<L> {
                 l
             }
         };
-        let flow = self.net.start(now, &self.path, bytes, &mut self.resched);
+        // Rates are computed once for every flow starting at this instant.
+        let flow = self.net.start_deferred(now, &self.path, bytes);
+        self.schedule_flush(sched);
         let round = self.round.as_ref().map_or(0, |r| r.index);
         let trace = self.trace.as_mut().map(|t| {
             t.push(TransferRecord {
@@ -297,8 +304,15 @@ impl<L: Learner> Federation<L> {
             latency,
             trace,
         });
-        self.flush_reschedules(sched);
         flow
+    }
+
+    /// Queues one network recomputation after everything else at this instant.
+    fn schedule_flush(&mut self, sched: &mut Scheduler<Event>) {
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            sched.schedule_in(SimTime::ZERO, Event::NetworkFlush);
+        }
     }
 
     fn flush_reschedules(&mut self, sched: &mut Scheduler<Event>) {
@@ -315,8 +329,9 @@ impl<L: Learner> Federation<L> {
 
     /// Stops a flow (finished or abandoned); returns its transfer and bytes moved.
     fn stop_flow(&mut self, sched: &mut Scheduler<Event>, flow: FlowId) -> (Transfer, u64) {
-        let moved = self.net.stop(sched.now(), flow, &mut self.resched);
-        self.flush_reschedules(sched);
+        // Recompute the neighbours once, after every flow ending now has ended.
+        let moved = self.net.stop_deferred(sched.now(), flow);
+        self.schedule_flush(sched);
         let t = self.transfers[flow as usize]
             .take()
             .expect("flow has a transfer");
@@ -596,6 +611,11 @@ impl<L: Learner> Model for Federation<L> {
             Event::Delivered { round, slot, kind } => self.on_delivered(sched, round, slot, kind),
             Event::ComputeDone { round, slot } => self.on_compute_done(sched, round, slot),
             Event::Deadline { round } => self.on_deadline(sched, round),
+            Event::NetworkFlush => {
+                self.flush_scheduled = false;
+                self.net.flush(sched.now(), &mut self.resched);
+                self.flush_reschedules(sched);
+            }
         }
     }
 }
