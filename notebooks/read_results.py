@@ -31,6 +31,14 @@ def main(out: Path) -> None:
 
     run = json.loads((out / "run.json").read_text())
     assert run["rounds_completed"] == rounds.num_rows
+    acc = rounds.column("test_accuracy").to_pylist()
+    if "learning" in run:
+        # A trained model: every round has a real accuracy.
+        assert all(a is not None and 0.0 <= a <= 1.0 for a in acc), acc
+        print(f"{run['learning']['dataset']} / {run['learning']['model']}: final test accuracy {acc[-1]:.3f}")
+    else:
+        # Timing-only: accuracy is null, never made up.
+        assert all(a is None for a in acc)
 
     df = pl.from_arrow(rounds)
     print(df.select("round", "duration_s", "completed", "upload_s_mean").head(5))
