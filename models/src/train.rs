@@ -167,7 +167,10 @@ mod tests {
             &mut stream(42, "train", 0),
         );
         let scores = model.evaluate(&r.params, test.x.view(), &test.y);
-        eprintln!("centralised MLP 64-64-10 on digits: test accuracy {:.4}", scores.accuracy);
+        eprintln!(
+            "centralised MLP 64-64-10 on digits: test accuracy {:.4}",
+            scores.accuracy
+        );
         assert!(
             scores.accuracy >= CENTRAL_MLP_DIGITS_ACCURACY,
             "test accuracy {}",
