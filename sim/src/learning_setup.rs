@@ -25,6 +25,10 @@ use std::path::Path;
 /// A problem found while building the learner: field path and message.
 pub type SetupProblem = (String, String);
 
+/// Most parameters of the real (trained) model; larger models are declared
+/// as a `logical_model` and stood in for by a small real one.
+pub const MAX_REAL_PARAMETERS: usize = 20_000_000;
+
 /// Largest data file read (user tables are loaded whole into memory).
 pub const MAX_DATA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
@@ -69,6 +73,17 @@ pub fn build_learner(
         &mut stream(s.seed, "partition", 0),
     );
     let model = model_for(&l.model, train.dim(), train.classes);
+    if model.num_params() > MAX_REAL_PARAMETERS {
+        return Err((
+            "learning.model".into(),
+            format!(
+                "the model has {} parameters for {} features and {} classes; real models are limited to {MAX_REAL_PARAMETERS} (declare `logical_model` to stand in for a large one)",
+                model.num_params(),
+                train.dim(),
+                train.classes
+            ),
+        ));
+    }
     let cfg = fl_config(l);
     Ok(Box::new(FederatedLearner::new(
         model,

@@ -467,6 +467,7 @@ fn check_learning(c: &mut Checker, l: &super::LearningSpec, s: &Scenario) {
                 false,
                 100_000_000.0,
             );
+            synthetic_size(c, "gaussian_mixture", *samples, *dim);
         }
         DatasetSpec::TeacherStudent {
             classes,
@@ -485,6 +486,7 @@ fn check_learning(c: &mut Checker, l: &super::LearningSpec, s: &Scenario) {
                 false,
                 100_000_000.0,
             );
+            synthetic_size(c, "teacher_student", *samples, *dim);
         }
     }
     if !(l.test_fraction > 0.0 && l.test_fraction < 1.0) {
@@ -660,6 +662,19 @@ fn check_krum(c: &mut Checker, name: &str, f: u32, m: u32, s: &Scenario) {
         c.err(
             format!("learning.aggregation.{name}.f"),
             format!("expected f < clients_per_round ({k}), found {f}"),
+        );
+    }
+}
+
+/// Most feature values a generated dataset may hold (4 bytes each).
+pub const MAX_SYNTHETIC_VALUES: u64 = 250_000_000;
+
+fn synthetic_size(c: &mut Checker, kind: &str, samples: u32, dim: u32) {
+    let values = u64::from(samples) * u64::from(dim);
+    if values > MAX_SYNTHETIC_VALUES {
+        c.err(
+            format!("learning.dataset.{kind}"),
+            format!("samples × dim = {values} feature values; at most {MAX_SYNTHETIC_VALUES} are supported"),
         );
     }
 }

@@ -279,3 +279,39 @@ fn bad_learning_sections_are_reported_with_path_and_line() {
         expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
     }
 }
+
+#[test]
+fn oversized_learning_setups_are_refused_not_attempted() {
+    let base = std::fs::read_to_string(repo().join("scenarios/poisoning-vs-robust.yaml")).unwrap();
+    let huge_model = base.replace(
+        "  model: logistic",
+        "  model: { mlp: { hidden: [60000, 60000] } }",
+    );
+    let dir = scratch("validate-huge");
+    let file = dir.join("huge.yaml");
+    std::fs::write(&file, &huge_model).unwrap();
+    let o = dmlsim(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+            "-q",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("real models are limited to"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let huge_data = base.replace("  dataset: digits", "  dataset: { gaussian_mixture: { classes: 2, dim: 100000, separation: 1, samples: 10000000 } }");
+    expect_problem(
+        "huge-data",
+        &huge_data,
+        "learning.dataset.gaussian_mixture",
+        "gaussian_mixture",
+        "at most 250000000",
+    );
+}
