@@ -10,6 +10,8 @@
 //! - [`aggregate`]: FedAvg and robust aggregation rules.
 //! - [`behaviour`]: honest, lazy and poisoning clients.
 //! - [`compress`]: top-k sparsification and 8-bit quantization of updates.
+//! - [`econ`]: the token economy: ledger and blocks, emission curves,
+//!   reward splits, token price and USD costs.
 //! - [`learning`]: the seam a federated round calls, and the real federated
 //!   learner behind it.
 
@@ -17,6 +19,7 @@ pub mod aggregate;
 pub mod behaviour;
 pub mod compress;
 pub mod data;
+pub mod econ;
 pub mod learning;
 pub mod nn;
 pub mod partition;
