@@ -85,6 +85,17 @@ pub trait Learner {
     fn describe(&self) -> Option<LearningInfo> {
         None
     }
+
+    /// FLOPs `node` claims for `round` (what it is paid for): honest work,
+    /// even when a free-rider skipped it.
+    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
+        self.client_work_flops(round, node)
+    }
+
+    /// SHA-256 of the current global model (zeros when nothing is trained).
+    fn model_hash(&self) -> [u8; 32] {
+        [0; 32]
+    }
 }
 
 /// A description of the learning setup, for the run record.
@@ -137,6 +148,12 @@ impl<L: Learner + ?Sized> Learner for Box<L> {
     }
     fn describe(&self) -> Option<LearningInfo> {
         (**self).describe()
+    }
+    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
+        (**self).claimed_work_flops(round, node)
+    }
+    fn model_hash(&self) -> [u8; 32] {
+        (**self).model_hash()
     }
 }
 
@@ -274,16 +291,11 @@ impl Learner for FederatedLearner {
         "federated"
     }
 
-    fn client_work_flops(&self, _round: u32, node: u32) -> f64 {
-        let b = self.behaviours[node as usize];
-        if b == Behaviour::Lazy {
+    fn client_work_flops(&self, round: u32, node: u32) -> f64 {
+        if self.behaviours[node as usize] == Behaviour::Lazy {
             return 0.0;
         }
-        let samples = self.shards[node as usize].len();
-        match &self.cfg.logical {
-            Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
-            None => work_flops(&self.model, samples, &self.cfg.local),
-        }
+        self.claimed_work_flops(round, node)
     }
 
     fn model_bytes(&self) -> Option<u64> {
@@ -375,6 +387,23 @@ impl Learner for FederatedLearner {
             samples: self.shards[node as usize].len() as u64,
             behaviour: self.behaviours[node as usize].label(),
         }
+    }
+
+    fn claimed_work_flops(&self, _round: u32, node: u32) -> f64 {
+        let samples = self.shards[node as usize].len();
+        match &self.cfg.logical {
+            Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
+            None => work_flops(&self.model, samples, &self.cfg.local),
+        }
+    }
+
+    fn model_hash(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for p in &self.global {
+            h.update(p.to_le_bytes());
+        }
+        h.finalize().into()
     }
 
     fn describe(&self) -> Option<LearningInfo> {

@@ -6,6 +6,7 @@
 //! [`network`] (latency and max-min fair flows), [`protocol`] (federated
 //! rounds), [`output`] (Arrow tables and `run.json`) and [`run`] (wiring).
 
+pub mod economy;
 pub mod engine;
 pub mod learning_setup;
 pub mod network;

@@ -132,6 +132,10 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
+                Err(e @ RunError::Check(_)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
                 Err(e @ RunError::Scenario(_)) => {
                     eprintln!("{e}");
                     ExitCode::from(2)

@@ -1,10 +1,11 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
+use crate::economy::Economy;
 use crate::engine::{Kernel, SimTime, StopReason};
 use crate::learning_setup::build_learner;
 use crate::network::Topology;
 use crate::output::run_info::LearningRecord;
-use crate::output::{RunInfo, tables};
+use crate::output::{RunInfo, econ_tables, tables};
 use crate::protocol::{Event, Federation};
 use crate::scenario::{LoadedScenario, ScenarioError, load_scenario};
 use crate::world::Nodes;
@@ -35,6 +36,8 @@ pub enum RunError {
     Scenario(ScenarioError),
     /// The output folder or a file in it could not be written.
     Output(PathBuf, std::io::Error),
+    /// A check or invariant failed during the run (exit code 1).
+    Check(String),
 }
 
 impl fmt::Display for RunError {
@@ -42,6 +45,7 @@ impl fmt::Display for RunError {
         match self {
             RunError::Scenario(e) => write!(f, "{e}"),
             RunError::Output(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            RunError::Check(m) => write!(f, "{m}"),
         }
     }
 }
@@ -80,8 +84,18 @@ pub fn run_scenario(
     let learner = build_learner(&scenario, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
     let learning = learner.describe();
+    let economy =
+        match &scenario.economics {
+            Some(spec) => Some(Economy::new(spec, &scenario, &nodes).map_err(|e| {
+                RunError::Check(format!("the genesis distribution was refused: {e}"))
+            })?),
+            None => None,
+        };
     let mut fed = Federation::new(&scenario, topo, nodes, learner, opts.trace);
     let mut kernel: Kernel<Event> = Kernel::new();
+    if let Some(e) = economy {
+        fed.attach_economy(e, kernel.scheduler());
+    }
     kernel
         .scheduler()
         .schedule_at(SimTime::ZERO, Event::StartRound);
@@ -97,14 +111,23 @@ pub fn run_scenario(
     };
     let wall_s = started.elapsed().as_secs_f64();
     let events = kernel.events_processed();
+    if let Some(message) = &fed.economy_error {
+        return Err(RunError::Check(format!("{}: {message}", loaded.file)));
+    }
 
     let mut outputs = Vec::new();
     let mut tables = vec![
-        tables::rounds_table(&fed.records),
+        tables::rounds_table(&fed.records, fed.economy.as_ref()),
         tables::nodes_table(&scenario, &fed.nodes, fed.routers() > 0, fed.learner()),
     ];
     if let Some(trace) = &fed.trace {
         tables.push(tables::transfers_table(trace));
+    }
+    if let Some(e) = &fed.economy {
+        tables.push(econ_tables::ledger_table(e));
+        tables.push(econ_tables::blocks_table(e));
+        tables.push(econ_tables::epochs_table(e));
+        tables.push(econ_tables::operators_table(e, &fed.nodes));
     }
     for t in tables {
         let path = t.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;

@@ -2,6 +2,7 @@
 //! temporary name and renamed when complete, so an interrupted run never
 //! leaves a truncated file behind. Models and the protocol never see this.
 
+pub mod econ_tables;
 pub mod run_info;
 pub mod table;
 pub mod tables;

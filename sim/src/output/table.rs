@@ -2,8 +2,8 @@
 
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch,
-    StringArray, UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array,
+    RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
@@ -29,6 +29,12 @@ pub enum Column {
     /// Strings from a small set: keys into `values` (an Arrow dictionary,
     /// read as Categorical by Polars and pandas).
     Dict(Vec<i32>, Vec<String>),
+    /// Like `Dict`, with nulls.
+    OptDict(Vec<Option<i32>>, Vec<String>),
+    /// Strings.
+    Str(Vec<String>),
+    /// Exact integer amounts (token base units) as Decimal128(38, 0).
+    Dec128(Vec<u128>),
 }
 
 impl Column {
@@ -40,6 +46,26 @@ impl Column {
             Column::F64(v) => (DataType::Float64, false, Arc::new(Float64Array::from(v))),
             Column::OptF64(v) => (DataType::Float64, true, Arc::new(Float64Array::from(v))),
             Column::Bool(v) => (DataType::Boolean, false, Arc::new(BooleanArray::from(v))),
+            Column::OptDict(keys, values) => {
+                let dict = DictionaryArray::<Int32Type>::try_new(
+                    Int32Array::from(keys),
+                    Arc::new(StringArray::from(values)),
+                )
+                .expect("dictionary keys are in range");
+                (
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    true,
+                    Arc::new(dict),
+                )
+            }
+            Column::Str(v) => (DataType::Utf8, false, Arc::new(StringArray::from(v))),
+            Column::Dec128(v) => {
+                let a =
+                    Decimal128Array::from(v.into_iter().map(|x| x as i128).collect::<Vec<i128>>())
+                        .with_precision_and_scale(38, 0)
+                        .expect("precision 38 holds every amount below 1.7e38");
+                (DataType::Decimal128(38, 0), false, Arc::new(a))
+            }
             Column::Dict(keys, values) => {
                 let dict = DictionaryArray::<Int32Type>::try_new(
                     Int32Array::from(keys),

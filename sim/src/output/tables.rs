@@ -12,9 +12,28 @@ fn secs(t: crate::engine::SimTime) -> f64 {
     t.as_secs_f64()
 }
 
-/// `rounds.arrow`: one row per closed round.
-pub fn rounds_table(records: &[RoundRecord]) -> Table {
+/// `rounds.arrow`: one row per closed round (economics columns are null
+/// without an `economics` section).
+pub fn rounds_table(records: &[RoundRecord], econ: Option<&crate::economy::Economy>) -> Table {
     let r = records;
+    let e = |i: usize| econ.and_then(|e| e.rounds.get(i));
+    use dmlsim_models::econ::as_tokens;
+    let fee: Vec<Option<f64>> = (0..r.len())
+        .map(|i| e(i).map(|x| as_tokens(x.fee)))
+        .collect();
+    let reward: Vec<Option<f64>> = (0..r.len())
+        .map(|i| e(i).map(|x| as_tokens(x.fee + x.emission)))
+        .collect();
+    let price: Vec<Option<f64>> = (0..r.len()).map(|i| e(i).map(|x| x.price_usd)).collect();
+    let cost: Vec<Option<f64>> = (0..r.len())
+        .map(|i| e(i).map(|x| as_tokens(x.fee + x.emission) * x.price_usd + x.operator_cost_usd))
+        .collect();
+    let op_cost: Vec<Option<f64>> = (0..r.len())
+        .map(|i| e(i).map(|x| x.operator_cost_usd))
+        .collect();
+    let cloud: Vec<Option<f64>> = (0..r.len())
+        .map(|i| e(i).and_then(|x| x.cloud_cost_usd))
+        .collect();
     let u32s = |f: fn(&RoundRecord) -> u32| Column::U32(r.iter().map(f).collect());
     let opt = |f: fn(&RoundRecord) -> Option<f64>| Column::OptF64(r.iter().map(f).collect());
     Table::new("rounds")
@@ -84,6 +103,12 @@ pub fn rounds_table(records: &[RoundRecord]) -> Table {
             "updates",
             u32s(|x| x.by_behaviour[2..].iter().sum()),
         )
+        .col("fee_tokens", "tokens", Column::OptF64(fee))
+        .col("reward_tokens", "tokens", Column::OptF64(reward))
+        .col("token_price_usd", "USD", Column::OptF64(price))
+        .col("operator_cost_usd", "USD", Column::OptF64(op_cost))
+        .col("cost_usd", "USD", Column::OptF64(cost))
+        .col("cloud_cost_usd", "USD", Column::OptF64(cloud))
 }
 
 /// `nodes.arrow`: one row per node with its sampled profile, its data and

@@ -13,6 +13,7 @@
 
 use super::records::{RoundRecord, TransferKind, TransferRecord};
 use super::selection::select_clients;
+use crate::economy::{Contribution, Economy};
 use crate::engine::rng::{StreamRng, stream};
 use crate::engine::{EventId, Model, Scheduler, SimTime};
 use crate::network::{FlowId, FlowNetwork, LinkId, Reschedule, Topology};
@@ -56,6 +57,10 @@ pub enum Event {
     /// Recompute the rates of flows that shared links with flows that ended
     /// at this instant (queued after all of that instant's completions).
     NetworkFlush,
+    /// Seal a block of ledger entries.
+    Block,
+    /// Settle an economic epoch (emission and rewards).
+    Epoch,
 }
 
 /// Static round settings, resolved from the scenario.
@@ -95,6 +100,7 @@ struct Client {
     compute_event: Option<EventId>,
     t_downloaded: SimTime,
     t_computed: SimTime,
+    bytes: u64,
 }
 
 struct ActiveRound {
@@ -143,6 +149,11 @@ pub struct Federation<L: Learner> {
     /// Times selection found too few online nodes and was retried.
     pub selection_retries: u64,
     flush_scheduled: bool,
+    /// The token economy, when the scenario has one.
+    pub economy: Option<Economy>,
+    /// Why the economy stopped the run (a refused operation or a
+    /// conservation violation): the run fails with exit code 1.
+    pub economy_error: Option<String>,
 }
 
 const UP: LinkId = 0;
@@ -210,6 +221,8 @@ impl<L: Learner> Federation<L> {
             trace: trace.then(Vec::new),
             selection_retries: 0,
             flush_scheduled: false,
+            economy: None,
+            economy_error: None,
         }
     }
 
@@ -341,8 +354,9 @@ impl<L: Learner> Federation<L> {
         (t, moved)
     }
 
-    fn account_bytes(&mut self, node: u32, kind: TransferKind, moved: u64) {
+    fn account_bytes(&mut self, slot: u32, node: u32, kind: TransferKind, moved: u64) {
         let round = self.round.as_mut().expect("active round");
+        round.clients[slot as usize].bytes += moved;
         match kind {
             TransferKind::Broadcast => {
                 round.bytes_down += moved;
@@ -381,6 +395,7 @@ impl<L: Learner> Federation<L> {
                     compute_event: None,
                     t_downloaded: now,
                     t_computed: now,
+                    bytes: 0,
                 })
                 .collect(),
             outstanding: chosen.len() as u32,
@@ -415,7 +430,7 @@ impl<L: Learner> Federation<L> {
         let node = round.clients[t.slot as usize].node;
         round.clients[t.slot as usize].flow = None;
         let index = round.index;
-        self.account_bytes(node, t.kind, moved);
+        self.account_bytes(t.slot, node, t.kind, moved);
         let arrive = now.saturating_add(t.latency);
         if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
             trace[i].end = arrive;
@@ -548,7 +563,7 @@ impl<L: Learner> Federation<L> {
                 if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
                     trace[i].end = sched.now();
                 }
-                self.account_bytes(node, t.kind, moved);
+                self.account_bytes(t.slot, node, t.kind, moved);
             }
             if let Some(e) = compute {
                 sched.cancel(e);
@@ -588,9 +603,93 @@ impl<L: Learner> Federation<L> {
             update_bytes: self.plan.update_bytes,
             by_behaviour: learning.by_behaviour,
         });
+        if let Some(econ) = self.economy.as_mut() {
+            let contributions: Vec<Contribution> = r
+                .contributors
+                .iter()
+                .map(|&node| Contribution {
+                    node,
+                    flops: self.learner.claimed_work_flops(r.index, node),
+                    samples: self.learner.node_learning(node).samples,
+                })
+                .collect();
+            let bytes: Vec<(u32, u64)> = r.clients.iter().map(|c| (c.node, c.bytes)).collect();
+            let last = r.index + 1 == self.plan.count;
+            econ.model_hash = self.learner.model_hash();
+            if let Err(e) = econ.on_round_closed(
+                now,
+                &self.nodes,
+                &contributions,
+                &bytes,
+                now.saturating_sub(r.t_start),
+                r.index == 0,
+                last.then_some(self.plan.model_bytes),
+            ) {
+                self.fail(
+                    sched,
+                    format!("ledger refused the fees of round {}: {e}", r.index),
+                );
+            }
+        }
         self.next_round += 1;
         if self.next_round < self.plan.count {
             sched.schedule_in(self.plan.gap, Event::StartRound);
+        }
+    }
+}
+
+impl<L: Learner> Federation<L> {
+    /// Attaches a token economy and schedules its first block and epoch.
+    pub fn attach_economy(&mut self, economy: Economy, sched: &mut Scheduler<Event>) {
+        sched.schedule_at(economy.block_time(), Event::Block);
+        sched.schedule_at(economy.epoch_len(), Event::Epoch);
+        self.economy = Some(economy);
+    }
+
+    fn fail(&mut self, sched: &mut Scheduler<Event>, message: String) {
+        self.economy_error.get_or_insert(message);
+        sched.stop();
+    }
+
+    fn seal(&mut self, sched: &mut Scheduler<Event>) -> bool {
+        let now = sched.now();
+        let Some(econ) = self.economy.as_mut() else {
+            return false;
+        };
+        let hash = econ.model_hash;
+        match econ.ledger.seal_block(now.nanos(), hash) {
+            Ok(_) => true,
+            Err(v) => {
+                self.fail(sched, v.to_string());
+                false
+            }
+        }
+    }
+
+    fn on_block(&mut self, sched: &mut Scheduler<Event>) {
+        if self.seal(sched) {
+            let next = self.economy.as_ref().expect("economy").block_time();
+            sched.schedule_in(next, Event::Block);
+        }
+    }
+
+    fn on_epoch(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(econ) = self.economy.as_mut() else {
+            return;
+        };
+        if let Err(e) = econ.settle_epoch(now) {
+            self.fail(sched, format!("ledger refused the epoch payout: {e}"));
+            return;
+        }
+        if self.next_round >= self.plan.count {
+            // The job is done and its last epoch settled: seal and stop.
+            if self.seal(sched) {
+                sched.stop();
+            }
+        } else {
+            let next = econ.epoch_len();
+            sched.schedule_in(next, Event::Epoch);
         }
     }
 }
@@ -611,6 +710,8 @@ impl<L: Learner> Model for Federation<L> {
             Event::Delivered { round, slot, kind } => self.on_delivered(sched, round, slot, kind),
             Event::ComputeDone { round, slot } => self.on_compute_done(sched, round, slot),
             Event::Deadline { round } => self.on_deadline(sched, round),
+            Event::Block => self.on_block(sched),
+            Event::Epoch => self.on_epoch(sched),
             Event::NetworkFlush => {
                 self.flush_scheduled = false;
                 self.net.flush(sched.now(), &mut self.resched);

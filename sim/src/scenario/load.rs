@@ -121,7 +121,7 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
     })
 }
 
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 12] = [
     "name",
     "description",
     "seed",
@@ -133,8 +133,9 @@ const KNOWN: [&str; 11] = [
     "aggregator",
     "rounds",
     "learning",
+    "economics",
 ];
-const OPTIONAL: [&str; 2] = ["description", "learning"];
+const OPTIONAL: [&str; 3] = ["description", "learning", "economics"];
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -199,6 +200,7 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
             ("aggregator", _) => check_section::<super::Aggregator>(v, key, &mut raw),
             ("rounds", _) => check_section::<super::Rounds>(v, key, &mut raw),
             ("learning", _) => check_section::<Option<super::LearningSpec>>(v, key, &mut raw),
+            ("economics", _) => check_section::<Option<super::EconomicsSpec>>(v, key, &mut raw),
             _ => raw.push((
                 key.to_string(),
                 format!(

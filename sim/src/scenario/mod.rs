@@ -3,6 +3,7 @@
 
 pub mod bytes;
 pub mod duration;
+pub mod economics;
 pub mod learning;
 pub mod load;
 pub mod locate;
@@ -13,6 +14,7 @@ pub mod validate;
 
 pub use bytes::ByteSize;
 pub use duration::Duration;
+pub use economics::*;
 pub use learning::*;
 pub use load::{LoadedScenario, Problem, ScenarioError, load_scenario, parse_scenario};
 pub use param::{Distribution, Param};

@@ -38,6 +38,10 @@ pub struct Scenario {
     /// are timing-only without it.
     #[serde(default)]
     pub learning: Option<LearningSpec>,
+    /// The token economy (ledger, blocks, emission, rewards, USD costs,
+    /// cloud baseline); absent for runs without one.
+    #[serde(default)]
+    pub economics: Option<super::EconomicsSpec>,
 }
 
 /// A region: a time zone and an electricity price.

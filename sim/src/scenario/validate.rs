@@ -338,6 +338,9 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             );
         }
     }
+    if let Some(e) = &s.economics {
+        check_economics(&mut c, e, s);
+    }
     c.problems
 }
 
@@ -675,6 +678,248 @@ fn synthetic_size(c: &mut Checker, kind: &str, samples: u32, dim: u32) {
         c.err(
             format!("learning.dataset.{kind}"),
             format!("samples × dim = {values} feature values; at most {MAX_SYNTHETIC_VALUES} are supported"),
+        );
+    }
+}
+
+fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
+    use super::{EmissionSpec, PriceSpec};
+    let tok = |c: &mut Checker, path: &str, v: f64| c.num(path, v, 0.0, false, 1e20);
+    c.positive_duration("economics.block_time", e.block_time);
+    c.positive_duration("economics.epoch", e.epoch);
+    if e.epoch.time() < e.block_time.time() {
+        c.err(
+            "economics.epoch",
+            "an epoch must be at least one block long",
+        );
+    }
+    match &e.emission {
+        EmissionSpec::Constant { per_epoch } => {
+            tok(c, "economics.emission.constant.per_epoch", *per_epoch)
+        }
+        EmissionSpec::LinearDecay { initial, decrement } => {
+            tok(c, "economics.emission.linear_decay.initial", *initial);
+            tok(c, "economics.emission.linear_decay.decrement", *decrement);
+        }
+        EmissionSpec::ExponentialDecay {
+            initial,
+            half_life_epochs,
+        } => {
+            tok(c, "economics.emission.exponential_decay.initial", *initial);
+            c.num(
+                "economics.emission.exponential_decay.half_life_epochs",
+                *half_life_epochs,
+                0.0,
+                true,
+                1e12,
+            );
+        }
+        EmissionSpec::Halving {
+            initial,
+            every_epochs,
+        } => {
+            tok(c, "economics.emission.halving.initial", *initial);
+            c.num(
+                "economics.emission.halving.every_epochs",
+                *every_epochs as f64,
+                1.0,
+                false,
+                1e15,
+            );
+        }
+        EmissionSpec::Capped {
+            cap,
+            half_life_epochs,
+        } => {
+            tok(c, "economics.emission.capped.cap", *cap);
+            c.num(
+                "economics.emission.capped.half_life_epochs",
+                *half_life_epochs,
+                0.0,
+                true,
+                1e12,
+            );
+        }
+        EmissionSpec::Piecewise { steps } => {
+            if steps.is_empty() {
+                c.err(
+                    "economics.emission.piecewise.steps",
+                    "expected at least one step",
+                );
+            }
+            for (i, st) in steps.iter().enumerate() {
+                tok(
+                    c,
+                    &format!("economics.emission.piecewise.steps[{i}].per_epoch"),
+                    st.per_epoch,
+                );
+                if i > 0 && st.from_epoch <= steps[i - 1].from_epoch {
+                    c.err(
+                        format!("economics.emission.piecewise.steps[{i}].from_epoch"),
+                        "steps must be sorted by `from_epoch`, each later than the one before",
+                    );
+                }
+            }
+        }
+    }
+    let sp = &e.split;
+    for (name, v) in [
+        ("compute", sp.compute),
+        ("data", sp.data),
+        ("validators", sp.validators),
+        ("treasury", sp.treasury),
+    ] {
+        c.num(&format!("economics.split.{name}"), v, 0.0, false, 1.0);
+    }
+    let total = sp.compute + sp.data + sp.validators + sp.treasury;
+    if (total - 1.0).abs() > 1e-9 {
+        c.err(
+            "economics.split",
+            format!("shares must add up to 1, found {total}"),
+        );
+    }
+    c.num(
+        "economics.fees.tokens_per_pflop",
+        e.fees.tokens_per_pflop,
+        0.0,
+        false,
+        1e15,
+    );
+    c.num(
+        "economics.fees.burn_fraction",
+        e.fees.burn_fraction,
+        0.0,
+        false,
+        1.0,
+    );
+    tok(c, "economics.staking.min_stake", e.staking.min_stake);
+    if e.staking.min_stake > e.genesis.per_operator {
+        c.err(
+            "economics.staking.min_stake",
+            format!(
+                "operators get {} tokens at genesis (genesis.per_operator) but must stake {}",
+                e.genesis.per_operator, e.staking.min_stake
+            ),
+        );
+    }
+    tok(c, "economics.genesis.job_owner", e.genesis.job_owner);
+    tok(c, "economics.genesis.per_operator", e.genesis.per_operator);
+    let mut names = BTreeSet::new();
+    for (i, h) in e.genesis.holders.iter().enumerate() {
+        tok(
+            c,
+            &format!("economics.genesis.holders[{i}].tokens"),
+            h.tokens,
+        );
+        if h.name.trim().is_empty() || !names.insert(h.name.as_str()) {
+            c.err(
+                format!("economics.genesis.holders[{i}].name"),
+                format!("expected a unique non-empty name, found `{}`", h.name),
+            );
+        }
+    }
+    match &e.token_price {
+        PriceSpec::Constant { usd } => {
+            c.num("economics.token_price.constant.usd", *usd, 0.0, false, 1e12)
+        }
+        PriceSpec::Gbm {
+            initial_usd,
+            mu,
+            sigma,
+        } => {
+            c.num(
+                "economics.token_price.gbm.initial_usd",
+                *initial_usd,
+                0.0,
+                true,
+                1e12,
+            );
+            c.num("economics.token_price.gbm.mu", *mu, -10.0, false, 10.0);
+            c.num("economics.token_price.gbm.sigma", *sigma, 0.0, false, 10.0);
+        }
+        PriceSpec::Series { points } => {
+            if points.is_empty() {
+                c.err(
+                    "economics.token_price.series.points",
+                    "expected at least one point",
+                );
+            }
+            for (i, p) in points.iter().enumerate() {
+                c.num(
+                    &format!("economics.token_price.series.points[{i}].usd"),
+                    p.usd,
+                    0.0,
+                    false,
+                    1e12,
+                );
+                if i > 0 && p.t <= points[i - 1].t {
+                    c.err(
+                        format!("economics.token_price.series.points[{i}].t"),
+                        "points must be sorted by time, each later than the one before",
+                    );
+                }
+            }
+        }
+    }
+    c.num(
+        "economics.costs.bandwidth_usd_per_gb",
+        e.costs.bandwidth_usd_per_gb,
+        0.0,
+        false,
+        1e6,
+    );
+    for (i, h) in e.costs.hardware.iter().enumerate() {
+        if !s.profiles.iter().any(|p| p.name == h.profile) {
+            c.err(
+                format!("economics.costs.hardware[{i}].profile"),
+                format!("unknown profile `{}`", h.profile),
+            );
+        }
+        c.num(
+            &format!("economics.costs.hardware[{i}].price_usd"),
+            h.price_usd,
+            0.0,
+            false,
+            1e9,
+        );
+        c.num(
+            &format!("economics.costs.hardware[{i}].lifetime_years"),
+            h.lifetime_years,
+            0.0,
+            true,
+            100.0,
+        );
+    }
+    if let Some(cl) = &e.cloud {
+        c.num("economics.cloud.tflops", cl.tflops, 0.0, true, 1e9);
+        c.num("economics.cloud.efficiency", cl.efficiency, 0.0, true, 1.0);
+        c.num(
+            "economics.cloud.usd_per_gpu_hour",
+            cl.usd_per_gpu_hour,
+            0.0,
+            false,
+            1e6,
+        );
+        c.num(
+            "economics.cloud.egress_usd_per_gb",
+            cl.egress_usd_per_gb,
+            0.0,
+            false,
+            1e6,
+        );
+        c.num(
+            "economics.cloud.data_staging_gb",
+            cl.data_staging_gb,
+            0.0,
+            false,
+            1e12,
+        );
+        c.num(
+            "economics.cloud.staging_usd_per_gb",
+            cl.staging_usd_per_gb,
+            0.0,
+            false,
+            1e6,
         );
     }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod determinism;
+mod economics;
 mod learning;
 mod support;
 mod timing;

@@ -1,0 +1,521 @@
+//! The token economy of a run, driven by the federation's events: genesis,
+//! fees when rounds close, blocks every `block_time`, emission and reward
+//! payout every epoch, token price, operators' USD revenue and costs, and
+//! the cloud baseline. The ledger itself is `dmlsim_models::econ::ledger`.
+
+use crate::engine::SimTime;
+use crate::engine::rng::{StreamRng, stream};
+use crate::scenario::{EconomicsSpec, EmissionSpec, PriceSpec, Scenario};
+use crate::world::Nodes;
+use dmlsim_models::econ::emission::Curve;
+use dmlsim_models::econ::ledger::{AccountId, EntryKind, Ledger, LedgerError};
+use dmlsim_models::econ::price::{PriceModel, PricePath};
+use dmlsim_models::econ::split::{PPM, pro_rata};
+use dmlsim_models::econ::{TOKEN, as_tokens, tokens};
+
+/// One contributor's part in a closed round.
+#[derive(Clone, Debug)]
+pub struct Contribution {
+    /// Node id.
+    pub node: u32,
+    /// Work it claims, FLOPs.
+    pub flops: f64,
+    /// Training examples it used.
+    pub samples: u64,
+}
+
+/// What the economy reports for a round.
+#[derive(Clone, Debug, Default)]
+pub struct RoundEconomics {
+    /// Fees the job owner paid for the round, base units.
+    pub fee: u128,
+    /// Emission attributed to the round (its share of its epoch's work), base units.
+    pub emission: u128,
+    /// Token price when the round closed.
+    pub price_usd: f64,
+    /// Operators' electricity, bandwidth and amortization for the round, USD.
+    pub operator_cost_usd: f64,
+    /// The same work on the cloud baseline, USD (None without one).
+    pub cloud_cost_usd: Option<f64>,
+    flops: f64,
+}
+
+/// One settled epoch, for `epochs.arrow`.
+#[derive(Clone, Debug)]
+pub struct EpochRecord {
+    /// Epoch number from 0.
+    pub epoch: u64,
+    /// Settlement time.
+    pub t: SimTime,
+    /// Supply after the epoch (minted − burned), base units.
+    pub supply: u128,
+    /// Minted so far, base units.
+    pub minted: u128,
+    /// Burned so far, base units.
+    pub burned: u128,
+    /// Staked and unbonding, base units.
+    pub staked: u128,
+    /// Emission of this epoch, base units.
+    pub emission: u128,
+    /// Fees collected this epoch, base units.
+    pub fees: u128,
+    /// Treasury balance, base units.
+    pub treasury: u128,
+    /// Token price at settlement, USD.
+    pub price_usd: f64,
+    /// Gini coefficient of holdings (balance + stake) over holders and operators.
+    pub gini: f64,
+    /// Fewest accounts holding more than a third of those holdings.
+    pub nakamoto_33: u32,
+    /// Fewest accounts holding more than half.
+    pub nakamoto_51: u32,
+    /// Herfindahl–Hirschman index of the holdings (Σ shares²).
+    pub hhi: f64,
+    /// Operators that contributed work this epoch.
+    pub active_operators: u32,
+    /// Operators' cumulative profit (USD revenue − costs) quantiles: 10%, 50%, 90%.
+    pub profit_quantiles_usd: [f64; 3],
+}
+
+/// The economy's state.
+pub struct Economy {
+    spec: EconomicsSpec,
+    /// The ledger.
+    pub ledger: Ledger,
+    curve: Curve,
+    treasury: AccountId,
+    pool: AccountId,
+    job_owner: AccountId,
+    /// Account of each operator.
+    pub operator_account: Vec<AccountId>,
+    holders: Vec<AccountId>,
+    epoch: u64,
+    flops: Vec<u128>,
+    samples: Vec<u128>,
+    epoch_fees: u128,
+    epoch_rounds: Vec<usize>,
+    price: PricePath,
+    price_rng: StreamRng,
+    price_now: f64,
+    /// Per operator: USD revenue (rewards × price at payout).
+    pub revenue_usd: Vec<f64>,
+    /// Per operator: USD costs (electricity, bandwidth, amortization).
+    pub cost_usd: Vec<f64>,
+    /// Per operator: tokens earned, base units.
+    pub earned: Vec<u128>,
+    amortization_usd_per_hour: Vec<f64>,
+    last_amortized: SimTime,
+    /// Per round, in round order.
+    pub rounds: Vec<RoundEconomics>,
+    /// Settled epochs.
+    pub epochs: Vec<EpochRecord>,
+    /// Fees the job owner could not pay, base units.
+    pub unpaid_fees: u128,
+    /// Hash of the latest aggregated model (recorded in the next block).
+    pub model_hash: [u8; 32],
+    region_usd_per_kwh: Vec<f64>,
+}
+
+fn amount(v: f64) -> u128 {
+    tokens(v).unwrap_or(0)
+}
+
+/// The emission curve in base units.
+pub fn curve_of(spec: &EmissionSpec) -> Curve {
+    match spec {
+        EmissionSpec::Constant { per_epoch } => Curve::Constant {
+            per_epoch: amount(*per_epoch),
+        },
+        EmissionSpec::LinearDecay { initial, decrement } => Curve::LinearDecay {
+            initial: amount(*initial),
+            decrement: amount(*decrement),
+        },
+        EmissionSpec::ExponentialDecay {
+            initial,
+            half_life_epochs,
+        } => Curve::ExponentialDecay {
+            initial: amount(*initial),
+            half_life: *half_life_epochs,
+        },
+        EmissionSpec::Halving {
+            initial,
+            every_epochs,
+        } => Curve::Halving {
+            initial: amount(*initial),
+            every: *every_epochs,
+        },
+        EmissionSpec::Capped {
+            cap,
+            half_life_epochs,
+        } => Curve::Capped {
+            cap: amount(*cap),
+            rate: std::f64::consts::LN_2 / half_life_epochs,
+        },
+        EmissionSpec::Piecewise { steps } => Curve::Piecewise {
+            steps: steps
+                .iter()
+                .map(|s| (s.from_epoch, amount(s.per_epoch)))
+                .collect(),
+        },
+    }
+}
+
+fn ppm(f: f64) -> u128 {
+    (f * PPM as f64).round() as u128
+}
+
+impl Economy {
+    /// Opens the accounts and mints the genesis distribution (not yet sealed).
+    pub fn new(spec: &EconomicsSpec, s: &Scenario, nodes: &Nodes) -> Result<Economy, LedgerError> {
+        let mut ledger = Ledger::new();
+        let treasury = ledger.open("treasury");
+        let pool = ledger.open("reward-pool");
+        let job_owner = ledger.open("job-owner");
+        let mut holders = Vec::new();
+        for h in &spec.genesis.holders {
+            let a = ledger.open(h.name.clone());
+            ledger.mint(a, amount(h.tokens), "genesis")?;
+            holders.push(a);
+        }
+        ledger.mint(job_owner, amount(spec.genesis.job_owner), "genesis")?;
+        let ops = nodes.operators as usize;
+        let mut operator_account = Vec::with_capacity(ops);
+        for o in 0..ops {
+            let a = ledger.open(format!("operator-{o}"));
+            ledger.mint(a, amount(spec.genesis.per_operator), "genesis")?;
+            ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
+            operator_account.push(a);
+        }
+        let mut amortization = vec![0.0; ops];
+        for (i, &op) in nodes.operator.iter().enumerate() {
+            let profile = &s.profiles[nodes.profile[i] as usize].name;
+            if let Some(h) = spec.costs.hardware.iter().find(|h| &h.profile == profile) {
+                amortization[op as usize] += h.price_usd / (h.lifetime_years * 365.25 * 24.0);
+            }
+        }
+        let model = match &spec.token_price {
+            PriceSpec::Constant { usd } => PriceModel::Constant { usd: *usd },
+            PriceSpec::Gbm {
+                initial_usd,
+                mu,
+                sigma,
+            } => PriceModel::Gbm {
+                initial_usd: *initial_usd,
+                mu: *mu,
+                sigma: *sigma,
+            },
+            PriceSpec::Series { points } => PriceModel::Series {
+                points: points
+                    .iter()
+                    .map(|p| (p.t.time().as_secs_f64(), p.usd))
+                    .collect(),
+            },
+        };
+        let mut price = PricePath::new(model);
+        let mut price_rng = stream(s.seed, "token-price", 0);
+        let price_now = price.at(0.0, &mut price_rng);
+        Ok(Economy {
+            spec: spec.clone(),
+            ledger,
+            curve: curve_of(&spec.emission),
+            treasury,
+            pool,
+            job_owner,
+            operator_account,
+            holders,
+            epoch: 0,
+            flops: vec![0; ops],
+            samples: vec![0; ops],
+            epoch_fees: 0,
+            epoch_rounds: Vec::new(),
+            price,
+            price_rng,
+            price_now,
+            revenue_usd: vec![0.0; ops],
+            cost_usd: vec![0.0; ops],
+            earned: vec![0; ops],
+            amortization_usd_per_hour: amortization,
+            last_amortized: SimTime::ZERO,
+            rounds: Vec::new(),
+            epochs: Vec::new(),
+            unpaid_fees: 0,
+            model_hash: [0; 32],
+            region_usd_per_kwh: s
+                .regions
+                .iter()
+                .map(|r| r.electricity_usd_per_kwh)
+                .collect(),
+        })
+    }
+
+    /// Time between blocks.
+    pub fn block_time(&self) -> SimTime {
+        self.spec.block_time.time()
+    }
+
+    /// Length of an epoch.
+    pub fn epoch_len(&self) -> SimTime {
+        self.spec.epoch.time()
+    }
+
+    fn refresh_price(&mut self, t: SimTime) {
+        self.price_now = self.price.at(t.as_secs_f64(), &mut self.price_rng);
+    }
+
+    fn amortize(&mut self, t: SimTime) {
+        let hours = t.saturating_sub(self.last_amortized).as_secs_f64() / 3600.0;
+        for (c, per_hour) in self
+            .cost_usd
+            .iter_mut()
+            .zip(&self.amortization_usd_per_hour)
+        {
+            *c += per_hour * hours;
+        }
+        self.last_amortized = t;
+    }
+
+    /// Charges the job owner for a closed round's work, records the
+    /// operators' costs, and prices the round on the cloud baseline.
+    /// `bytes` is each selected node's traffic in the round, `first` and
+    /// `last` say whether it is the job's first or last round.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_round_closed(
+        &mut self,
+        t: SimTime,
+        nodes: &Nodes,
+        contributions: &[Contribution],
+        bytes: &[(u32, u64)],
+        duration: SimTime,
+        first: bool,
+        last_model_bytes: Option<u64>,
+    ) -> Result<(), LedgerError> {
+        self.ledger.set_time(t.nanos());
+        self.refresh_price(t);
+        let total_flops: f64 = contributions.iter().map(|c| c.flops).sum();
+        // Fee: tokens per PFLOP = 1,000 base units per FLOP per token-per-PFLOP.
+        let wanted =
+            (total_flops * self.spec.fees.tokens_per_pflop * (TOKEN as f64 / 1e15)).round() as u128;
+        let fee = wanted.min(self.ledger.balance(self.job_owner));
+        self.unpaid_fees += wanted - fee;
+        if fee > 0 {
+            self.ledger
+                .transfer(EntryKind::Fee, self.job_owner, self.pool, fee, "work")?;
+            let burn = fee * ppm(self.spec.fees.burn_fraction) / PPM;
+            if burn > 0 {
+                self.ledger.burn(self.pool, burn, "fee burn")?;
+            }
+        }
+        self.epoch_fees += fee;
+        let mut op_cost = 0.0;
+        for c in contributions {
+            let op = nodes.operator[c.node as usize] as usize;
+            self.flops[op] += c.flops.max(0.0) as u128;
+            self.samples[op] += u128::from(c.samples);
+            // Electricity: watts while computing × the region's price.
+            let secs = c.flops / nodes.effective_flops(c.node).max(1e-9);
+            let kwh = nodes.gpu_watts[c.node as usize] * secs / 3.6e6;
+            let usd = kwh * self.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
+            self.cost_usd[op] += usd;
+            op_cost += usd;
+        }
+        for &(node, b) in bytes {
+            let usd = b as f64 / 1e9 * self.spec.costs.bandwidth_usd_per_gb;
+            self.cost_usd[nodes.operator[node as usize] as usize] += usd;
+            op_cost += usd;
+            let op = nodes.operator[node as usize] as usize;
+            op_cost += self.amortization_usd_per_hour[op] / nodes_of_operator_hint(nodes, op)
+                * duration.as_secs_f64()
+                / 3600.0;
+        }
+        let cloud = self.spec.cloud.as_ref().map(|cl| {
+            let gpu_hours = total_flops / (cl.tflops * 1e12 * cl.efficiency) / 3600.0;
+            let mut usd = gpu_hours * cl.usd_per_gpu_hour;
+            if first {
+                usd += cl.data_staging_gb * cl.staging_usd_per_gb;
+            }
+            if let Some(b) = last_model_bytes {
+                usd += b as f64 / 1e9 * cl.egress_usd_per_gb;
+            }
+            usd
+        });
+        self.epoch_rounds.push(self.rounds.len());
+        self.rounds.push(RoundEconomics {
+            fee,
+            emission: 0,
+            price_usd: self.price_now,
+            operator_cost_usd: op_cost,
+            cloud_cost_usd: cloud,
+            flops: total_flops,
+        });
+        Ok(())
+    }
+
+    /// Mints the epoch's emission and pays the pool out; records the epoch.
+    pub fn settle_epoch(&mut self, t: SimTime) -> Result<(), LedgerError> {
+        self.ledger.set_time(t.nanos());
+        self.refresh_price(t);
+        self.amortize(t);
+        let emission = self.curve.emission(self.epoch);
+        if emission > 0 {
+            self.ledger.mint(self.pool, emission, "emission")?;
+        }
+        // Attribute the emission to the epoch's rounds by their work.
+        let weights: Vec<u128> = self
+            .epoch_rounds
+            .iter()
+            .map(|&r| self.rounds[r].flops.max(0.0) as u128)
+            .collect();
+        let (parts, _) = pro_rata(emission, &weights);
+        for (&r, p) in self.epoch_rounds.iter().zip(parts) {
+            self.rounds[r].emission = p;
+        }
+        let pool = self.ledger.balance(self.pool);
+        let sp = &self.spec.split;
+        let (shares, _) = pro_rata(
+            pool,
+            &[
+                ppm(sp.compute),
+                ppm(sp.data),
+                ppm(sp.validators),
+                ppm(sp.treasury),
+            ],
+        );
+        let price = self.price_now;
+        for (share, weights, memo) in [
+            (shares[0], self.flops.clone(), "compute"),
+            (shares[1], self.samples.clone(), "data"),
+        ] {
+            let (parts, _) = pro_rata(share, &weights);
+            for (op, p) in parts.into_iter().enumerate() {
+                if p > 0 {
+                    self.ledger.transfer(
+                        EntryKind::Reward,
+                        self.pool,
+                        self.operator_account[op],
+                        p,
+                        memo,
+                    )?;
+                    self.earned[op] += p;
+                    self.revenue_usd[op] += as_tokens(p) * price;
+                }
+            }
+        }
+        // Validators do not exist yet: their share, the treasury's share and
+        // every rounding remainder go to the treasury.
+        let rest = self.ledger.balance(self.pool);
+        if rest > 0 {
+            self.ledger.transfer(
+                EntryKind::Reward,
+                self.pool,
+                self.treasury,
+                rest,
+                "treasury",
+            )?;
+        }
+        let active = self.flops.iter().filter(|&&f| f > 0).count() as u32;
+        let holdings: Vec<u128> = self
+            .holders
+            .iter()
+            .chain(self.operator_account.iter())
+            .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + self.ledger.unbonding(a))
+            .collect();
+        let (gini, n33, n51, hhi) = concentration(&holdings);
+        let mut profit: Vec<f64> = self
+            .revenue_usd
+            .iter()
+            .zip(&self.cost_usd)
+            .map(|(r, c)| r - c)
+            .collect();
+        profit.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            if profit.is_empty() {
+                0.0
+            } else {
+                profit[((profit.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        self.epochs.push(EpochRecord {
+            epoch: self.epoch,
+            t,
+            supply: self.ledger.supply(),
+            minted: self.ledger.minted(),
+            burned: self.ledger.burned(),
+            staked: self.ledger.total_staked(),
+            emission,
+            fees: self.epoch_fees,
+            treasury: self.ledger.balance(self.treasury),
+            price_usd: price,
+            gini,
+            nakamoto_33: n33,
+            nakamoto_51: n51,
+            hhi,
+            active_operators: active,
+            profit_quantiles_usd: [q(0.1), q(0.5), q(0.9)],
+        });
+        self.epoch += 1;
+        self.flops.iter_mut().for_each(|f| *f = 0);
+        self.samples.iter_mut().for_each(|f| *f = 0);
+        self.epoch_fees = 0;
+        self.epoch_rounds.clear();
+        Ok(())
+    }
+}
+
+/// Hardware cost of one node of an operator, shared evenly across its nodes.
+fn nodes_of_operator_hint(nodes: &Nodes, op: usize) -> f64 {
+    // Operators own consecutive runs of nodes: count them by binary search.
+    let first = nodes.operator.partition_point(|&o| (o as usize) < op);
+    let end = nodes.operator.partition_point(|&o| (o as usize) <= op);
+    (end - first).max(1) as f64
+}
+
+/// Gini, Nakamoto coefficients (33%, 51%) and HHI of a set of holdings.
+pub fn concentration(holdings: &[u128]) -> (f64, u32, u32, f64) {
+    let mut v: Vec<f64> = holdings.iter().map(|&h| h as f64).collect();
+    let total: f64 = v.iter().sum();
+    if v.is_empty() || total <= 0.0 {
+        return (0.0, 0, 0, 0.0);
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
+    let gini = v
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
+        .sum::<f64>()
+        / (n * total);
+    let hhi = v.iter().map(|x| (x / total).powi(2)).sum();
+    let nakamoto = |threshold: f64| {
+        let mut acc = 0.0;
+        for (k, x) in v.iter().rev().enumerate() {
+            acc += x;
+            if acc > threshold * total {
+                return k as u32 + 1;
+            }
+        }
+        v.len() as u32
+    };
+    (gini, nakamoto(1.0 / 3.0), nakamoto(0.5), hhi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concentration_of_known_distributions() {
+        // Equal holdings: Gini 0, HHI 1/n, Nakamoto ⌊n/3⌋+1 and ⌊n/2⌋+1.
+        let (g, n33, n51, hhi) = concentration(&[5; 10]);
+        assert!(g.abs() < 1e-12 && (hhi - 0.1).abs() < 1e-12);
+        assert_eq!((n33, n51), (4, 6));
+        // One holder has everything: Gini (n−1)/n, HHI 1, Nakamoto 1.
+        let (g, n33, n51, hhi) = concentration(&[0, 0, 0, 100]);
+        assert!((g - 0.75).abs() < 1e-12 && (hhi - 1.0).abs() < 1e-12);
+        assert_eq!((n33, n51), (1, 1));
+        // 1, 2, 3, 4: Gini = Σ(2i−5)x / (4·10) = (−3 −2 +3 +12)/40 = 0.25.
+        let (g, _, n51, _) = concentration(&[1, 2, 3, 4]);
+        assert!((g - 0.25).abs() < 1e-12);
+        assert_eq!(n51, 2); // 4 + 3 = 7 > 5
+    }
+}

@@ -1,0 +1,219 @@
+//! The economy's tables: `ledger.arrow`, `blocks.arrow`, `epochs.arrow`,
+//! `operators.arrow`. Amounts are exact base units (Decimal128(38, 0), 10^18
+//! per token) with a float `_tokens` twin for plotting.
+
+use super::table::{Column, Table, dictionary};
+use crate::economy::Economy;
+use crate::world::Nodes;
+use dmlsim_models::econ::as_tokens;
+use dmlsim_models::econ::ledger::hex;
+
+fn secs_ns(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// `ledger.arrow`: one row per ledger entry.
+pub fn ledger_table(e: &Economy) -> Table {
+    let entries = e.ledger.entries();
+    let names = e.ledger.names().to_vec();
+    let account = |a: Option<u32>| a.map(|a| a as i32);
+    Table::new("ledger")
+        .col(
+            "seq",
+            "",
+            Column::U64(entries.iter().map(|x| x.seq).collect()),
+        )
+        .col(
+            "block",
+            "",
+            Column::U64(entries.iter().map(|x| x.block).collect()),
+        )
+        .col(
+            "t_s",
+            "s",
+            Column::F64(entries.iter().map(|x| secs_ns(x.t_ns)).collect()),
+        )
+        .col(
+            "kind",
+            "",
+            dictionary(entries.iter().map(|x| x.kind.label())),
+        )
+        .col(
+            "from",
+            "account",
+            Column::OptDict(
+                entries.iter().map(|x| account(x.from)).collect(),
+                names.clone(),
+            ),
+        )
+        .col(
+            "to",
+            "account",
+            Column::OptDict(entries.iter().map(|x| account(x.to)).collect(), names),
+        )
+        .col(
+            "amount",
+            "base units (1e-18 token)",
+            Column::Dec128(entries.iter().map(|x| x.amount).collect()),
+        )
+        .col(
+            "amount_tokens",
+            "tokens",
+            Column::F64(entries.iter().map(|x| as_tokens(x.amount)).collect()),
+        )
+        .col("memo", "", dictionary(entries.iter().map(|x| x.memo)))
+}
+
+/// `blocks.arrow`: one row per sealed block.
+pub fn blocks_table(e: &Economy) -> Table {
+    let b = e.ledger.blocks();
+    Table::new("blocks")
+        .col(
+            "block",
+            "",
+            Column::U64(b.iter().map(|x| x.index).collect()),
+        )
+        .col(
+            "t_s",
+            "s",
+            Column::F64(b.iter().map(|x| secs_ns(x.t_ns)).collect()),
+        )
+        .col(
+            "prev_hash",
+            "sha256 hex",
+            Column::Str(b.iter().map(|x| hex(&x.prev_hash)).collect()),
+        )
+        .col(
+            "hash",
+            "sha256 hex",
+            Column::Str(b.iter().map(|x| hex(&x.hash)).collect()),
+        )
+        .col(
+            "entries",
+            "entries",
+            Column::U64(b.iter().map(|x| x.entries).collect()),
+        )
+        .col(
+            "model_hash",
+            "sha256 hex",
+            Column::Str(b.iter().map(|x| hex(&x.model_hash)).collect()),
+        )
+        .col(
+            "supply",
+            "base units (1e-18 token)",
+            Column::Dec128(b.iter().map(|x| x.supply).collect()),
+        )
+}
+
+/// `epochs.arrow`: one row per settled economic epoch.
+pub fn epochs_table(e: &Economy) -> Table {
+    let x = &e.epochs;
+    let tok = |f: fn(&crate::economy::EpochRecord) -> u128| {
+        Column::F64(x.iter().map(|r| as_tokens(f(r))).collect())
+    };
+    Table::new("epochs")
+        .col(
+            "epoch",
+            "",
+            Column::U64(x.iter().map(|r| r.epoch).collect()),
+        )
+        .col(
+            "t_s",
+            "s",
+            Column::F64(x.iter().map(|r| r.t.as_secs_f64()).collect()),
+        )
+        .col(
+            "supply",
+            "base units (1e-18 token)",
+            Column::Dec128(x.iter().map(|r| r.supply).collect()),
+        )
+        .col("supply_tokens", "tokens", tok(|r| r.supply))
+        .col("minted_tokens", "tokens", tok(|r| r.minted))
+        .col("burned_tokens", "tokens", tok(|r| r.burned))
+        .col("staked_tokens", "tokens", tok(|r| r.staked))
+        .col("emission_tokens", "tokens", tok(|r| r.emission))
+        .col("fees_tokens", "tokens", tok(|r| r.fees))
+        .col("treasury_tokens", "tokens", tok(|r| r.treasury))
+        .col(
+            "token_price_usd",
+            "USD",
+            Column::F64(x.iter().map(|r| r.price_usd).collect()),
+        )
+        .col("gini", "", Column::F64(x.iter().map(|r| r.gini).collect()))
+        .col(
+            "nakamoto_33",
+            "accounts",
+            Column::U32(x.iter().map(|r| r.nakamoto_33).collect()),
+        )
+        .col(
+            "nakamoto_51",
+            "accounts",
+            Column::U32(x.iter().map(|r| r.nakamoto_51).collect()),
+        )
+        .col("hhi", "", Column::F64(x.iter().map(|r| r.hhi).collect()))
+        .col(
+            "active_operators",
+            "operators",
+            Column::U32(x.iter().map(|r| r.active_operators).collect()),
+        )
+        .col(
+            "operator_profit_usd_p10",
+            "USD",
+            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[0]).collect()),
+        )
+        .col(
+            "operator_profit_usd_p50",
+            "USD",
+            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[1]).collect()),
+        )
+        .col(
+            "operator_profit_usd_p90",
+            "USD",
+            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[2]).collect()),
+        )
+}
+
+/// `operators.arrow`: one row per operator with its tokens and USD P&L.
+pub fn operators_table(e: &Economy, nodes: &Nodes) -> Table {
+    let n = e.operator_account.len();
+    let mut node_count = vec![0u32; n];
+    for &o in &nodes.operator {
+        node_count[o as usize] += 1;
+    }
+    let acc = &e.operator_account;
+    Table::new("operators")
+        .col("operator_id", "", Column::U32((0..n as u32).collect()))
+        .col("nodes", "nodes", Column::U32(node_count))
+        .col(
+            "earned_tokens",
+            "tokens",
+            Column::F64(e.earned.iter().map(|&v| as_tokens(v)).collect()),
+        )
+        .col(
+            "balance_tokens",
+            "tokens",
+            Column::F64(
+                acc.iter()
+                    .map(|&a| as_tokens(e.ledger.balance(a)))
+                    .collect(),
+            ),
+        )
+        .col(
+            "stake_tokens",
+            "tokens",
+            Column::F64(acc.iter().map(|&a| as_tokens(e.ledger.stake(a))).collect()),
+        )
+        .col("revenue_usd", "USD", Column::F64(e.revenue_usd.clone()))
+        .col("cost_usd", "USD", Column::F64(e.cost_usd.clone()))
+        .col(
+            "profit_usd",
+            "USD",
+            Column::F64(
+                e.revenue_usd
+                    .iter()
+                    .zip(&e.cost_usd)
+                    .map(|(r, c)| r - c)
+                    .collect(),
+            ),
+        )
+}

@@ -1,0 +1,245 @@
+//! The `economics` section: blocks and epochs, emission, reward split,
+//! fees, staking, genesis, token price, USD costs and the cloud baseline.
+//! Token amounts are written in tokens (decimals allowed) and kept in
+//! integer base units (10^18 per token) inside.
+
+use super::duration::Duration;
+use super::tagged::one_key_map;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The token economy of a run.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EconomicsSpec {
+    /// Time between blocks (settlement granularity).
+    pub block_time: Duration,
+    /// Length of an economic epoch (emission and reward payout).
+    pub epoch: Duration,
+    /// Emission curve, per epoch.
+    #[serde(deserialize_with = "one_key_map")]
+    pub emission: EmissionSpec,
+    /// How each epoch's pool (emission + fees not burned) is shared.
+    pub split: SplitSpec,
+    /// What job owners pay.
+    #[serde(default)]
+    pub fees: FeeSpec,
+    /// Staking rules.
+    #[serde(default)]
+    pub staking: StakingSpec,
+    /// Initial token distribution.
+    #[serde(default)]
+    pub genesis: GenesisSpec,
+    /// Token price in USD.
+    #[serde(deserialize_with = "one_key_map")]
+    pub token_price: PriceSpec,
+    /// Operators' USD costs.
+    #[serde(default)]
+    pub costs: CostSpec,
+    /// The same work priced on rented datacenter GPUs.
+    #[serde(default)]
+    pub cloud: Option<CloudSpec>,
+}
+
+/// Emission curves (amounts in tokens per epoch).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EmissionSpec {
+    /// The same amount every epoch.
+    Constant {
+        /// Tokens per epoch.
+        per_epoch: f64,
+    },
+    /// Falls by `decrement` each epoch, never below zero.
+    LinearDecay {
+        /// Tokens in epoch 0.
+        initial: f64,
+        /// Decrease per epoch, tokens.
+        decrement: f64,
+    },
+    /// Halves every `half_life_epochs`, smoothly.
+    ExponentialDecay {
+        /// Tokens in epoch 0.
+        initial: f64,
+        /// Epochs to halve (> 0).
+        half_life_epochs: f64,
+    },
+    /// Bitcoin-style halving every `every_epochs`.
+    Halving {
+        /// Tokens per epoch in the first period.
+        initial: f64,
+        /// Epochs per period (≥ 1).
+        every_epochs: u64,
+    },
+    /// Approaches `cap` as cap · (1 − e^(−λ n)), λ = ln 2 / half_life_epochs.
+    Capped {
+        /// Total supply approached, tokens.
+        cap: f64,
+        /// Epochs to emit half the cap (> 0).
+        half_life_epochs: f64,
+    },
+    /// A table of steps: from `from_epoch` on, `per_epoch` tokens.
+    Piecewise {
+        /// Steps sorted by `from_epoch`.
+        steps: Vec<PiecewiseStep>,
+    },
+}
+
+/// One step of a piecewise emission table.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PiecewiseStep {
+    /// First epoch of the step.
+    pub from_epoch: u64,
+    /// Tokens per epoch from then on.
+    pub per_epoch: f64,
+}
+
+/// Shares of each epoch's pool; they must add up to 1.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// To compute providers, pro rata by their work in FLOPs.
+    pub compute: f64,
+    /// To data providers (the operators whose nodes' data was used), pro rata by examples used.
+    #[serde(default)]
+    pub data: f64,
+    /// To validators (none exist yet: this share goes to the treasury).
+    #[serde(default)]
+    pub validators: f64,
+    /// To the treasury.
+    #[serde(default)]
+    pub treasury: f64,
+}
+
+/// Fees for work.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeSpec {
+    /// Tokens the job owner pays per PFLOP (10^15 FLOP) of contributed work.
+    #[serde(default)]
+    pub tokens_per_pflop: f64,
+    /// Fraction of each fee burned, in [0, 1].
+    #[serde(default)]
+    pub burn_fraction: f64,
+}
+
+/// Staking rules.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StakingSpec {
+    /// Tokens each operator stakes at genesis to operate.
+    #[serde(default)]
+    pub min_stake: f64,
+    /// Delay before unstaked tokens return to the balance.
+    #[serde(default)]
+    pub unbonding: Duration,
+}
+
+/// The initial distribution.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisSpec {
+    /// Named holders (founders, investors, community…) and their tokens.
+    #[serde(default)]
+    pub holders: Vec<HolderSpec>,
+    /// Tokens the job owner starts with (it pays the fees).
+    #[serde(default)]
+    pub job_owner: f64,
+    /// Tokens minted to each operator at genesis (before staking `min_stake`).
+    #[serde(default)]
+    pub per_operator: f64,
+}
+
+/// A named genesis holder.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HolderSpec {
+    /// Account name.
+    pub name: String,
+    /// Tokens.
+    pub tokens: f64,
+}
+
+/// Token-price models.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PriceSpec {
+    /// A fixed price.
+    Constant {
+        /// USD per token.
+        usd: f64,
+    },
+    /// Geometric Brownian motion, seeded from the scenario seed.
+    Gbm {
+        /// Price at time 0.
+        initial_usd: f64,
+        /// Drift per year.
+        mu: f64,
+        /// Volatility per √year.
+        sigma: f64,
+    },
+    /// A step series: from `t` on, the price is `usd`.
+    Series {
+        /// Points sorted by time.
+        points: Vec<PricePoint>,
+    },
+}
+
+/// A point of a price series.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PricePoint {
+    /// From this simulated time.
+    pub t: Duration,
+    /// USD per token.
+    pub usd: f64,
+}
+
+/// Operators' USD costs besides electricity (which uses each region's price
+/// and each GPU's watts while computing).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpec {
+    /// USD per GB an operator's node moves (up and down).
+    #[serde(default)]
+    pub bandwidth_usd_per_gb: f64,
+    /// Hardware amortization by profile name: purchase price and lifetime.
+    #[serde(default)]
+    pub hardware: Vec<HardwareCost>,
+}
+
+/// Purchase price and lifetime of a profile's hardware.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareCost {
+    /// Profile name.
+    pub profile: String,
+    /// Purchase price, USD.
+    pub price_usd: f64,
+    /// Useful life, years (> 0); cost accrues per hour of the run.
+    pub lifetime_years: f64,
+}
+
+/// The cloud baseline: the same rounds' work on rented GPUs.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSpec {
+    /// Card name, e.g. `H100 SXM`.
+    pub gpu: String,
+    /// Peak TFLOP/s at the training precision.
+    pub tflops: f64,
+    /// Achieved fraction of peak, in (0, 1].
+    pub efficiency: f64,
+    /// On-demand USD per GPU-hour.
+    pub usd_per_gpu_hour: f64,
+    /// USD per GB leaving the cloud (the final model).
+    #[serde(default)]
+    pub egress_usd_per_gb: f64,
+    /// GB of training data moved into the cloud once, before round 0.
+    #[serde(default)]
+    pub data_staging_gb: f64,
+    /// USD per GB of that staging (egress from where the data lives).
+    #[serde(default)]
+    pub staging_usd_per_gb: f64,
+}

@@ -1,0 +1,259 @@
+//! The token economy end to end: conservation at every block (replayed
+//! from ledger.arrow), reward pools paid out to the base unit, emission
+//! against the closed form, a hand-worked operator P&L, the hash chain.
+
+use super::support::*;
+use arrow_array::{
+    Array, Decimal128Array, DictionaryArray, StringArray, UInt64Array, types::Int32Type,
+};
+use std::collections::BTreeMap;
+
+struct LedgerRows {
+    block: Vec<u64>,
+    kind: Vec<String>,
+    from: Vec<Option<String>>,
+    to: Vec<Option<String>>,
+    amount: Vec<i128>,
+}
+
+fn dict_strings(a: &dyn Array) -> Vec<Option<String>> {
+    let d = a
+        .as_any()
+        .downcast_ref::<DictionaryArray<Int32Type>>()
+        .unwrap();
+    let values = d.values().as_any().downcast_ref::<StringArray>().unwrap();
+    (0..d.len())
+        .map(|i| d.key(i).map(|k| values.value(k).to_string()))
+        .collect()
+}
+
+fn read_ledger(out: &std::path::Path) -> LedgerRows {
+    let mut rows = LedgerRows {
+        block: vec![],
+        kind: vec![],
+        from: vec![],
+        to: vec![],
+        amount: vec![],
+    };
+    for b in read_arrow(&out.join("ledger.arrow")) {
+        rows.block.extend(
+            b.column_by_name("block")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .unwrap()
+                .values(),
+        );
+        rows.kind.extend(
+            dict_strings(b.column_by_name("kind").unwrap().as_ref())
+                .into_iter()
+                .map(|k| k.unwrap()),
+        );
+        rows.from
+            .extend(dict_strings(b.column_by_name("from").unwrap().as_ref()));
+        rows.to
+            .extend(dict_strings(b.column_by_name("to").unwrap().as_ref()));
+        rows.amount.extend(
+            b.column_by_name("amount")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .unwrap()
+                .values(),
+        );
+    }
+    rows
+}
+
+/// Replays the ledger and checks supply conservation after every block and
+/// that the reward pool is emptied by every payout.
+fn replay_and_check(out: &std::path::Path) -> (i128, i128) {
+    let l = read_ledger(out);
+    let mut balance: BTreeMap<String, i128> = BTreeMap::new();
+    let mut staked: BTreeMap<String, i128> = BTreeMap::new();
+    let (mut minted, mut burned) = (0i128, 0i128);
+    let blocks = *l.block.last().unwrap() + 1;
+    let mut i = 0;
+    for block in 0..blocks {
+        while i < l.block.len() && l.block[i] == block {
+            let (from, to, x) = (l.from[i].clone(), l.to[i].clone(), l.amount[i]);
+            match l.kind[i].as_str() {
+                "mint" => {
+                    minted += x;
+                    *balance.entry(to.unwrap()).or_default() += x;
+                }
+                "burn" => {
+                    burned += x;
+                    *balance.entry(from.unwrap()).or_default() -= x;
+                }
+                "transfer" | "fee" | "reward" => {
+                    *balance.entry(from.unwrap()).or_default() -= x;
+                    *balance.entry(to.unwrap()).or_default() += x;
+                }
+                "stake" => {
+                    *balance.entry(from.clone().unwrap()).or_default() -= x;
+                    *staked.entry(from.unwrap()).or_default() += x;
+                }
+                "unstake" | "release" => {}
+                "slash" => {
+                    *staked.entry(from.unwrap()).or_default() -= x;
+                    match to {
+                        Some(t) => *balance.entry(t).or_default() += x,
+                        None => burned += x,
+                    }
+                }
+                k => panic!("unknown kind {k}"),
+            }
+            if l.kind[i] == "reward" && l.to[i].as_deref() == Some("treasury") {
+                // The treasury takes the rest of the pool: it must be empty now.
+                assert_eq!(
+                    balance.get("reward-pool").copied().unwrap_or(0),
+                    0,
+                    "pool not emptied at entry {i}"
+                );
+            }
+            i += 1;
+        }
+        let held: i128 = balance.values().sum::<i128>() + staked.values().sum::<i128>();
+        assert_eq!(
+            minted - burned,
+            held,
+            "conservation broken after block {block}"
+        );
+        assert!(
+            balance.values().all(|&b| b >= 0),
+            "negative balance after block {block}"
+        );
+    }
+    (minted, burned)
+}
+
+const TOKEN: i128 = 1_000_000_000_000_000_000;
+
+#[test]
+fn shipped_economies_conserve_supply_at_every_block() {
+    for (scenario, genesis_tokens, emitted) in [
+        // Halving every 6 epochs from 2,000: 19 epochs settle.
+        // 900 single-node operators and 10 racks of 10: 910 operators.
+        (
+            "reward-curves",
+            200_000 + 150_000 + 100_000 + 50_000 + 910 * 150,
+            6 * 2000 + 6 * 1000 + 6 * 500 + 250,
+        ),
+        ("cloud-parity", 100_000 + 100_000 + 2000 * 100, -1),
+    ] {
+        let out = scratch(&format!("econ-{scenario}"));
+        run_ok(&format!("scenarios/{scenario}.yaml"), &out, &[], &[]);
+        let (minted, _) = replay_and_check(&out);
+        if emitted >= 0 {
+            assert_eq!(
+                minted,
+                (genesis_tokens + emitted) * TOKEN,
+                "{scenario}: minted"
+            );
+        }
+        for t in [
+            "ledger.arrow",
+            "blocks.arrow",
+            "epochs.arrow",
+            "operators.arrow",
+        ] {
+            assert!(out.join(t).exists(), "{scenario}: {t}");
+        }
+    }
+}
+
+#[test]
+fn the_chain_is_reproducible_and_one_token_changes_every_later_hash() {
+    let hashes = |out: &std::path::Path| -> Vec<String> {
+        let b = &read_arrow(&out.join("blocks.arrow"))[0];
+        let h = b
+            .column_by_name("hash")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let prev = b
+            .column_by_name("prev_hash")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        for i in 1..h.len() {
+            assert_eq!(prev.value(i), h.value(i - 1), "block {i} does not link");
+        }
+        (0..h.len()).map(|i| h.value(i).to_string()).collect()
+    };
+    let a = scratch("chain-a");
+    let b = scratch("chain-b");
+    run_ok("scenarios/reward-curves.yaml", &a, &[], &[]);
+    run_ok("scenarios/reward-curves.yaml", &b, &[], &[]);
+    let (ha, hb) = (hashes(&a), hashes(&b));
+    assert_eq!(ha, hb);
+    let text = std::fs::read_to_string(repo().join("scenarios/reward-curves.yaml")).unwrap();
+    let dir = scratch("chain-c");
+    let path = dir.join("s.yaml");
+    std::fs::write(
+        &path,
+        text.replace(
+            "{ name: founders, tokens: 200000 }",
+            "{ name: founders, tokens: 200001 }",
+        ),
+    )
+    .unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let hc = hashes(&dir.join("out"));
+    assert_eq!(ha.len(), hc.len());
+    assert!(
+        ha.iter().zip(&hc).all(|(x, y)| x != y),
+        "every block hash must change"
+    );
+}
+
+#[test]
+fn two_node_operator_profit_by_hand() {
+    // Two identical always-on nodes (one operator each), one round of 1e13
+    // FLOPs each at 10 TFLOP/s × 0.5 = 2 s of compute at 500 W, electricity
+    // $0.20/kWh, hardware $8,766 over one year = $1 per hour. One epoch of
+    // one hour emits 100 tokens, all to compute: 50 each at $2 = $100.
+    // Profit = 100 − 1 (amortization) − 2 s × 500 W / 3.6e6 × 0.20.
+    let yaml = r#"
+name: two-node
+seed: 1
+horizon: 1d
+regions: [{ name: lab, utc_offset_h: 0, electricity_usd_per_kwh: 0.2 }]
+network: { latency_ms: [[0]] }
+profiles:
+  - name: box
+    gpu: { name: test, tflops: 10, efficiency: 0.5, watts: 500 }
+    link: { up_mbps: 1000, down_mbps: 1000 }
+populations: [{ profile: box, count: 2, regions: { lab: 1 } }]
+aggregator: { region: lab, up_mbps: 10000, down_mbps: 10000 }
+rounds: { count: 1, clients_per_round: 2, deadline: 1h, model_bytes: 1 kB, client_flops: 1.0e13 }
+economics:
+  block_time: 1m
+  epoch: 1h
+  emission: { constant: { per_epoch: 100 } }
+  split: { compute: 1.0 }
+  token_price: { constant: { usd: 2 } }
+  genesis: { per_operator: 10 }
+  staking: { min_stake: 10 }
+  costs: { hardware: [{ profile: box, price_usd: 8766, lifetime_years: 1 }] }
+"#;
+    let dir = scratch("econ-two-node");
+    let path = dir.join("two.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let ops = &read_arrow(&dir.join("out/operators.arrow"))[0];
+    let expected = 100.0 - 1.0 - 2.0 * 500.0 / 3.6e6 * 0.2;
+    for (col, want) in [
+        ("earned_tokens", 50.0),
+        ("revenue_usd", 100.0),
+        ("profit_usd", expected),
+    ] {
+        for v in f64_col(ops, col) {
+            assert!((v - want).abs() < 1e-9, "{col}: {v} vs {want}");
+        }
+    }
+    replay_and_check(&dir.join("out"));
+}
