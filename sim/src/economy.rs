@@ -73,6 +73,12 @@ pub struct EpochRecord {
     pub hhi: f64,
     /// Operators that contributed work this epoch.
     pub active_operators: u32,
+    /// Operators in the network at settlement (entry/exit rules).
+    pub operators_in_network: u32,
+    /// Operators that joined at this settlement.
+    pub joined: u32,
+    /// Operators that left at this settlement.
+    pub left: u32,
     /// Operators' cumulative profit (USD revenue − costs) quantiles: 10%, 50%, 90%.
     pub profit_quantiles_usd: [f64; 3],
 }
@@ -114,6 +120,10 @@ pub struct Economy {
     /// Hash of the latest aggregated model (recorded in the next block).
     pub model_hash: [u8; 32],
     region_usd_per_kwh: Vec<f64>,
+    rule: Vec<Option<usize>>,
+    /// Each operator's cumulative USD profit at each settled epoch (for exit windows).
+    profit_history: Vec<Vec<f64>>,
+    epoch_reward: Vec<u128>,
 }
 
 fn amount(v: f64) -> u128 {
@@ -166,7 +176,11 @@ fn ppm(f: f64) -> u128 {
 
 impl Economy {
     /// Opens the accounts and mints the genesis distribution (not yet sealed).
-    pub fn new(spec: &EconomicsSpec, s: &Scenario, nodes: &Nodes) -> Result<Economy, LedgerError> {
+    pub fn new(
+        spec: &EconomicsSpec,
+        s: &Scenario,
+        nodes: &mut Nodes,
+    ) -> Result<Economy, LedgerError> {
         let mut ledger = Ledger::new();
         let treasury = ledger.open("treasury");
         let pool = ledger.open("reward-pool");
@@ -179,11 +193,26 @@ impl Economy {
         }
         ledger.mint(job_owner, amount(spec.genesis.job_owner), "genesis")?;
         let ops = nodes.operators as usize;
+        // Each operator follows the rule of its first node's profile.
+        let mut rule = vec![None; ops];
+        for (o, r) in rule.iter_mut().enumerate() {
+            let first = nodes.operator.partition_point(|&x| (x as usize) < o);
+            let profile = &s.profiles[nodes.profile[first] as usize].name;
+            *r = spec
+                .operator_rules
+                .iter()
+                .position(|r| &r.profile == profile);
+        }
         let mut operator_account = Vec::with_capacity(ops);
-        for o in 0..ops {
+        for (o, r) in rule.iter().enumerate() {
             let a = ledger.open(format!("operator-{o}"));
             ledger.mint(a, amount(spec.genesis.per_operator), "genesis")?;
-            ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
+            if r.is_some_and(|r| spec.operator_rules[r].entry.is_some()) {
+                // Outside the network until its entry test passes.
+                nodes.operator_active[o] = false;
+            } else {
+                ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
+            }
             operator_account.push(a);
         }
         let mut amortization = vec![0.0; ops];
@@ -245,6 +274,9 @@ impl Economy {
                 .iter()
                 .map(|r| r.electricity_usd_per_kwh)
                 .collect(),
+            profit_history: vec![Vec::new(); ops],
+            epoch_reward: vec![0; ops],
+            rule,
         })
     }
 
@@ -262,14 +294,18 @@ impl Economy {
         self.price_now = self.price.at(t.as_secs_f64(), &mut self.price_rng);
     }
 
-    fn amortize(&mut self, t: SimTime) {
+    /// Hardware depreciates while its operator is in the network.
+    fn amortize(&mut self, t: SimTime, nodes: &Nodes) {
         let hours = t.saturating_sub(self.last_amortized).as_secs_f64() / 3600.0;
-        for (c, per_hour) in self
+        for (o, (c, per_hour)) in self
             .cost_usd
             .iter_mut()
             .zip(&self.amortization_usd_per_hour)
+            .enumerate()
         {
-            *c += per_hour * hours;
+            if nodes.operator_active[o] {
+                *c += per_hour * hours;
+            }
         }
         self.last_amortized = t;
     }
@@ -351,10 +387,11 @@ impl Economy {
     }
 
     /// Mints the epoch's emission and pays the pool out; records the epoch.
-    pub fn settle_epoch(&mut self, t: SimTime) -> Result<(), LedgerError> {
+    pub fn settle_epoch(&mut self, t: SimTime, nodes: &mut Nodes) -> Result<(), LedgerError> {
         self.ledger.set_time(t.nanos());
         self.refresh_price(t);
-        self.amortize(t);
+        self.amortize(t, nodes);
+        self.epoch_reward.iter_mut().for_each(|r| *r = 0);
         let emission = self.curve.emission(self.epoch);
         if emission > 0 {
             self.ledger.mint(self.pool, emission, "emission")?;
@@ -396,6 +433,7 @@ impl Economy {
                         memo,
                     )?;
                     self.earned[op] += p;
+                    self.epoch_reward[op] += p;
                     self.revenue_usd[op] += as_tokens(p) * price;
                 }
             }
@@ -413,6 +451,7 @@ impl Economy {
             )?;
         }
         let active = self.flops.iter().filter(|&&f| f > 0).count() as u32;
+        let (joined, left) = self.apply_operator_rules(t, nodes)?;
         let holdings: Vec<u128> = self
             .holders
             .iter()
@@ -450,6 +489,9 @@ impl Economy {
             nakamoto_51: n51,
             hhi,
             active_operators: active,
+            operators_in_network: nodes.operator_active.iter().filter(|&&a| a).count() as u32,
+            joined,
+            left,
             profit_quantiles_usd: [q(0.1), q(0.5), q(0.9)],
         });
         self.epoch += 1;
@@ -458,6 +500,71 @@ impl Economy {
         self.epoch_fees = 0;
         self.epoch_rounds.clear();
         Ok(())
+    }
+}
+
+impl Economy {
+    /// Exit and entry decisions at an epoch's settlement; returns (joined, left).
+    fn apply_operator_rules(
+        &mut self,
+        t: SimTime,
+        nodes: &mut Nodes,
+    ) -> Result<(u32, u32), LedgerError> {
+        let epoch_hours = self.epoch_len().as_secs_f64() / 3600.0;
+        let price = self.price_now;
+        let min_stake = amount(self.spec.staking.min_stake);
+        let release = t.saturating_add(self.spec.staking.unbonding.time()).nanos();
+        // The mean reward of an operator in the network this epoch is what a
+        // newcomer expects to earn.
+        let in_network: Vec<usize> = (0..self.rule.len())
+            .filter(|&o| nodes.operator_active[o])
+            .collect();
+        let mean_reward = if in_network.is_empty() {
+            0.0
+        } else {
+            as_tokens(
+                in_network
+                    .iter()
+                    .map(|&o| self.epoch_reward[o])
+                    .sum::<u128>()
+                    / in_network.len() as u128,
+            )
+        };
+        let (mut joined, mut left) = (0, 0);
+        for o in 0..self.rule.len() {
+            let Some(r) = self.rule[o] else { continue };
+            let rule = &self.spec.operator_rules[r];
+            let profit = self.revenue_usd[o] - self.cost_usd[o];
+            let history = &mut self.profit_history[o];
+            history.push(profit);
+            let account = self.operator_account[o];
+            if nodes.operator_active[o] {
+                let Some(window) = rule.exit_after_unprofitable_epochs else {
+                    continue;
+                };
+                let window = window as usize;
+                // Leave when the last `window` epochs, taken together, lost money.
+                let losing = history.len() > window && profit < history[history.len() - 1 - window];
+                if losing {
+                    let stake = self.ledger.stake(account);
+                    if stake > 0 {
+                        self.ledger.unstake(account, stake, release)?;
+                    }
+                    nodes.operator_active[o] = false;
+                    left += 1;
+                }
+            } else if let Some(entry) = &rule.entry {
+                let expected = (mean_reward * price
+                    - self.amortization_usd_per_hour[o] * epoch_hours)
+                    * f64::from(entry.horizon_epochs);
+                if expected >= entry.min_profit_usd && self.ledger.balance(account) >= min_stake {
+                    self.ledger.stake_tokens(account, min_stake)?;
+                    nodes.operator_active[o] = true;
+                    joined += 1;
+                }
+            }
+        }
+        Ok((joined, left))
     }
 }
 

@@ -80,13 +80,13 @@ pub fn run_scenario(
     std::fs::create_dir_all(&opts.out).map_err(|e| out_err(&opts.out, e))?;
     let started = Instant::now();
     let topo = Topology::build(&scenario);
-    let nodes = Nodes::instantiate(&scenario, &topo);
+    let mut nodes = Nodes::instantiate(&scenario, &topo);
     let learner = build_learner(&scenario, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
     let learning = learner.describe();
     let economy =
         match &scenario.economics {
-            Some(spec) => Some(Economy::new(spec, &scenario, &nodes).map_err(|e| {
+            Some(spec) => Some(Economy::new(spec, &scenario, &mut nodes).map_err(|e| {
                 RunError::Check(format!("the genesis distribution was refused: {e}"))
             })?),
             None => None,

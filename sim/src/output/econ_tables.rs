@@ -157,6 +157,21 @@ pub fn epochs_table(e: &Economy) -> Table {
             Column::U32(x.iter().map(|r| r.active_operators).collect()),
         )
         .col(
+            "operators_in_network",
+            "operators",
+            Column::U32(x.iter().map(|r| r.operators_in_network).collect()),
+        )
+        .col(
+            "operators_joined",
+            "operators",
+            Column::U32(x.iter().map(|r| r.joined).collect()),
+        )
+        .col(
+            "operators_left",
+            "operators",
+            Column::U32(x.iter().map(|r| r.left).collect()),
+        )
+        .col(
             "operator_profit_usd_p10",
             "USD",
             Column::F64(x.iter().map(|r| r.profit_quantiles_usd[0]).collect()),

@@ -678,7 +678,7 @@ impl<L: Learner> Federation<L> {
         let Some(econ) = self.economy.as_mut() else {
             return;
         };
-        if let Err(e) = econ.settle_epoch(now) {
+        if let Err(e) = econ.settle_epoch(now, &mut self.nodes) {
             self.fail(sched, format!("ledger refused the epoch payout: {e}"));
             return;
         }

@@ -39,6 +39,37 @@ pub struct EconomicsSpec {
     /// The same work priced on rented datacenter GPUs.
     #[serde(default)]
     pub cloud: Option<CloudSpec>,
+    /// Operator entry and exit rules by profile (operators without a rule
+    /// stay for the whole run).
+    #[serde(default)]
+    pub operator_rules: Vec<OperatorRule>,
+}
+
+/// When the operators of a profile join and leave the network.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRule {
+    /// Profile name (the rule applies to operators whose first node has it).
+    pub profile: String,
+    /// Leave (unstake, stop serving) when the operator's USD profit over the
+    /// last this-many epochs, taken together, is negative.
+    #[serde(default)]
+    pub exit_after_unprofitable_epochs: Option<u32>,
+    /// Start outside the network and join once the expected profit clears a threshold.
+    #[serde(default)]
+    pub entry: Option<EntryRule>,
+}
+
+/// The entry test, evaluated at every epoch for operators outside the network.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryRule {
+    /// Epochs the expected profit is projected over (≥ 1).
+    pub horizon_epochs: u32,
+    /// Join when the projected profit (the last epoch's mean reward of the
+    /// operators in the network at the current price, less own hardware
+    /// costs, over `horizon_epochs`) is at least this many USD.
+    pub min_profit_usd: f64,
 }
 
 /// Emission curves (amounts in tokens per epoch).

@@ -890,6 +890,36 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             100.0,
         );
     }
+    for (i, r) in e.operator_rules.iter().enumerate() {
+        if !s.profiles.iter().any(|p| p.name == r.profile) {
+            c.err(
+                format!("economics.operator_rules[{i}].profile"),
+                format!("unknown profile `{}`", r.profile),
+            );
+        }
+        if r.exit_after_unprofitable_epochs == Some(0) {
+            c.err(
+                format!("economics.operator_rules[{i}].exit_after_unprofitable_epochs"),
+                "expected at least 1 epoch, found 0",
+            );
+        }
+        if let Some(en) = &r.entry {
+            c.num(
+                &format!("economics.operator_rules[{i}].entry.horizon_epochs"),
+                f64::from(en.horizon_epochs),
+                1.0,
+                false,
+                1e9,
+            );
+            c.num(
+                &format!("economics.operator_rules[{i}].entry.min_profit_usd"),
+                en.min_profit_usd,
+                -1e12,
+                false,
+                1e12,
+            );
+        }
+    }
     if let Some(cl) = &e.cloud {
         c.num("economics.cloud.tflops", cl.tflops, 0.0, true, 1e9);
         c.num("economics.cloud.efficiency", cl.efficiency, 0.0, true, 1.0);

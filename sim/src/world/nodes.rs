@@ -64,6 +64,9 @@ pub struct Nodes {
     pub stats: NodeStats,
     /// Number of operators.
     pub operators: u32,
+    /// Whether each operator is in the network (economics entry/exit rules
+    /// turn this off and on); nodes of absent operators are offline.
+    pub operator_active: Vec<bool>,
 }
 
 struct Draw {
@@ -122,6 +125,7 @@ impl Nodes {
             seed: s.seed,
             stats: NodeStats::default(),
             operators: 0,
+            operator_active: Vec::new(),
         };
         let mut first_id: u64 = 0;
         for (pop_index, pop) in s.populations.iter().enumerate() {
@@ -226,6 +230,7 @@ impl Nodes {
             first_id += u64::from(pop.count);
         }
         let n = out.len();
+        out.operator_active = vec![true; out.operators as usize];
         out.churn = vec![ChurnCursor::default(); n];
         out.stats = NodeStats {
             rounds_selected: vec![0; n],
@@ -256,6 +261,9 @@ impl Nodes {
     /// End of the node's current online period at `t`, or None if offline.
     pub fn online_until(&mut self, node: u32, t: SimTime) -> Option<SimTime> {
         let i = node as usize;
+        if !self.operator_active[self.operator[i] as usize] {
+            return None;
+        }
         match &self.profile_availability[self.profile[i] as usize] {
             AvailabilityModel::AlwaysOn => Some(SimTime::MAX),
             AvailabilityModel::Diurnal => {

@@ -134,10 +134,10 @@ const TOKEN: i128 = 1_000_000_000_000_000_000;
 fn shipped_economies_conserve_supply_at_every_block() {
     for (scenario, genesis_tokens, emitted) in [
         // Halving every 6 epochs from 2,000: 19 epochs settle.
-        // 900 single-node operators and 10 racks of 10: 910 operators.
+        // 900 single-node operators and 10 racks of 10: 1,010 operators (100 newcomers included).
         (
             "reward-curves",
-            200_000 + 150_000 + 100_000 + 50_000 + 910 * 150,
+            200_000 + 150_000 + 100_000 + 50_000 + 1010 * 150,
             6 * 2000 + 6 * 1000 + 6 * 500 + 250,
         ),
         ("cloud-parity", 100_000 + 100_000 + 2000 * 100, -1),
@@ -256,4 +256,49 @@ economics:
         }
     }
     replay_and_check(&dir.join("out"));
+}
+
+#[test]
+fn operators_leave_when_rewards_fall_and_join_when_they_pay() {
+    let text = std::fs::read_to_string(repo().join("scenarios/reward-curves.yaml")).unwrap();
+    let run = |name: &str, text: &str| {
+        let dir = scratch(name);
+        let path = dir.join("s.yaml");
+        std::fs::write(&path, text).unwrap();
+        run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+        let e = &read_arrow(&dir.join("out/epochs.arrow"))[0];
+        let col = |n: &str| {
+            e.column_by_name(n)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::UInt32Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        };
+        (
+            col("operators_in_network"),
+            col("operators_left").iter().sum::<u32>(),
+            col("operators_joined").iter().sum::<u32>(),
+        )
+    };
+    // Halving starves home operators faster than a capped curve.
+    let (halving, left_h, _) = run("rules-halving", &text);
+    let capped_text = text.replace(
+        "{ halving: { initial: 2000, every_epochs: 6 } }",
+        "{ capped: { cap: 50000, half_life_epochs: 12 } }",
+    );
+    let (capped, left_c, _) = run("rules-capped", &capped_text);
+    assert!(
+        left_h > left_c,
+        "halving {left_h} vs capped {left_c} departures"
+    );
+    assert!(halving.last() < capped.last());
+    // At 50× the token price, rewards cover the newcomers' hardware: they join.
+    let rich = text.replace(
+        "token_price: { constant: { usd: 0.02 } }",
+        "token_price: { constant: { usd: 1.0 } }",
+    );
+    let (_, _, joined) = run("rules-rich", &rich);
+    assert_eq!(joined, 100, "all newcomers should join");
 }
