@@ -180,6 +180,7 @@ impl Economy {
         spec: &EconomicsSpec,
         s: &Scenario,
         nodes: &mut Nodes,
+        model: PriceModel,
     ) -> Result<Economy, LedgerError> {
         let mut ledger = Ledger::new();
         let treasury = ledger.open("treasury");
@@ -222,24 +223,6 @@ impl Economy {
                 amortization[op as usize] += h.price_usd / (h.lifetime_years * 365.25 * 24.0);
             }
         }
-        let model = match &spec.token_price {
-            PriceSpec::Constant { usd } => PriceModel::Constant { usd: *usd },
-            PriceSpec::Gbm {
-                initial_usd,
-                mu,
-                sigma,
-            } => PriceModel::Gbm {
-                initial_usd: *initial_usd,
-                mu: *mu,
-                sigma: *sigma,
-            },
-            PriceSpec::Series { points } => PriceModel::Series {
-                points: points
-                    .iter()
-                    .map(|p| (p.t.time().as_secs_f64(), p.usd))
-                    .collect(),
-            },
-        };
         let mut price = PricePath::new(model);
         let mut price_rng = stream(s.seed, "token-price", 0);
         let price_now = price.at(0.0, &mut price_rng);
@@ -328,9 +311,16 @@ impl Economy {
         self.ledger.set_time(t.nanos());
         self.refresh_price(t);
         let total_flops: f64 = contributions.iter().map(|c| c.flops).sum();
-        // Fee: tokens per PFLOP = 1,000 base units per FLOP per token-per-PFLOP.
-        let wanted =
-            (total_flops * self.spec.fees.tokens_per_pflop * (TOKEN as f64 / 1e15)).round() as u128;
+        let gpu_hours: f64 = contributions
+            .iter()
+            .map(|c| c.flops / nodes.effective_flops(c.node).max(1e-9))
+            .sum::<f64>()
+            / 3600.0;
+        // Fee per PFLOP of claimed work plus per GPU-hour of compute.
+        let wanted = ((total_flops / 1e15 * self.spec.fees.tokens_per_pflop
+            + gpu_hours * self.spec.fees.tokens_per_gpu_hour)
+            * TOKEN as f64)
+            .round() as u128;
         let fee = wanted.min(self.ledger.balance(self.job_owner));
         self.unpaid_fees += wanted - fee;
         if fee > 0 {
@@ -566,6 +556,76 @@ impl Economy {
         }
         Ok((joined, left))
     }
+}
+
+/// The token-price model of a spec, reading a CSV series relative to
+/// `base_dir`; errors name the field.
+pub fn price_model(
+    spec: &EconomicsSpec,
+    base_dir: &std::path::Path,
+) -> Result<PriceModel, (String, String)> {
+    Ok(match &spec.token_price {
+        PriceSpec::Constant { usd } => PriceModel::Constant { usd: *usd },
+        PriceSpec::Gbm {
+            initial_usd,
+            mu,
+            sigma,
+        } => PriceModel::Gbm {
+            initial_usd: *initial_usd,
+            mu: *mu,
+            sigma: *sigma,
+        },
+        PriceSpec::Series { points } => PriceModel::Series {
+            points: points
+                .iter()
+                .map(|p| (p.t.time().as_secs_f64(), p.usd))
+                .collect(),
+        },
+        PriceSpec::Csv { path } => {
+            let full = base_dir.join(path);
+            let at = "economics.token_price.csv.path".to_string();
+            let text = std::fs::read_to_string(&full)
+                .map_err(|e| (at.clone(), format!("cannot read `{}`: {e}", full.display())))?;
+            let mut points: Vec<(f64, f64)> = Vec::new();
+            for (i, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+                let parsed = match cells.as_slice() {
+                    [t, p] => t.parse::<f64>().ok().zip(p.parse::<f64>().ok()),
+                    _ => None,
+                };
+                match parsed {
+                    Some((t, p)) if t.is_finite() && p.is_finite() && p >= 0.0 => {
+                        if points.last().is_some_and(|l| t <= l.0) {
+                            return Err((
+                                at,
+                                format!("`{}` line {}: times must increase", full.display(), i + 1),
+                            ));
+                        }
+                        points.push((t, p));
+                    }
+                    None if i == 0 => {} // a header line
+                    _ => {
+                        return Err((
+                            at,
+                            format!(
+                                "`{}` line {}: expected `t_s,usd`, found `{line}`",
+                                full.display(),
+                                i + 1
+                            ),
+                        ));
+                    }
+                }
+            }
+            if points.is_empty() {
+                return Err((at, format!("`{}` holds no price points", full.display())));
+            }
+            PriceModel::Series { points }
+        }
+    })
 }
 
 /// Hardware cost of one node of an operator, shared evenly across its nodes.

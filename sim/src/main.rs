@@ -56,17 +56,18 @@ fn main() -> ExitCode {
             let mut ok = true;
             for f in files {
                 // A scenario is valid when it parses, passes its checks and its data loads.
-                let checked =
-                    load_scenario(&f).and_then(|loaded| match &loaded.scenario.learning {
-                        Some(l) => dmlsim::learning_setup::load_dataset(
-                            l,
-                            &loaded.dir,
-                            loaded.scenario.seed,
-                        )
-                        .map(|_| ())
-                        .map_err(|p| loaded.error(vec![p])),
-                        None => Ok(()),
-                    });
+                let checked = load_scenario(&f).and_then(|loaded| {
+                    let s = &loaded.scenario;
+                    if let Some(l) = &s.learning {
+                        dmlsim::learning_setup::load_dataset(l, &loaded.dir, s.seed)
+                            .map_err(|p| loaded.error(vec![p]))?;
+                    }
+                    if let Some(e) = &s.economics {
+                        dmlsim::economy::price_model(e, &loaded.dir)
+                            .map_err(|p| loaded.error(vec![p]))?;
+                    }
+                    Ok(())
+                });
                 match checked {
                     Ok(()) => println!("{}: ok", f.display()),
                     Err(e) => {

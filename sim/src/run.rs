@@ -1,6 +1,6 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
-use crate::economy::Economy;
+use crate::economy::{Economy, price_model};
 use crate::engine::{Kernel, SimTime, StopReason};
 use crate::learning_setup::build_learner;
 use crate::network::Topology;
@@ -84,13 +84,19 @@ pub fn run_scenario(
     let learner = build_learner(&scenario, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
     let learning = learner.describe();
-    let economy =
-        match &scenario.economics {
-            Some(spec) => Some(Economy::new(spec, &scenario, &mut nodes).map_err(|e| {
-                RunError::Check(format!("the genesis distribution was refused: {e}"))
-            })?),
-            None => None,
-        };
+    let economy = match &scenario.economics {
+        Some(spec) => Some(
+            Economy::new(
+                spec,
+                &scenario,
+                &mut nodes,
+                price_model(spec, &loaded.dir)
+                    .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?,
+            )
+            .map_err(|e| RunError::Check(format!("the genesis distribution was refused: {e}")))?,
+        ),
+        None => None,
+    };
     let mut fed = Federation::new(&scenario, topo, nodes, learner, opts.trace);
     let mut kernel: Kernel<Event> = Kernel::new();
     if let Some(e) = economy {

@@ -127,6 +127,21 @@ pub fn epochs_table(e: &Economy) -> Table {
             "base units (1e-18 token)",
             Column::Dec128(x.iter().map(|r| r.supply).collect()),
         )
+        .col(
+            "minted",
+            "base units (1e-18 token)",
+            Column::Dec128(x.iter().map(|r| r.minted).collect()),
+        )
+        .col(
+            "burned",
+            "base units (1e-18 token)",
+            Column::Dec128(x.iter().map(|r| r.burned).collect()),
+        )
+        .col(
+            "staked",
+            "base units (1e-18 token)",
+            Column::Dec128(x.iter().map(|r| r.staked).collect()),
+        )
         .col("supply_tokens", "tokens", tok(|r| r.supply))
         .col("minted_tokens", "tokens", tok(|r| r.minted))
         .col("burned_tokens", "tokens", tok(|r| r.burned))

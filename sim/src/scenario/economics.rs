@@ -150,6 +150,10 @@ pub struct FeeSpec {
     /// Tokens the job owner pays per PFLOP (10^15 FLOP) of contributed work.
     #[serde(default)]
     pub tokens_per_pflop: f64,
+    /// Tokens the job owner pays per GPU-hour its clients compute (added to
+    /// the per-PFLOP fee).
+    #[serde(default)]
+    pub tokens_per_gpu_hour: f64,
     /// Fraction of each fee burned, in [0, 1].
     #[serde(default)]
     pub burn_fraction: f64,
@@ -214,6 +218,12 @@ pub enum PriceSpec {
     Series {
         /// Points sorted by time.
         points: Vec<PricePoint>,
+    },
+    /// A step series read from a CSV file of `t_s,usd` lines (an optional
+    /// header line is skipped), relative to the scenario file.
+    Csv {
+        /// File path.
+        path: String,
     },
 }
 

@@ -792,6 +792,13 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
         false,
         1.0,
     );
+    c.num(
+        "economics.fees.tokens_per_gpu_hour",
+        e.fees.tokens_per_gpu_hour,
+        0.0,
+        false,
+        1e15,
+    );
     tok(c, "economics.staking.min_stake", e.staking.min_stake);
     if e.staking.min_stake > e.genesis.per_operator {
         c.err(
@@ -837,6 +844,7 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             c.num("economics.token_price.gbm.mu", *mu, -10.0, false, 10.0);
             c.num("economics.token_price.gbm.sigma", *sigma, 0.0, false, 10.0);
         }
+        PriceSpec::Csv { .. } => {}
         PriceSpec::Series { points } => {
             if points.is_empty() {
                 c.err(

@@ -302,3 +302,56 @@ fn operators_leave_when_rewards_fall_and_join_when_they_pay() {
     let (_, _, joined) = run("rules-rich", &rich);
     assert_eq!(joined, 100, "all newcomers should join");
 }
+
+#[test]
+fn gpu_hour_fees_and_a_csv_price_series() {
+    // The two-node job again, with a fee of 3,600 tokens per GPU-hour: two
+    // nodes × 2 s = 1/900 GPU-hour → 4 tokens, paid into the pool with the
+    // 100 emitted: 52 tokens each. The price steps from $1 to $3 at 3,000 s,
+    // so the payout at 3,600 s is worth 52 × 3 = $156.
+    let dir = scratch("econ-csv-price");
+    std::fs::write(dir.join("price.csv"), "t_s,usd\n0,1\n3000,3\n").unwrap();
+    let yaml = r#"
+name: two-node-fees
+seed: 1
+horizon: 1d
+regions: [{ name: lab, utc_offset_h: 0 }]
+network: { latency_ms: [[0]] }
+profiles:
+  - name: box
+    gpu: { name: test, tflops: 10, efficiency: 0.5, watts: 500 }
+    link: { up_mbps: 1000, down_mbps: 1000 }
+populations: [{ profile: box, count: 2, regions: { lab: 1 } }]
+aggregator: { region: lab, up_mbps: 10000, down_mbps: 10000 }
+rounds: { count: 1, clients_per_round: 2, deadline: 1h, model_bytes: 1 kB, client_flops: 1.0e13 }
+economics:
+  block_time: 1m
+  epoch: 1h
+  emission: { constant: { per_epoch: 100 } }
+  split: { compute: 1.0 }
+  fees: { tokens_per_gpu_hour: 3600 }
+  token_price: { csv: { path: price.csv } }
+  genesis: { job_owner: 10 }
+"#;
+    let path = dir.join("s.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let ops = &read_arrow(&dir.join("out/operators.arrow"))[0];
+    for v in f64_col(ops, "earned_tokens") {
+        assert!((v - 52.0).abs() < 1e-9, "{v}");
+    }
+    for v in f64_col(ops, "revenue_usd") {
+        assert!((v - 156.0).abs() < 1e-9, "{v}");
+    }
+    replay_and_check(&dir.join("out"));
+    // A broken price file is reported at its field.
+    std::fs::write(dir.join("price.csv"), "t_s,usd\n0,1\nsoon,3\n").unwrap();
+    let o = dmlsim(&["validate", path.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("economics.token_price.csv.path: ")
+            && err.contains("line 3: expected `t_s,usd`"),
+        "{err}"
+    );
+}
