@@ -99,7 +99,7 @@ pub trait Learner {
 }
 
 /// A description of the learning setup, for the run record.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LearningInfo {
     /// Dataset name.
     pub dataset: String,

@@ -45,39 +45,18 @@ pub struct RunInfo {
     pub learning: Option<LearningRecord>,
 }
 
-/// The learning setup of a run.
+/// The learning setup of a run: the learner's description and the message
+/// sizes on the wire.
 #[derive(Clone, Debug, Serialize)]
 pub struct LearningRecord {
-    /// Dataset name.
-    pub dataset: String,
-    /// Training examples.
-    pub train_examples: usize,
-    /// Test examples.
-    pub test_examples: usize,
-    /// Features per example.
-    pub features: usize,
-    /// Classes.
-    pub classes: usize,
-    /// `logistic` or `mlp`.
-    pub model: String,
-    /// Layer sizes, inputs to classes.
-    pub layers: Vec<usize>,
-    /// Parameters of the real model.
-    pub parameters: usize,
-    /// Parameters of the declared logical model.
-    pub logical_parameters: Option<f64>,
-    /// Training FLOPs per example that set compute time.
-    pub flops_per_sample: f64,
-    /// Aggregation rule.
-    pub aggregation: String,
-    /// Update compression.
-    pub compression: String,
+    /// What is trained on what.
+    #[serde(flatten)]
+    pub info: dmlsim_models::learning::LearningInfo,
     /// Bytes of the global model on the wire.
     pub model_bytes: u64,
     /// Bytes of one update on the wire.
     pub update_bytes: u64,
 }
-
 impl RunInfo {
     /// Writes `DIR/run.json` atomically.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {

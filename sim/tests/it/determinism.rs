@@ -46,3 +46,26 @@ fn another_seed_gives_other_results() {
     assert_ne!(bytes(&a, "rounds.arrow"), bytes(&b, "rounds.arrow"));
     assert_ne!(bytes(&a, "nodes.arrow"), bytes(&b, "nodes.arrow"));
 }
+
+#[test]
+fn economy_and_training_are_byte_identical_across_thread_counts() {
+    for scenario in [
+        "scenarios/reward-curves.yaml",
+        "scenarios/poisoning-vs-robust.yaml",
+    ] {
+        let one = scratch("det-econ-1");
+        let two = scratch("det-econ-2");
+        run_ok(scenario, &one, &[], &[("RAYON_NUM_THREADS", "1")]);
+        run_ok(scenario, &two, &[], &[("RAYON_NUM_THREADS", "2")]);
+        for entry in std::fs::read_dir(&one).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".arrow") {
+                assert_eq!(
+                    bytes(&one, &name),
+                    bytes(&two, &name),
+                    "{scenario}: {name} differs"
+                );
+            }
+        }
+    }
+}

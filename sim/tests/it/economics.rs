@@ -210,6 +210,33 @@ fn the_chain_is_reproducible_and_one_token_changes_every_later_hash() {
     );
 }
 
+/// Two identical always-on nodes, one round of 1e13 FLOPs each, one hour-long
+/// epoch emitting 100 tokens all to compute; `region` and `economics` add the
+/// case's own fields.
+fn two_node(region: &str, economics: &str) -> String {
+    format!(
+        r#"
+name: two-node
+seed: 1
+horizon: 1d
+regions: [{{ name: lab, utc_offset_h: 0, {region} }}]
+network: {{ latency_ms: [[0]] }}
+profiles:
+  - name: box
+    gpu: {{ name: test, tflops: 10, efficiency: 0.5, watts: 500 }}
+    link: {{ up_mbps: 1000, down_mbps: 1000 }}
+populations: [{{ profile: box, count: 2, regions: {{ lab: 1 }} }}]
+aggregator: {{ region: lab, up_mbps: 10000, down_mbps: 10000 }}
+rounds: {{ count: 1, clients_per_round: 2, deadline: 1h, model_bytes: 1 kB, client_flops: 1.0e13 }}
+economics:
+  block_time: 1m
+  epoch: 1h
+  emission: {{ constant: {{ per_epoch: 100 }} }}
+  split: {{ compute: 1.0 }}{economics}
+"#
+    )
+}
+
 #[test]
 fn two_node_operator_profit_by_hand() {
     // Two identical always-on nodes (one operator each), one round of 1e13
@@ -217,29 +244,14 @@ fn two_node_operator_profit_by_hand() {
     // $0.20/kWh, hardware $8,766 over one year = $1 per hour. One epoch of
     // one hour emits 100 tokens, all to compute: 50 each at $2 = $100.
     // Profit = 100 − 1 (amortization) − 2 s × 500 W / 3.6e6 × 0.20.
-    let yaml = r#"
-name: two-node
-seed: 1
-horizon: 1d
-regions: [{ name: lab, utc_offset_h: 0, electricity_usd_per_kwh: 0.2 }]
-network: { latency_ms: [[0]] }
-profiles:
-  - name: box
-    gpu: { name: test, tflops: 10, efficiency: 0.5, watts: 500 }
-    link: { up_mbps: 1000, down_mbps: 1000 }
-populations: [{ profile: box, count: 2, regions: { lab: 1 } }]
-aggregator: { region: lab, up_mbps: 10000, down_mbps: 10000 }
-rounds: { count: 1, clients_per_round: 2, deadline: 1h, model_bytes: 1 kB, client_flops: 1.0e13 }
-economics:
-  block_time: 1m
-  epoch: 1h
-  emission: { constant: { per_epoch: 100 } }
-  split: { compute: 1.0 }
+    let yaml = two_node(
+        "electricity_usd_per_kwh: 0.2",
+        r#"
   token_price: { constant: { usd: 2 } }
   genesis: { per_operator: 10 }
   staking: { min_stake: 10 }
-  costs: { hardware: [{ profile: box, price_usd: 8766, lifetime_years: 1 }] }
-"#;
+  costs: { hardware: [{ profile: box, price_usd: 8766, lifetime_years: 1 }] }"#,
+    );
     let dir = scratch("econ-two-node");
     let path = dir.join("two.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -311,28 +323,13 @@ fn gpu_hour_fees_and_a_csv_price_series() {
     // so the payout at 3,600 s is worth 52 × 3 = $156.
     let dir = scratch("econ-csv-price");
     std::fs::write(dir.join("price.csv"), "t_s,usd\n0,1\n3000,3\n").unwrap();
-    let yaml = r#"
-name: two-node-fees
-seed: 1
-horizon: 1d
-regions: [{ name: lab, utc_offset_h: 0 }]
-network: { latency_ms: [[0]] }
-profiles:
-  - name: box
-    gpu: { name: test, tflops: 10, efficiency: 0.5, watts: 500 }
-    link: { up_mbps: 1000, down_mbps: 1000 }
-populations: [{ profile: box, count: 2, regions: { lab: 1 } }]
-aggregator: { region: lab, up_mbps: 10000, down_mbps: 10000 }
-rounds: { count: 1, clients_per_round: 2, deadline: 1h, model_bytes: 1 kB, client_flops: 1.0e13 }
-economics:
-  block_time: 1m
-  epoch: 1h
-  emission: { constant: { per_epoch: 100 } }
-  split: { compute: 1.0 }
+    let yaml = two_node(
+        "electricity_usd_per_kwh: 0",
+        r#"
   fees: { tokens_per_gpu_hour: 3600 }
   token_price: { csv: { path: price.csv } }
-  genesis: { job_owner: 10 }
-"#;
+  genesis: { job_owner: 10 }"#,
+    );
     let path = dir.join("s.yaml");
     std::fs::write(&path, yaml).unwrap();
     run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
