@@ -1,11 +1,13 @@
 //! The token economy, engine-free: an integer double-entry ledger with
-//! hash-chained blocks, emission curves, reward splits, token-price models
-//! and USD costs.
+//! hash-chained blocks, emission curves, reward splits, token-price models,
+//! verification strategies and slashing policies.
 
 pub mod emission;
 pub mod ledger;
 pub mod price;
+pub mod slashing;
 pub mod split;
+pub mod verify;
 
 /// Base units per token (amounts are integers of base units).
 pub const TOKEN: u128 = 1_000_000_000_000_000_000;

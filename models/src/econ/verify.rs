@@ -1,0 +1,154 @@
+//! Verification of claimed work, engine-free: spot-check re-execution
+//! (deterministic training makes an honest update reproducible bit for bit,
+//! so a check compares hashes), redundancy with a majority vote over result
+//! hashes (colluders submitting the same wrong result can win), and
+//! statistical screening of updates far from the robust centre.
+
+use rand::{Rng, RngExt};
+
+/// A 32-byte result hash (SHA-256 of an update).
+pub type ResultHash = [u8; 32];
+
+/// The outcome of checking one update.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not checked (paid on trust).
+    Unchecked,
+    /// Checked and matched the honest re-execution.
+    Passed,
+    /// Checked and did not match: an invalid update.
+    Caught,
+}
+
+/// Spot-check: with probability `p` a validator re-executes the task and
+/// compares its hash with the submitted one.
+pub fn spot_check<R: Rng + ?Sized>(
+    p: f64,
+    submitted: &ResultHash,
+    reexecuted: &ResultHash,
+    rng: &mut R,
+) -> Verdict {
+    if p <= 0.0 || rng.random::<f64>() >= p {
+        return Verdict::Unchecked;
+    }
+    if submitted == reexecuted {
+        Verdict::Passed
+    } else {
+        Verdict::Caught
+    }
+}
+
+/// Redundancy: the hash submitted by a strict majority of the replicas wins;
+/// returns the winning hash, or None without a strict majority.
+pub fn majority(hashes: &[ResultHash]) -> Option<ResultHash> {
+    let mut counts: Vec<(ResultHash, usize)> = Vec::new();
+    for h in hashes {
+        match counts.iter_mut().find(|(x, _)| x == h) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((*h, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .find(|(_, c)| 2 * c > hashes.len())
+        .map(|(h, _)| h)
+}
+
+/// Screening: flags updates whose distance to the coordinate-wise median
+/// update exceeds `threshold` times the median of those distances (a robust
+/// z-score). Honest but non-IID clients can be flagged too: that is the
+/// false-positive rate this strategy pays.
+pub fn screen(updates: &[&[f32]], threshold: f64) -> Vec<bool> {
+    let n = updates.len();
+    if n < 3 {
+        return vec![false; n];
+    }
+    let p = updates[0].len();
+    let mut centre = vec![0f32; p];
+    let mut column = Vec::with_capacity(n);
+    for (k, c) in centre.iter_mut().enumerate() {
+        column.clear();
+        column.extend(updates.iter().map(|u| u[k]));
+        column.sort_unstable_by(f32::total_cmp);
+        *c = if n % 2 == 1 {
+            column[n / 2]
+        } else {
+            (column[n / 2 - 1] + column[n / 2]) / 2.0
+        };
+    }
+    let dist: Vec<f64> = updates
+        .iter()
+        .map(|u| {
+            u.iter()
+                .zip(&centre)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let mut sorted = dist.clone();
+    sorted.sort_by(f64::total_cmp);
+    let scale = sorted[n / 2].max(1e-12);
+    dist.iter().map(|d| d / scale > threshold).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    const HONEST: ResultHash = [1; 32];
+    const LAZY: ResultHash = [2; 32];
+
+    #[test]
+    fn honest_updates_always_pass_and_lazy_ones_never_do() {
+        let mut rng = stream(1, "spot", 0);
+        for _ in 0..1000 {
+            assert_ne!(spot_check(0.5, &HONEST, &HONEST, &mut rng), Verdict::Caught);
+            assert_ne!(spot_check(0.5, &LAZY, &HONEST, &mut rng), Verdict::Passed);
+        }
+        assert_eq!(spot_check(1.0, &LAZY, &HONEST, &mut rng), Verdict::Caught);
+        assert_eq!(
+            spot_check(0.0, &LAZY, &HONEST, &mut rng),
+            Verdict::Unchecked
+        );
+    }
+
+    #[test]
+    fn detection_rate_matches_p_within_binomial_error() {
+        let (p, n) = (0.05, 40_000);
+        let mut rng = stream(2, "spot", 0);
+        let caught = (0..n)
+            .filter(|_| spot_check(p, &LAZY, &HONEST, &mut rng) == Verdict::Caught)
+            .count();
+        let rate = caught as f64 / n as f64;
+        let sd = (p * (1.0 - p) / n as f64).sqrt();
+        assert!((rate - p).abs() < 4.0 * sd, "rate {rate} vs {p} ± {sd}");
+    }
+
+    #[test]
+    fn redundancy_majority_with_and_without_collusion() {
+        let bad = [9; 32];
+        // r = 3, one cheater: the honest majority wins.
+        assert_eq!(majority(&[HONEST, bad, HONEST]), Some(HONEST));
+        // Two colluders submitting the same wrong result win.
+        assert_eq!(majority(&[bad, HONEST, bad]), Some(bad));
+        // Two cheaters who do not collude (different wrong results): no majority.
+        assert_eq!(majority(&[[7; 32], HONEST, [8; 32]]), None);
+        // Even split: no strict majority.
+        assert_eq!(majority(&[HONEST, bad]), None);
+    }
+
+    #[test]
+    fn screening_flags_a_planted_outlier() {
+        let honest: Vec<Vec<f32>> = (0..9)
+            .map(|i| vec![1.0 + 0.01 * i as f32, 1.0 - 0.01 * i as f32])
+            .collect();
+        let mut all: Vec<&[f32]> = honest.iter().map(|v| v.as_slice()).collect();
+        let outlier = vec![-20.0f32, 30.0];
+        all.push(&outlier);
+        let flags = screen(&all, 5.0);
+        assert_eq!(flags.iter().filter(|&&f| f).count(), 1);
+        assert!(flags[9]);
+    }
+}
