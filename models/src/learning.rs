@@ -96,6 +96,20 @@ pub trait Learner {
     fn model_hash(&self) -> [u8; 32] {
         [0; 32]
     }
+
+    /// Whether `node` submits the honest result of its task (training is
+    /// deterministic, so a validator's re-execution reproduces an honest
+    /// update bit for bit and nothing else).
+    fn submits_honest_result(&self, _node: u32) -> bool {
+        true
+    }
+
+    /// Screens `round`'s updates before aggregation: true flags an update
+    /// whose distance to the median update exceeds `threshold` median
+    /// distances. The default (nothing trained) flags nothing.
+    fn screen(&mut self, _round: u32, contributors: &[u32], _threshold: f64) -> Vec<bool> {
+        vec![false; contributors.len()]
+    }
 }
 
 /// A description of the learning setup, for the run record.
@@ -154,6 +168,12 @@ impl<L: Learner + ?Sized> Learner for Box<L> {
     }
     fn model_hash(&self) -> [u8; 32] {
         (**self).model_hash()
+    }
+    fn submits_honest_result(&self, node: u32) -> bool {
+        (**self).submits_honest_result(node)
+    }
+    fn screen(&mut self, round: u32, contributors: &[u32], threshold: f64) -> Vec<bool> {
+        (**self).screen(round, contributors, threshold)
     }
 }
 
@@ -219,6 +239,17 @@ pub struct FederatedLearner {
     behaviours: Vec<Behaviour>,
     cfg: FlConfig,
     seed: u64,
+    /// Updates trained ahead of aggregation (for screening), by round.
+    prepared: Option<(u32, Vec<u32>, Vec<Sent>)>,
+}
+
+/// One client's submission in a round.
+struct Sent {
+    model: Vec<f32>,
+    samples: f64,
+    loss: Option<f64>,
+    flops: f64,
+    behaviour: Behaviour,
 }
 
 impl FederatedLearner {
@@ -243,6 +274,7 @@ impl FederatedLearner {
             behaviours,
             cfg,
             seed,
+            prepared: None,
         }
     }
 
@@ -272,6 +304,50 @@ impl FederatedLearner {
             .logical
             .as_ref()
             .map_or(self.model.num_params() as f64, |l| l.parameters)
+    }
+
+    /// Trains (or corrupts) every contributor's update for `round`, in
+    /// parallel, returned in contributor order.
+    fn train_round(&self, round: u32, contributors: &[u32]) -> Vec<Sent> {
+        let global = &self.global;
+        let classes = self.train.classes;
+        contributors
+            .par_iter()
+            .map(|&node| {
+                let b = self.behaviours[node as usize];
+                let rows = &self.shards[node as usize];
+                let mut rng = stream(
+                    self.seed,
+                    "train",
+                    (u64::from(round) << 32) | u64::from(node),
+                );
+                let (trained, loss, flops) = if b.trains() && !rows.is_empty() {
+                    let r = train_local(
+                        &self.model,
+                        global,
+                        &self.train,
+                        rows,
+                        &self.cfg.local,
+                        |y| b.map_label(y, classes),
+                        &mut rng,
+                    );
+                    (r.params, Some(r.loss), r.flops)
+                } else {
+                    (global.clone(), None, 0.0)
+                };
+                let model = self.cfg.compression.apply(
+                    global,
+                    b.corrupt(global, trained, &self.cfg.attack, &mut rng),
+                );
+                Sent {
+                    model,
+                    samples: rows.len() as f64,
+                    loss,
+                    flops,
+                    behaviour: b,
+                }
+            })
+            .collect()
     }
 
     /// Evaluates the current global model on the test set.
@@ -311,52 +387,16 @@ impl Learner for FederatedLearner {
     }
 
     fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning {
-        struct Sent {
-            model: Vec<f32>,
-            samples: f64,
-            loss: Option<f64>,
-            flops: f64,
-            behaviour: Behaviour,
-        }
-        let global = &self.global;
-        let classes = self.train.classes;
-        let sent: Vec<Sent> = contributors
-            .par_iter()
-            .map(|&node| {
-                let b = self.behaviours[node as usize];
-                let rows = &self.shards[node as usize];
-                let mut rng = stream(
-                    self.seed,
-                    "train",
-                    (u64::from(round) << 32) | u64::from(node),
-                );
-                let (trained, loss, flops) = if b.trains() && !rows.is_empty() {
-                    let r = train_local(
-                        &self.model,
-                        global,
-                        &self.train,
-                        rows,
-                        &self.cfg.local,
-                        |y| b.map_label(y, classes),
-                        &mut rng,
-                    );
-                    (r.params, Some(r.loss), r.flops)
-                } else {
-                    (global.clone(), None, 0.0)
-                };
-                let model = self.cfg.compression.apply(
-                    global,
-                    b.corrupt(global, trained, &self.cfg.attack, &mut rng),
-                );
-                Sent {
-                    model,
-                    samples: rows.len() as f64,
-                    loss,
-                    flops,
-                    behaviour: b,
-                }
-            })
-            .collect();
+        let sent: Vec<Sent> = match self.prepared.take() {
+            // Screened this round: keep the accepted contributors' updates.
+            Some((r, nodes, prepared)) if r == round => nodes
+                .into_iter()
+                .zip(prepared)
+                .filter(|(n, _)| contributors.binary_search(n).is_ok())
+                .map(|(_, s)| s)
+                .collect(),
+            _ => self.train_round(round, contributors),
+        };
         let mut out = RoundLearning::default();
         for s in &sent {
             out.flops += s.flops;
@@ -395,6 +435,28 @@ impl Learner for FederatedLearner {
             Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
             None => work_flops(&self.model, samples, &self.cfg.local),
         }
+    }
+
+    fn submits_honest_result(&self, node: u32) -> bool {
+        self.behaviours[node as usize] == Behaviour::Honest
+    }
+
+    fn screen(&mut self, round: u32, contributors: &[u32], threshold: f64) -> Vec<bool> {
+        let sent = self.train_round(round, contributors);
+        let updates: Vec<Vec<f32>> = sent
+            .iter()
+            .map(|s| {
+                s.model
+                    .iter()
+                    .zip(&self.global)
+                    .map(|(m, g)| m - g)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = updates.iter().map(|u| u.as_slice()).collect();
+        let flags = crate::econ::verify::screen(&refs, threshold);
+        self.prepared = Some((round, contributors.to_vec(), sent));
+        flags
     }
 
     fn model_hash(&self) -> [u8; 32] {

@@ -5,11 +5,14 @@
 
 use crate::engine::SimTime;
 use crate::engine::rng::{StreamRng, stream};
-use crate::scenario::{EconomicsSpec, EmissionSpec, PriceSpec, Scenario};
+use crate::scenario::{
+    EconomicsSpec, EmissionSpec, PriceSpec, Scenario, SlashDestination, SlashingSpec,
+};
 use crate::world::Nodes;
 use dmlsim_models::econ::emission::Curve;
 use dmlsim_models::econ::ledger::{AccountId, EntryKind, Ledger, LedgerError};
 use dmlsim_models::econ::price::{PriceModel, PricePath};
+use dmlsim_models::econ::slashing::{Offence, Policy};
 use dmlsim_models::econ::split::{PPM, pro_rata};
 use dmlsim_models::econ::{TOKEN, as_tokens, tokens};
 
@@ -18,8 +21,10 @@ use dmlsim_models::econ::{TOKEN, as_tokens, tokens};
 pub struct Contribution {
     /// Node id.
     pub node: u32,
-    /// Work it claims, FLOPs.
+    /// Work it claims (and is paid for), FLOPs.
     pub flops: f64,
+    /// Work it really did (a free-rider does none), FLOPs; sets its electricity.
+    pub work_flops: f64,
     /// Training examples it used.
     pub samples: u64,
 }
@@ -96,8 +101,27 @@ pub struct Economy {
     pub operator_account: Vec<AccountId>,
     holders: Vec<AccountId>,
     epoch: u64,
+    /// Claimed work per node this epoch, FLOPs.
     flops: Vec<u128>,
+    /// Examples used per node this epoch.
     samples: Vec<u128>,
+    /// Per node: tokens earned, USD revenue and USD costs.
+    pub node_earned: Vec<u128>,
+    /// Per node: USD revenue (its rewards × price at payout).
+    pub node_revenue_usd: Vec<f64>,
+    /// Per node: USD costs (electricity, bandwidth, its share of amortization).
+    pub node_cost_usd: Vec<f64>,
+    /// Per node: offences and tokens slashed.
+    pub node_offences: Vec<u32>,
+    /// Per node: tokens slashed from its operator's stake for its offences.
+    pub node_slashed: Vec<u128>,
+    /// Every detected offence, in order.
+    pub offences: Vec<OffenceRecord>,
+    /// Validator accounts.
+    pub validators: Vec<AccountId>,
+    slashing: Option<(Policy, SimTime, Option<AccountId>, SimTime, u32)>,
+    slash_window: Vec<(SimTime, u128)>,
+    node_share: Vec<f64>,
     epoch_fees: u128,
     epoch_rounds: Vec<usize>,
     price: PricePath,
@@ -223,6 +247,68 @@ impl Economy {
                 amortization[op as usize] += h.price_usd / (h.lifetime_years * 365.25 * 24.0);
             }
         }
+        let n = nodes.len();
+        // Each node carries an equal share of its operator's hardware.
+        let mut per_op = vec![0u32; ops];
+        for &o in &nodes.operator {
+            per_op[o as usize] += 1;
+        }
+        let node_share: Vec<f64> = nodes
+            .operator
+            .iter()
+            .map(|&o| 1.0 / f64::from(per_op[o as usize].max(1)))
+            .collect();
+        let mut validators = Vec::new();
+        let mut slashing = None;
+        if let Some(v) = &s.verification {
+            for i in 0..v.validators.count {
+                let a = ledger.open(format!("validator-{i}"));
+                ledger.mint(a, amount(v.validators.stake), "genesis")?;
+                ledger.stake_tokens(a, amount(v.validators.stake))?;
+                validators.push(a);
+            }
+            let (policy, window) = match &v.slashing {
+                SlashingSpec::Fixed { fraction } => (
+                    Policy::Fixed {
+                        fraction: *fraction,
+                    },
+                    SimTime::ZERO,
+                ),
+                SlashingSpec::Severity {
+                    invalid_update,
+                    liveness,
+                    equivocation,
+                    bad_approval,
+                } => (
+                    Policy::Severity {
+                        fractions: [*invalid_update, *liveness, *equivocation, *bad_approval],
+                    },
+                    SimTime::ZERO,
+                ),
+                SlashingSpec::Correlated {
+                    base,
+                    multiplier,
+                    window,
+                } => (
+                    Policy::Correlated {
+                        base: *base,
+                        multiplier: *multiplier,
+                    },
+                    window.time(),
+                ),
+            };
+            let to = match v.slash_to {
+                SlashDestination::Burn => None,
+                SlashDestination::Treasury => Some(treasury),
+            };
+            slashing = Some((
+                policy,
+                window,
+                to,
+                v.jail.duration.time(),
+                v.jail.eject_after,
+            ));
+        }
         let mut price = PricePath::new(model);
         let mut price_rng = stream(s.seed, "token-price", 0);
         let price_now = price.at(0.0, &mut price_rng);
@@ -236,8 +322,18 @@ impl Economy {
             operator_account,
             holders,
             epoch: 0,
-            flops: vec![0; ops],
-            samples: vec![0; ops],
+            flops: vec![0; n],
+            samples: vec![0; n],
+            node_earned: vec![0; n],
+            node_revenue_usd: vec![0.0; n],
+            node_cost_usd: vec![0.0; n],
+            node_offences: vec![0; n],
+            node_slashed: vec![0; n],
+            offences: Vec::new(),
+            validators,
+            slashing,
+            slash_window: Vec::new(),
+            node_share,
             epoch_fees: 0,
             epoch_rounds: Vec::new(),
             price,
@@ -261,6 +357,11 @@ impl Economy {
             epoch_reward: vec![0; ops],
             rule,
         })
+    }
+
+    /// The latest token price, USD.
+    pub fn price_now(&self) -> f64 {
+        self.price_now
     }
 
     /// Time between blocks.
@@ -288,6 +389,12 @@ impl Economy {
         {
             if nodes.operator_active[o] {
                 *c += per_hour * hours;
+            }
+        }
+        for (i, &o) in nodes.operator.iter().enumerate() {
+            if nodes.operator_active[o as usize] {
+                self.node_cost_usd[i] +=
+                    self.amortization_usd_per_hour[o as usize] * self.node_share[i] * hours;
             }
         }
         self.last_amortized = t;
@@ -335,21 +442,24 @@ impl Economy {
         let mut op_cost = 0.0;
         for c in contributions {
             let op = nodes.operator[c.node as usize] as usize;
-            self.flops[op] += c.flops.max(0.0) as u128;
-            self.samples[op] += u128::from(c.samples);
-            // Electricity: watts while computing × the region's price.
-            let secs = c.flops / nodes.effective_flops(c.node).max(1e-9);
+            self.flops[c.node as usize] += c.flops.max(0.0) as u128;
+            self.samples[c.node as usize] += u128::from(c.samples);
+            // Electricity: watts while really computing × the region's price.
+            let secs = c.work_flops / nodes.effective_flops(c.node).max(1e-9);
             let kwh = nodes.gpu_watts[c.node as usize] * secs / 3.6e6;
             let usd = kwh * self.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
             self.cost_usd[op] += usd;
+            self.node_cost_usd[c.node as usize] += usd;
             op_cost += usd;
         }
         for &(node, b) in bytes {
             let usd = b as f64 / 1e9 * self.spec.costs.bandwidth_usd_per_gb;
-            self.cost_usd[nodes.operator[node as usize] as usize] += usd;
-            op_cost += usd;
             let op = nodes.operator[node as usize] as usize;
-            op_cost += self.amortization_usd_per_hour[op] / nodes_of_operator_hint(nodes, op)
+            self.cost_usd[op] += usd;
+            self.node_cost_usd[node as usize] += usd;
+            op_cost += usd;
+            op_cost += self.amortization_usd_per_hour[op]
+                * self.node_share[node as usize]
                 * duration.as_secs_f64()
                 / 3600.0;
         }
@@ -412,8 +522,17 @@ impl Economy {
             (shares[0], self.flops.clone(), "compute"),
             (shares[1], self.samples.clone(), "data"),
         ] {
+            // Pro rata per node, paid to each node's operator in one entry.
             let (parts, _) = pro_rata(share, &weights);
-            for (op, p) in parts.into_iter().enumerate() {
+            let mut per_operator = vec![0u128; self.operator_account.len()];
+            for (node, p) in parts.into_iter().enumerate() {
+                if p > 0 {
+                    per_operator[nodes.operator[node] as usize] += p;
+                    self.node_earned[node] += p;
+                    self.node_revenue_usd[node] += as_tokens(p) * price;
+                }
+            }
+            for (op, p) in per_operator.into_iter().enumerate() {
                 if p > 0 {
                     self.ledger.transfer(
                         EntryKind::Reward,
@@ -428,8 +547,17 @@ impl Economy {
                 }
             }
         }
-        // Validators do not exist yet: their share, the treasury's share and
-        // every rounding remainder go to the treasury.
+        // Validators share their part equally; without validators it goes to
+        // the treasury, with the treasury's share and every rounding remainder.
+        if !self.validators.is_empty() {
+            let (parts, _) = pro_rata(shares[2], &vec![1; self.validators.len()]);
+            for (&v, p) in self.validators.iter().zip(parts) {
+                if p > 0 {
+                    self.ledger
+                        .transfer(EntryKind::Reward, self.pool, v, p, "validation")?;
+                }
+            }
+        }
         let rest = self.ledger.balance(self.pool);
         if rest > 0 {
             self.ledger.transfer(
@@ -440,7 +568,13 @@ impl Economy {
                 "treasury",
             )?;
         }
-        let active = self.flops.iter().filter(|&&f| f > 0).count() as u32;
+        let mut contributed = vec![false; self.operator_account.len()];
+        for (node, &f) in self.flops.iter().enumerate() {
+            if f > 0 {
+                contributed[nodes.operator[node] as usize] = true;
+            }
+        }
+        let active = contributed.iter().filter(|&&c| c).count() as u32;
         let (joined, left) = self.apply_operator_rules(t, nodes)?;
         let holdings: Vec<u128> = self
             .holders
@@ -493,7 +627,98 @@ impl Economy {
     }
 }
 
+/// A detected offence and the ledger entry that punished it.
+#[derive(Clone, Debug)]
+pub struct OffenceRecord {
+    /// When it was punished.
+    pub t: SimTime,
+    /// Round it happened in.
+    pub round: u32,
+    /// Offending node.
+    pub node: u32,
+    /// Its operator.
+    pub operator: u32,
+    /// What it did.
+    pub kind: Offence,
+    /// How it was found.
+    pub evidence: &'static str,
+    /// Stake taken, base units.
+    pub penalty: u128,
+    /// The `slash` entry in the ledger (None when there was no stake to take).
+    pub ledger_seq: Option<u64>,
+    /// Whether the operator was ejected for it.
+    pub ejected: bool,
+}
+
 impl Economy {
+    /// Punishes `node`'s operator for an offence: slashes stake by the
+    /// policy (burned or to the treasury), jails its nodes, ejects it after
+    /// too many offences, and records the offence.
+    pub fn punish(
+        &mut self,
+        t: SimTime,
+        round: u32,
+        node: u32,
+        kind: Offence,
+        evidence: &'static str,
+        nodes: &mut Nodes,
+    ) -> Result<(), LedgerError> {
+        let Some((policy, window, to, jail, eject_after)) = self.slashing.clone() else {
+            return Ok(());
+        };
+        self.ledger.set_time(t.nanos());
+        let op = nodes.operator[node as usize] as usize;
+        let account = self.operator_account[op];
+        let stake = self.ledger.stake(account);
+        self.slash_window
+            .retain(|(at, _)| window > SimTime::ZERO && t.saturating_sub(*at) < window);
+        let recent: u128 = self.slash_window.iter().map(|x| x.1).sum();
+        let total = self.ledger.total_staked();
+        let penalty = policy.penalty(kind, stake, recent, total).min(stake);
+        let mut ledger_seq = None;
+        if penalty > 0 {
+            self.ledger.slash(account, penalty, to, kind.label())?;
+            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+            self.slash_window.push((t, penalty));
+        }
+        self.node_offences[node as usize] += 1;
+        self.node_slashed[node as usize] += penalty;
+        let count: u32 = nodes
+            .operator
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| **o as usize == op)
+            .map(|(i, _)| self.node_offences[i])
+            .sum();
+        let ejected = eject_after > 0 && count >= eject_after;
+        if ejected && nodes.operator_active[op] {
+            nodes.operator_active[op] = false;
+            let rest = self.ledger.stake(account);
+            if rest > 0 {
+                self.ledger.unstake(
+                    account,
+                    rest,
+                    t.saturating_add(self.spec.staking.unbonding.time()).nanos(),
+                )?;
+            }
+        } else if jail > SimTime::ZERO {
+            let until = &mut nodes.operator_jailed_until[op];
+            *until = (*until).max(t.saturating_add(jail));
+        }
+        self.offences.push(OffenceRecord {
+            t,
+            round,
+            node,
+            operator: op as u32,
+            kind,
+            evidence,
+            penalty,
+            ledger_seq,
+            ejected,
+        });
+        Ok(())
+    }
+
     /// Exit and entry decisions at an epoch's settlement; returns (joined, left).
     fn apply_operator_rules(
         &mut self,
@@ -626,14 +851,6 @@ pub fn price_model(
             PriceModel::Series { points }
         }
     })
-}
-
-/// Hardware cost of one node of an operator, shared evenly across its nodes.
-fn nodes_of_operator_hint(nodes: &Nodes, op: usize) -> f64 {
-    // Operators own consecutive runs of nodes: count them by binary search.
-    let first = nodes.operator.partition_point(|&o| (o as usize) < op);
-    let end = nodes.operator.partition_point(|&o| (o as usize) <= op);
-    (end - first).max(1) as f64
 }
 
 /// Gini, Nakamoto coefficients (33%, 51%) and HHI of a set of holdings.

@@ -14,4 +14,5 @@ pub mod output;
 pub mod protocol;
 pub mod run;
 pub mod scenario;
+pub mod verification;
 pub mod world;

@@ -124,7 +124,13 @@ pub fn run_scenario(
     let mut outputs = Vec::new();
     let mut tables = vec![
         tables::rounds_table(&fed.records, fed.economy.as_ref()),
-        tables::nodes_table(&scenario, &fed.nodes, fed.routers() > 0, fed.learner()),
+        tables::nodes_table(
+            &scenario,
+            &fed.nodes,
+            fed.routers() > 0,
+            fed.learner(),
+            fed.economy.as_ref(),
+        ),
     ];
     if let Some(trace) = &fed.trace {
         tables.push(tables::transfers_table(trace));
@@ -134,6 +140,9 @@ pub fn run_scenario(
         tables.push(econ_tables::blocks_table(e));
         tables.push(econ_tables::epochs_table(e));
         tables.push(econ_tables::operators_table(e, &fed.nodes));
+        if scenario.verification.is_some() {
+            tables.push(econ_tables::offences_table(e));
+        }
     }
     for t in tables {
         let path = t.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;

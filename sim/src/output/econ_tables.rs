@@ -247,3 +247,52 @@ pub fn operators_table(e: &Economy, nodes: &Nodes) -> Table {
             ),
         )
 }
+
+/// `offences.arrow`: one row per detected offence, with the ledger entry
+/// that punished it.
+pub fn offences_table(e: &Economy) -> Table {
+    let o = &e.offences;
+    Table::new("offences")
+        .col(
+            "t_s",
+            "s",
+            Column::F64(o.iter().map(|x| x.t.as_secs_f64()).collect()),
+        )
+        .col(
+            "round",
+            "",
+            Column::U32(o.iter().map(|x| x.round).collect()),
+        )
+        .col(
+            "node_id",
+            "",
+            Column::U32(o.iter().map(|x| x.node).collect()),
+        )
+        .col(
+            "operator_id",
+            "",
+            Column::U32(o.iter().map(|x| x.operator).collect()),
+        )
+        .col("kind", "", dictionary(o.iter().map(|x| x.kind.label())))
+        .col("evidence", "", dictionary(o.iter().map(|x| x.evidence)))
+        .col(
+            "penalty",
+            "base units (1e-18 token)",
+            Column::Dec128(o.iter().map(|x| x.penalty).collect()),
+        )
+        .col(
+            "penalty_tokens",
+            "tokens",
+            Column::F64(o.iter().map(|x| as_tokens(x.penalty)).collect()),
+        )
+        .col(
+            "ledger_seq",
+            "",
+            Column::I64(o.iter().map(|x| x.ledger_seq.map(|s| s as i64)).collect()),
+        )
+        .col(
+            "ejected",
+            "",
+            Column::Bool(o.iter().map(|x| x.ejected).collect()),
+        )
+}

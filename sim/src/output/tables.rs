@@ -109,11 +109,45 @@ pub fn rounds_table(records: &[RoundRecord], econ: Option<&crate::economy::Econo
         .col("operator_cost_usd", "USD", Column::OptF64(op_cost))
         .col("cost_usd", "USD", Column::OptF64(cost))
         .col("cloud_cost_usd", "USD", Column::OptF64(cloud))
+        .col("verified", "updates", u32s(|x| x.verified))
+        .col("rejected", "updates", u32s(|x| x.rejected))
+        .col("withheld", "updates", u32s(|x| x.withheld))
+        .col(
+            "slashed_tokens",
+            "tokens",
+            Column::F64(r.iter().map(|x| as_tokens(x.slashed)).collect()),
+        )
+        .col(
+            "verification_flops",
+            "FLOP",
+            Column::F64(r.iter().map(|x| x.verification_flops).collect()),
+        )
 }
 
 /// `nodes.arrow`: one row per node with its sampled profile, its data and
 /// behaviour, and final counters.
-pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool, learner: &dyn Learner) -> Table {
+pub fn nodes_table(
+    s: &Scenario,
+    nodes: &Nodes,
+    has_routers: bool,
+    learner: &dyn Learner,
+    econ: Option<&crate::economy::Economy>,
+) -> Table {
+    use dmlsim_models::econ::as_tokens;
+    let n = nodes.len();
+    let opt = |f: &dyn Fn(&crate::economy::Economy, usize) -> f64| -> Column {
+        Column::OptF64((0..n).map(|i| econ.map(|e| f(e, i))).collect())
+    };
+    let offences: Vec<u32> = (0..n)
+        .map(|i| econ.map_or(0, |e| e.node_offences[i]))
+        .collect();
+    let slashed = opt(&|e, i| as_tokens(e.node_slashed[i]));
+    let earned = opt(&|e, i| as_tokens(e.node_earned[i]));
+    let revenue = opt(&|e, i| e.node_revenue_usd[i]);
+    let cost = opt(&|e, i| e.node_cost_usd[i]);
+    let profit = opt(&|e, i| {
+        e.node_revenue_usd[i] - e.node_cost_usd[i] - as_tokens(e.node_slashed[i]) * e.price_now()
+    });
     let learning: Vec<NodeLearning> = (0..nodes.len() as u32)
         .map(|i| learner.node_learning(i))
         .collect();
@@ -233,6 +267,12 @@ pub fn nodes_table(s: &Scenario, nodes: &Nodes, has_routers: bool, learner: &dyn
                     .collect(),
             ),
         )
+        .col("offences", "offences", Column::U32(offences))
+        .col("slashed_tokens", "tokens", slashed)
+        .col("earned_tokens", "tokens", earned)
+        .col("revenue_usd", "USD", revenue)
+        .col("cost_usd", "USD", cost)
+        .col("net_profit_usd", "USD", profit)
 }
 
 /// `transfers.arrow`: one row per flow (written with `--trace`).

@@ -18,7 +18,9 @@ use crate::engine::rng::{StreamRng, stream};
 use crate::engine::{EventId, Model, Scheduler, SimTime};
 use crate::network::{FlowId, FlowNetwork, LinkId, Reschedule, Topology};
 use crate::scenario::Scenario;
+use crate::verification::{RoundChecks, Verifier};
 use crate::world::Nodes;
+use dmlsim_models::econ::slashing::Offence;
 use dmlsim_models::learning::Learner;
 
 /// Events of the federated protocol.
@@ -115,6 +117,7 @@ struct ActiveRound {
     bytes_up: u64,
     bytes_down: u64,
     contributors: Vec<u32>,
+    dropped_nodes: Vec<u32>,
     sums: [f64; 3],
 }
 
@@ -151,6 +154,8 @@ pub struct Federation<L: Learner> {
     flush_scheduled: bool,
     /// The token economy, when the scenario has one.
     pub economy: Option<Economy>,
+    /// The verifier, when the scenario has a `verification` section.
+    pub verifier: Option<Verifier>,
     /// Why the economy stopped the run (a refused operation or a
     /// conservation violation): the run fails with exit code 1.
     pub economy_error: Option<String>,
@@ -223,6 +228,7 @@ impl<L: Learner> Federation<L> {
             flush_scheduled: false,
             economy: None,
             economy_error: None,
+            verifier: s.verification.as_ref().map(|v| Verifier::new(v, s.seed)),
         }
     }
 
@@ -405,6 +411,7 @@ impl<L: Learner> Federation<L> {
             bytes_up: 0,
             bytes_down: 0,
             contributors: Vec::new(),
+            dropped_nodes: Vec::new(),
             sums: [0.0; 3],
         });
         for (slot, c) in chosen.iter().enumerate() {
@@ -532,8 +539,14 @@ impl<L: Learner> Federation<L> {
                 round.sums[2] += now.saturating_sub(c.t_computed).as_secs_f64();
                 self.nodes.stats.rounds_completed[c.node as usize] += 1;
             }
-            Outcome::Offline => round.dropped_offline += 1,
-            Outcome::Late => round.dropped_late += 1,
+            Outcome::Offline => {
+                round.dropped_offline += 1;
+                round.dropped_nodes.push(c.node);
+            }
+            Outcome::Late => {
+                round.dropped_late += 1;
+                round.dropped_nodes.push(c.node);
+            }
         }
         if round.outstanding == 0 {
             let deadline_event = round.deadline_event;
@@ -582,7 +595,16 @@ impl<L: Learner> Federation<L> {
         let mut r = self.round.take().expect("open round");
         let now = sched.now();
         r.contributors.sort_unstable();
-        let learning = self.learner.complete_round(r.index, &r.contributors);
+        r.dropped_nodes.sort_unstable();
+        let checks = match self.verifier.as_mut() {
+            Some(v) => v.check(r.index, &r.contributors, &mut self.learner),
+            None => RoundChecks {
+                accepted: r.contributors.clone(),
+                ..RoundChecks::default()
+            },
+        };
+        // Only verified (or unchecked) updates are aggregated and paid.
+        let learning = self.learner.complete_round(r.index, &checks.accepted);
         let mean = |sum: f64| (r.completed > 0).then(|| sum / f64::from(r.completed));
         self.records.push(RoundRecord {
             round: r.index,
@@ -602,14 +624,21 @@ impl<L: Learner> Federation<L> {
             flops: learning.flops,
             update_bytes: self.plan.update_bytes,
             by_behaviour: learning.by_behaviour,
+            verified: checks.checked,
+            rejected: checks.rejected.len() as u32,
+            withheld: checks.withheld.len() as u32,
+            verification_flops: checks.verification_flops,
+            slashed: 0,
         });
+        let mut failure: Option<String> = None;
         if let Some(econ) = self.economy.as_mut() {
-            let contributions: Vec<Contribution> = r
-                .contributors
+            let contributions: Vec<Contribution> = checks
+                .accepted
                 .iter()
                 .map(|&node| Contribution {
                     node,
                     flops: self.learner.claimed_work_flops(r.index, node),
+                    work_flops: self.learner.client_work_flops(r.index, node),
                     samples: self.learner.node_learning(node).samples,
                 })
                 .collect();
@@ -625,11 +654,32 @@ impl<L: Learner> Federation<L> {
                 r.index == 0,
                 last.then_some(self.plan.model_bytes),
             ) {
-                self.fail(
-                    sched,
-                    format!("ledger refused the fees of round {}: {e}", r.index),
-                );
+                failure = Some(format!("ledger refused the fees of round {}: {e}", r.index));
             }
+            // Punish invalid updates and clients that accepted the task but did not deliver.
+            let before = econ.offences.len();
+            let offences = checks
+                .rejected
+                .iter()
+                .map(|&(n, why)| (n, Offence::InvalidUpdate, why))
+                .chain(r.dropped_nodes.iter().map(|&n| {
+                    (
+                        n,
+                        Offence::Liveness,
+                        "accepted the task, delivered nothing before the deadline",
+                    )
+                }));
+            for (node, kind, why) in offences {
+                if let Err(e) = econ.punish(now, r.index, node, kind, why, &mut self.nodes) {
+                    failure = Some(format!("ledger refused a slash in round {}: {e}", r.index));
+                    break;
+                }
+            }
+            let slashed: u128 = econ.offences[before..].iter().map(|o| o.penalty).sum();
+            self.records.last_mut().expect("just pushed").slashed = slashed;
+        }
+        if let Some(message) = failure {
+            self.fail(sched, message);
         }
         self.next_round += 1;
         if self.next_round < self.plan.count {

@@ -41,6 +41,16 @@ pub struct RoundRecord {
     pub update_bytes: u64,
     /// Contributions by behaviour (order of `dmlsim_models::behaviour::ALL`).
     pub by_behaviour: [u32; 6],
+    /// Updates a validator checked.
+    pub verified: u32,
+    /// Updates rejected as invalid.
+    pub rejected: u32,
+    /// Updates withheld without blame (no redundancy majority).
+    pub withheld: u32,
+    /// Extra FLOPs spent on verification.
+    pub verification_flops: f64,
+    /// Stake slashed for this round's offences, base units.
+    pub slashed: u128,
 }
 
 /// Direction of a transfer.

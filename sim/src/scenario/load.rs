@@ -121,7 +121,7 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
     })
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "name",
     "description",
     "seed",
@@ -134,8 +134,9 @@ const KNOWN: [&str; 12] = [
     "rounds",
     "learning",
     "economics",
+    "verification",
 ];
-const OPTIONAL: [&str; 3] = ["description", "learning", "economics"];
+const OPTIONAL: [&str; 4] = ["description", "learning", "economics", "verification"];
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -201,6 +202,9 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
             ("rounds", _) => check_section::<super::Rounds>(v, key, &mut raw),
             ("learning", _) => check_section::<Option<super::LearningSpec>>(v, key, &mut raw),
             ("economics", _) => check_section::<Option<super::EconomicsSpec>>(v, key, &mut raw),
+            ("verification", _) => {
+                check_section::<Option<super::VerificationSpec>>(v, key, &mut raw)
+            }
             _ => raw.push((
                 key.to_string(),
                 format!(

@@ -11,6 +11,7 @@ pub mod param;
 pub mod tagged;
 pub mod types;
 pub mod validate;
+pub mod verification;
 
 pub use bytes::ByteSize;
 pub use duration::Duration;
@@ -19,6 +20,7 @@ pub use learning::*;
 pub use load::{LoadedScenario, Problem, ScenarioError, load_scenario, parse_scenario};
 pub use param::{Distribution, Param};
 pub use types::*;
+pub use verification::*;
 
 /// The JSON Schema of the scenario format, pretty-printed.
 pub fn json_schema() -> String {

@@ -42,6 +42,9 @@ pub struct Scenario {
     /// cloud baseline); absent for runs without one.
     #[serde(default)]
     pub economics: Option<super::EconomicsSpec>,
+    /// Verification of claimed work and slashing (needs `learning` and `economics`).
+    #[serde(default)]
+    pub verification: Option<super::VerificationSpec>,
 }
 
 /// A region: a time zone and an electricity price.

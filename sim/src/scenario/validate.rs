@@ -341,6 +341,9 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     if let Some(e) = &s.economics {
         check_economics(&mut c, e, s);
     }
+    if let Some(v) = &s.verification {
+        check_verification(&mut c, v, s);
+    }
     c.problems
 }
 
@@ -959,5 +962,115 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             false,
             1e6,
         );
+    }
+}
+
+fn check_verification(c: &mut Checker, v: &super::VerificationSpec, s: &Scenario) {
+    use super::{SlashingSpec, StrategySpec};
+    if s.learning.is_none() {
+        c.err(
+            "verification",
+            "verification checks trained updates: add a `learning` section",
+        );
+    }
+    if s.economics.is_none() {
+        c.err(
+            "verification",
+            "slashing and withheld rewards go through the ledger: add an `economics` section",
+        );
+    }
+    match &v.strategy {
+        StrategySpec::None => {}
+        StrategySpec::SpotCheck { p } => {
+            c.num("verification.strategy.spot_check.p", *p, 0.0, false, 1.0)
+        }
+        StrategySpec::Redundancy { r, .. } => {
+            c.num(
+                "verification.strategy.redundancy.r",
+                f64::from(*r),
+                2.0,
+                false,
+                1000.0,
+            );
+        }
+        StrategySpec::Screening { threshold } => c.num(
+            "verification.strategy.screening.threshold",
+            *threshold,
+            0.0,
+            true,
+            1e6,
+        ),
+    }
+    c.num(
+        "verification.validators.count",
+        f64::from(v.validators.count),
+        1.0,
+        false,
+        1e6,
+    );
+    c.num(
+        "verification.validators.stake",
+        v.validators.stake,
+        0.0,
+        false,
+        1e20,
+    );
+    c.num(
+        "verification.validators.tflops",
+        v.validators.tflops,
+        0.0,
+        true,
+        1e9,
+    );
+    match &v.slashing {
+        SlashingSpec::Fixed { fraction } => c.num(
+            "verification.slashing.fixed.fraction",
+            *fraction,
+            0.0,
+            false,
+            1.0,
+        ),
+        SlashingSpec::Severity {
+            invalid_update,
+            liveness,
+            equivocation,
+            bad_approval,
+        } => {
+            for (name, f) in [
+                ("invalid_update", invalid_update),
+                ("liveness", liveness),
+                ("equivocation", equivocation),
+                ("bad_approval", bad_approval),
+            ] {
+                c.num(
+                    &format!("verification.slashing.severity.{name}"),
+                    *f,
+                    0.0,
+                    false,
+                    1.0,
+                );
+            }
+        }
+        SlashingSpec::Correlated {
+            base,
+            multiplier,
+            window,
+        } => {
+            c.num(
+                "verification.slashing.correlated.base",
+                *base,
+                0.0,
+                false,
+                1.0,
+            );
+            c.num(
+                "verification.slashing.correlated.multiplier",
+                *multiplier,
+                0.0,
+                false,
+                1e6,
+            );
+            c.positive_duration("verification.slashing.correlated.window", *window);
+        }
     }
 }

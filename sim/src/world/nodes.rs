@@ -67,6 +67,8 @@ pub struct Nodes {
     /// Whether each operator is in the network (economics entry/exit rules
     /// turn this off and on); nodes of absent operators are offline.
     pub operator_active: Vec<bool>,
+    /// Until when each operator's nodes are jailed (offline) for an offence.
+    pub operator_jailed_until: Vec<SimTime>,
 }
 
 struct Draw {
@@ -126,6 +128,7 @@ impl Nodes {
             stats: NodeStats::default(),
             operators: 0,
             operator_active: Vec::new(),
+            operator_jailed_until: Vec::new(),
         };
         let mut first_id: u64 = 0;
         for (pop_index, pop) in s.populations.iter().enumerate() {
@@ -231,6 +234,7 @@ impl Nodes {
         }
         let n = out.len();
         out.operator_active = vec![true; out.operators as usize];
+        out.operator_jailed_until = vec![SimTime::ZERO; out.operators as usize];
         out.churn = vec![ChurnCursor::default(); n];
         out.stats = NodeStats {
             rounds_selected: vec![0; n],
@@ -261,7 +265,8 @@ impl Nodes {
     /// End of the node's current online period at `t`, or None if offline.
     pub fn online_until(&mut self, node: u32, t: SimTime) -> Option<SimTime> {
         let i = node as usize;
-        if !self.operator_active[self.operator[i] as usize] {
+        let op = self.operator[i] as usize;
+        if !self.operator_active[op] || t < self.operator_jailed_until[op] {
             return None;
         }
         match &self.profile_availability[self.profile[i] as usize] {

@@ -1,0 +1,147 @@
+//! Checking a round's updates before aggregation: spot-check re-execution,
+//! redundancy with a majority vote, or statistical screening. Rejected
+//! updates are not aggregated and not paid; their senders are punished by
+//! the economy.
+
+use crate::engine::rng::{StreamRng, stream};
+use crate::scenario::{StrategySpec, VerificationSpec};
+use dmlsim_models::econ::verify::{ResultHash, Verdict, majority, spot_check};
+use dmlsim_models::learning::Learner;
+
+/// What verification decided for one round.
+#[derive(Clone, Debug, Default)]
+pub struct RoundChecks {
+    /// Updates aggregated and paid (ascending node ids).
+    pub accepted: Vec<u32>,
+    /// Updates rejected as invalid, with the evidence.
+    pub rejected: Vec<(u32, &'static str)>,
+    /// Updates withheld without blame (a redundancy group with no majority).
+    pub withheld: Vec<u32>,
+    /// Updates a validator checked (re-executed, voted on or screened).
+    pub checked: u32,
+    /// Extra FLOPs spent on verification.
+    pub verification_flops: f64,
+}
+
+/// The verifier of a run.
+pub struct Verifier {
+    strategy: StrategySpec,
+    rng: StreamRng,
+}
+
+/// The hash an honest replica of a task produces (all honest replicas agree).
+const HONEST: ResultHash = [0; 32];
+/// The hash colluding lazy replicas all submit.
+const COLLUDED: ResultHash = [0xff; 32];
+
+impl Verifier {
+    /// A verifier drawing its checks from the seed's `verification` stream.
+    pub fn new(spec: &VerificationSpec, seed: u64) -> Verifier {
+        Verifier {
+            strategy: spec.strategy.clone(),
+            rng: stream(seed, "verification", 0),
+        }
+    }
+
+    /// Checks `contributors` (ascending) of `round`.
+    pub fn check(
+        &mut self,
+        round: u32,
+        contributors: &[u32],
+        learner: &mut dyn Learner,
+    ) -> RoundChecks {
+        let mut out = RoundChecks::default();
+        let claimed = |learner: &dyn Learner, n: u32| learner.claimed_work_flops(round, n);
+        match &self.strategy {
+            StrategySpec::None => out.accepted = contributors.to_vec(),
+            StrategySpec::SpotCheck { p } => {
+                for &n in contributors {
+                    // Deterministic training: re-execution reproduces the honest hash.
+                    let submitted = if learner.submits_honest_result(n) {
+                        HONEST
+                    } else {
+                        node_hash(n)
+                    };
+                    match spot_check(*p, &submitted, &HONEST, &mut self.rng) {
+                        Verdict::Unchecked => out.accepted.push(n),
+                        Verdict::Passed => {
+                            out.checked += 1;
+                            out.verification_flops += claimed(learner, n);
+                            out.accepted.push(n);
+                        }
+                        Verdict::Caught => {
+                            out.checked += 1;
+                            out.verification_flops += claimed(learner, n);
+                            out.rejected.push((
+                                n,
+                                "spot check: result hash differs from the validator's re-execution",
+                            ));
+                        }
+                    }
+                }
+            }
+            StrategySpec::Redundancy { r, colluding_lazy } => {
+                // Consecutive contributors are replicas of one task.
+                for group in contributors.chunks(*r as usize) {
+                    let hashes: Vec<ResultHash> = group
+                        .iter()
+                        .map(|&n| {
+                            if learner.submits_honest_result(n) {
+                                HONEST
+                            } else if *colluding_lazy
+                                && learner.claimed_work_flops(round, n) > 0.0
+                                && learner.client_work_flops(round, n) == 0.0
+                            {
+                                COLLUDED
+                            } else {
+                                node_hash(n)
+                            }
+                        })
+                        .collect();
+                    out.checked += group.len() as u32;
+                    // Only one replica's work is useful: the rest is overhead.
+                    let work: f64 = group.iter().map(|&n| claimed(learner, n)).sum();
+                    out.verification_flops +=
+                        work * (group.len() as f64 - 1.0) / group.len() as f64;
+                    match majority(&hashes) {
+                        Some(winner) => {
+                            for (&n, h) in group.iter().zip(&hashes) {
+                                if *h == winner {
+                                    out.accepted.push(n);
+                                } else {
+                                    out.rejected.push((
+                                        n,
+                                        "redundancy: result differs from the majority of replicas",
+                                    ));
+                                }
+                            }
+                        }
+                        None => out.withheld.extend_from_slice(group),
+                    }
+                }
+            }
+            StrategySpec::Screening { threshold } => {
+                let flags = learner.screen(round, contributors, *threshold);
+                out.checked = contributors.len() as u32;
+                for (&n, flagged) in contributors.iter().zip(flags) {
+                    if flagged {
+                        out.rejected
+                            .push((n, "screening: update far from the median update"));
+                    } else {
+                        out.accepted.push(n);
+                    }
+                }
+            }
+        }
+        out.accepted.sort_unstable();
+        out
+    }
+}
+
+/// A wrong result unique to a node.
+fn node_hash(node: u32) -> ResultHash {
+    let mut h = [0u8; 32];
+    h[..4].copy_from_slice(&node.to_le_bytes());
+    h[31] = 1;
+    h
+}
