@@ -142,6 +142,7 @@ pub fn run_scenario(
         tables.push(econ_tables::operators_table(e, &fed.nodes));
         if scenario.verification.is_some() {
             tables.push(econ_tables::offences_table(e));
+            tables.push(econ_tables::behaviours_table(e, &fed.nodes));
         }
     }
     for t in tables {

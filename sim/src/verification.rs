@@ -21,12 +21,17 @@ pub struct RoundChecks {
     pub checked: u32,
     /// Extra FLOPs spent on verification.
     pub verification_flops: f64,
+    /// Time the validators need to re-execute the checked work, which
+    /// delays the round's settlement (rounds themselves do not wait).
+    pub settlement_delay_s: f64,
 }
 
 /// The verifier of a run.
 pub struct Verifier {
     strategy: StrategySpec,
     rng: StreamRng,
+    /// Re-execution capacity of all validators together, FLOP/s.
+    capacity: f64,
 }
 
 /// The hash an honest replica of a task produces (all honest replicas agree).
@@ -40,6 +45,7 @@ impl Verifier {
         Verifier {
             strategy: spec.strategy.clone(),
             rng: stream(seed, "verification", 0),
+            capacity: f64::from(spec.validators.count) * spec.validators.tflops * 1e12,
         }
     }
 
@@ -134,6 +140,9 @@ impl Verifier {
             }
         }
         out.accepted.sort_unstable();
+        if matches!(self.strategy, StrategySpec::SpotCheck { .. }) {
+            out.settlement_delay_s = out.verification_flops / self.capacity.max(1.0);
+        }
         out
     }
 }

@@ -296,3 +296,82 @@ pub fn offences_table(e: &Economy) -> Table {
             Column::Bool(o.iter().map(|x| x.ejected).collect()),
         )
 }
+
+/// `behaviours.arrow`: incentive accounting per behaviour class — updates,
+/// detection, false positives, tokens and USD per update.
+pub fn behaviours_table(e: &Economy, nodes: &Nodes) -> Table {
+    use dmlsim_models::behaviour::ALL;
+    use dmlsim_models::econ::slashing::Offence;
+    let k = ALL.len();
+    let (mut count, mut updates, mut caught, mut slashed, mut earned, mut profit) = (
+        vec![0u32; k],
+        vec![0u64; k],
+        vec![0u64; k],
+        vec![0f64; k],
+        vec![0f64; k],
+        vec![0f64; k],
+    );
+    let price = e.price_now();
+    for i in 0..nodes.len() {
+        let b = ALL
+            .iter()
+            .position(|x| *x == nodes.behaviour[i])
+            .expect("known behaviour");
+        count[b] += 1;
+        updates[b] += u64::from(nodes.stats.rounds_completed[i]);
+        slashed[b] += as_tokens(e.node_slashed[i]);
+        earned[b] += as_tokens(e.node_earned[i]);
+        profit[b] +=
+            e.node_revenue_usd[i] - e.node_cost_usd[i] - as_tokens(e.node_slashed[i]) * price;
+    }
+    for o in &e.offences {
+        if o.kind == Offence::InvalidUpdate {
+            let b = ALL
+                .iter()
+                .position(|x| *x == nodes.behaviour[o.node as usize])
+                .expect("known behaviour");
+            caught[b] += 1;
+        }
+    }
+    let keep: Vec<usize> = (0..k).filter(|&b| count[b] > 0).collect();
+    let per = |v: &Vec<f64>| {
+        Column::OptF64(
+            keep.iter()
+                .map(|&b| (updates[b] > 0).then(|| v[b] / updates[b] as f64))
+                .collect(),
+        )
+    };
+    Table::new("behaviours")
+        .col(
+            "behaviour",
+            "",
+            dictionary(keep.iter().map(|&b| ALL[b].label())),
+        )
+        .col(
+            "nodes",
+            "nodes",
+            Column::U32(keep.iter().map(|&b| count[b]).collect()),
+        )
+        .col(
+            "updates",
+            "updates",
+            Column::U64(keep.iter().map(|&b| updates[b]).collect()),
+        )
+        .col(
+            "caught",
+            "updates",
+            Column::U64(keep.iter().map(|&b| caught[b]).collect()),
+        )
+        .col(
+            "caught_rate",
+            "fraction",
+            Column::OptF64(
+                keep.iter()
+                    .map(|&b| (updates[b] > 0).then(|| caught[b] as f64 / updates[b] as f64))
+                    .collect(),
+            ),
+        )
+        .col("earned_tokens_per_update", "tokens", per(&earned))
+        .col("slashed_tokens_per_update", "tokens", per(&slashed))
+        .col("net_profit_usd_per_update", "USD", per(&profit))
+}

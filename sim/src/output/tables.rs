@@ -122,6 +122,11 @@ pub fn rounds_table(records: &[RoundRecord], econ: Option<&crate::economy::Econo
             "FLOP",
             Column::F64(r.iter().map(|x| x.verification_flops).collect()),
         )
+        .col(
+            "settlement_delay_s",
+            "s",
+            Column::F64(r.iter().map(|x| x.settlement_delay_s).collect()),
+        )
 }
 
 /// `nodes.arrow`: one row per node with its sampled profile, its data and

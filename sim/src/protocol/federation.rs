@@ -629,6 +629,7 @@ impl<L: Learner> Federation<L> {
             withheld: checks.withheld.len() as u32,
             verification_flops: checks.verification_flops,
             slashed: 0,
+            settlement_delay_s: checks.settlement_delay_s,
         });
         let mut failure: Option<String> = None;
         if let Some(econ) = self.economy.as_mut() {

@@ -51,6 +51,8 @@ pub struct RoundRecord {
     pub verification_flops: f64,
     /// Stake slashed for this round's offences, base units.
     pub slashed: u128,
+    /// Validators' re-execution time delaying settlement, s.
+    pub settlement_delay_s: f64,
 }
 
 /// Direction of a transfer.

@@ -16,7 +16,7 @@ struct LedgerRows {
     amount: Vec<i128>,
 }
 
-fn dict_strings(a: &dyn Array) -> Vec<Option<String>> {
+pub fn dict_strings(a: &dyn Array) -> Vec<Option<String>> {
     let d = a
         .as_any()
         .downcast_ref::<DictionaryArray<Int32Type>>()
@@ -67,7 +67,7 @@ fn read_ledger(out: &std::path::Path) -> LedgerRows {
 
 /// Replays the ledger and checks supply conservation after every block and
 /// that the reward pool is emptied by every payout.
-fn replay_and_check(out: &std::path::Path) -> (i128, i128) {
+pub fn replay_and_check(out: &std::path::Path) -> (i128, i128) {
     let l = read_ledger(out);
     let mut balance: BTreeMap<String, i128> = BTreeMap::new();
     let mut staked: BTreeMap<String, i128> = BTreeMap::new();

@@ -8,3 +8,4 @@ mod learning;
 mod support;
 mod timing;
 mod validation;
+mod verification;

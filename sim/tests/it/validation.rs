@@ -315,3 +315,26 @@ fn oversized_learning_setups_are_refused_not_attempted() {
         "at most 250000000",
     );
 }
+
+#[test]
+fn verification_needs_learning_and_economics() {
+    let base = std::fs::read_to_string(repo().join("scenarios/free-riders.yaml")).unwrap();
+    let cut = base.find("economics:").unwrap();
+    let verification = &base[base.find("verification:").unwrap()..];
+    let text = format!("{}{}", &base[..cut], verification);
+    expect_problem(
+        "verification-no-economics",
+        &text,
+        "verification",
+        "verification:",
+        "add an `economics` section",
+    );
+    let bad_p = base.replace("{ spot_check: { p: 0.05 } }", "{ spot_check: { p: 1.5 } }");
+    expect_problem(
+        "verification-bad-p",
+        &bad_p,
+        "verification.strategy.spot_check.p",
+        "p: 1.5",
+        "found 1.5",
+    );
+}

@@ -1,0 +1,116 @@
+//! Verification and slashing end to end: detection at the spot-check rate,
+//! the sign of honest-minus-cheater profit, offences traceable to the ledger
+//! entries that punished them, conservation with slashing on.
+
+use super::support::*;
+use arrow_array::{Array, Int64Array, UInt32Array, UInt64Array};
+
+struct ByBehaviour {
+    updates: [f64; 2],
+    offences: [f64; 2],
+    profit: [f64; 2],
+}
+
+/// Runs free-riders with spot-check probability `p`; sums per behaviour
+/// (index 0 honest, 1 lazy).
+fn free_riders(p: f64, tag: &str) -> (std::path::PathBuf, ByBehaviour) {
+    let text = std::fs::read_to_string(repo().join("scenarios/free-riders.yaml")).unwrap();
+    let text = text.replace(
+        "  strategy: { spot_check: { p: 0.05 } }",
+        &format!("  strategy: {{ spot_check: {{ p: {p} }} }}"),
+    );
+    let dir = scratch(&format!("free-riders-{tag}-{p}"));
+    let path = dir.join("s.yaml");
+    std::fs::write(&path, text).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let n = &read_arrow(&dir.join("out/nodes.arrow"))[0];
+    let behaviour = super::economics::dict_strings(n.column_by_name("behaviour").unwrap().as_ref());
+    let completed = n
+        .column_by_name("rounds_completed")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<UInt32Array>()
+        .unwrap();
+    let offences = n
+        .column_by_name("offences")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<UInt32Array>()
+        .unwrap();
+    let profit = f64_col(n, "net_profit_usd");
+    let mut b = ByBehaviour {
+        updates: [0.0; 2],
+        offences: [0.0; 2],
+        profit: [0.0; 2],
+    };
+    for i in 0..n.num_rows() {
+        let k = usize::from(behaviour[i].as_deref() == Some("lazy"));
+        b.updates[k] += f64::from(completed.value(i));
+        b.offences[k] += f64::from(offences.value(i));
+        b.profit[k] += profit[i];
+    }
+    (dir.join("out"), b)
+}
+
+#[test]
+fn spot_checks_catch_cheaters_at_rate_p_and_decide_whether_cheating_pays() {
+    for (p, cheating_pays) in [(0.01, true), (0.2, false)] {
+        let (out, b) = free_riders(p, "rate");
+        // Honest updates always pass re-execution.
+        assert_eq!(b.offences[0], 0.0, "p = {p}: honest nodes slashed");
+        // Detection rate within 4 binomial standard deviations of p.
+        let rate = b.offences[1] / b.updates[1];
+        let sd = (p * (1.0 - p) / b.updates[1]).sqrt();
+        assert!(
+            (rate - p).abs() < 4.0 * sd + 1e-9,
+            "p = {p}: caught {rate} ± {sd}"
+        );
+        // Closed form per update: honest R·P − c, cheater R·P(1 − p) − p·f·S·P.
+        let honest = b.profit[0] / b.updates[0];
+        let cheater = b.profit[1] / b.updates[1];
+        assert_eq!(
+            cheater > honest,
+            cheating_pays,
+            "p = {p}: honest {honest} vs cheater {cheater}"
+        );
+        super::economics::replay_and_check(&out);
+    }
+}
+
+#[test]
+fn every_offence_points_at_the_slash_that_punished_it() {
+    let (out, b) = free_riders(0.2, "trace");
+    let o = &read_arrow(&out.join("offences.arrow"))[0];
+    assert_eq!(o.num_rows() as f64, b.offences[1]);
+    let seqs = o
+        .column_by_name("ledger_seq")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let penalties = f64_col(o, "penalty_tokens");
+    let ledger = read_arrow(&out.join("ledger.arrow"));
+    let mut slash_amounts = std::collections::BTreeMap::new();
+    for batch in &ledger {
+        let seq = batch
+            .column_by_name("seq")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
+        let kinds = super::economics::dict_strings(batch.column_by_name("kind").unwrap().as_ref());
+        let amount = f64_col(batch, "amount_tokens");
+        for i in 0..batch.num_rows() {
+            if kinds[i].as_deref() == Some("slash") {
+                slash_amounts.insert(seq.value(i) as i64, amount[i]);
+            }
+        }
+    }
+    for i in 0..o.num_rows() {
+        assert!(!seqs.is_null(i), "offence {i} has no ledger entry");
+        let amount = slash_amounts
+            .get(&seqs.value(i))
+            .unwrap_or_else(|| panic!("offence {i}: no slash entry {}", seqs.value(i)));
+        assert!((amount - penalties[i]).abs() < 1e-9);
+    }
+}
