@@ -106,11 +106,11 @@ fn every_offence_points_at_the_slash_that_punished_it() {
             }
         }
     }
-    for i in 0..o.num_rows() {
+    for (i, penalty) in penalties.iter().enumerate() {
         assert!(!seqs.is_null(i), "offence {i} has no ledger entry");
         let amount = slash_amounts
             .get(&seqs.value(i))
             .unwrap_or_else(|| panic!("offence {i}: no slash entry {}", seqs.value(i)));
-        assert!((amount - penalties[i]).abs() < 1e-9);
+        assert!((amount - penalty).abs() < 1e-9);
     }
 }
