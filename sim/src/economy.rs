@@ -648,6 +648,9 @@ pub struct OffenceRecord {
     pub ledger_seq: Option<u64>,
     /// Whether the operator was ejected for it.
     pub ejected: bool,
+    /// For `bad_approval`: the validator punished (the node is the one whose
+    /// bad update it approved).
+    pub validator: Option<u32>,
 }
 
 impl Economy {
@@ -715,6 +718,48 @@ impl Economy {
             penalty,
             ledger_seq,
             ejected,
+            validator: None,
+        });
+        Ok(())
+    }
+
+    /// Punishes a validator that approved `node`'s bad update (`bad_approval`).
+    pub fn punish_validator(
+        &mut self,
+        t: SimTime,
+        round: u32,
+        validator: u32,
+        node: u32,
+        nodes: &Nodes,
+    ) -> Result<(), LedgerError> {
+        let Some((policy, _, to, _, _)) = self.slashing.clone() else {
+            return Ok(());
+        };
+        let Some(&account) = self.validators.get(validator as usize) else {
+            return Ok(());
+        };
+        self.ledger.set_time(t.nanos());
+        let stake = self.ledger.stake(account);
+        let penalty = policy
+            .penalty(Offence::BadApproval, stake, 0, self.ledger.total_staked())
+            .min(stake);
+        let mut ledger_seq = None;
+        if penalty > 0 {
+            self.ledger
+                .slash(account, penalty, to, Offence::BadApproval.label())?;
+            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+        }
+        self.offences.push(OffenceRecord {
+            t,
+            round,
+            node,
+            operator: nodes.operator[node as usize],
+            kind: Offence::BadApproval,
+            evidence: "audit: approved an update that an honest re-execution rejects",
+            penalty,
+            ledger_seq,
+            ejected: false,
+            validator: Some(validator),
         });
         Ok(())
     }

@@ -7,6 +7,7 @@ use crate::engine::rng::{StreamRng, stream};
 use crate::scenario::{StrategySpec, VerificationSpec};
 use dmlsim_models::econ::verify::{ResultHash, Verdict, majority, spot_check};
 use dmlsim_models::learning::Learner;
+use rand::RngExt;
 
 /// What verification decided for one round.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +25,9 @@ pub struct RoundChecks {
     /// Time the validators need to re-execute the checked work, which
     /// delays the round's settlement (rounds themselves do not wait).
     pub settlement_delay_s: f64,
+    /// Bad updates a colluding validator approved and an audit caught:
+    /// (validator index, node).
+    pub bad_approvals: Vec<(u32, u32)>,
 }
 
 /// The verifier of a run.
@@ -32,6 +36,12 @@ pub struct Verifier {
     rng: StreamRng,
     /// Re-execution capacity of all validators together, FLOP/s.
     capacity: f64,
+    validators: u32,
+    colluding: u32,
+    audit_p: f64,
+    /// Draws which validator checks and whether an audit follows (its own
+    /// stream, so the check draws do not depend on the validator settings).
+    assign_rng: StreamRng,
 }
 
 /// The hash an honest replica of a task produces (all honest replicas agree).
@@ -46,6 +56,10 @@ impl Verifier {
             strategy: spec.strategy.clone(),
             rng: stream(seed, "verification", 0),
             capacity: f64::from(spec.validators.count) * spec.validators.tflops * 1e12,
+            validators: spec.validators.count.max(1),
+            colluding: spec.validators.colluding,
+            audit_p: spec.validators.audit_p,
+            assign_rng: stream(seed, "validator-assignment", 0),
         }
     }
 
@@ -68,7 +82,24 @@ impl Verifier {
                     } else {
                         node_hash(n)
                     };
-                    match spot_check(*p, &submitted, &HONEST, &mut self.rng) {
+                    let verdict = spot_check(*p, &submitted, &HONEST, &mut self.rng);
+                    // The checking validator; the first `colluding` ones approve bad work.
+                    let validator = if verdict == Verdict::Unchecked {
+                        0
+                    } else {
+                        self.assign_rng.random_range(0..self.validators)
+                    };
+                    let verdict = if verdict == Verdict::Caught && validator < self.colluding {
+                        if self.audit_p > 0.0 && self.assign_rng.random::<f64>() < self.audit_p {
+                            out.bad_approvals.push((validator, n));
+                            Verdict::Caught
+                        } else {
+                            Verdict::Passed
+                        }
+                    } else {
+                        verdict
+                    };
+                    match verdict {
                         Verdict::Unchecked => out.accepted.push(n),
                         Verdict::Passed => {
                             out.checked += 1;

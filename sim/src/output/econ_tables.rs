@@ -295,6 +295,11 @@ pub fn offences_table(e: &Economy) -> Table {
             "",
             Column::Bool(o.iter().map(|x| x.ejected).collect()),
         )
+        .col(
+            "validator",
+            "",
+            Column::I64(o.iter().map(|x| x.validator.map(i64::from)).collect()),
+        )
 }
 
 /// `behaviours.arrow`: incentive accounting per behaviour class — updates,

@@ -676,6 +676,14 @@ impl<L: Learner> Federation<L> {
                     break;
                 }
             }
+            for &(validator, node) in &checks.bad_approvals {
+                if let Err(e) = econ.punish_validator(now, r.index, validator, node, &self.nodes) {
+                    failure = Some(format!(
+                        "ledger refused a validator slash in round {}: {e}",
+                        r.index
+                    ));
+                }
+            }
             let slashed: u128 = econ.offences[before..].iter().map(|o| o.penalty).sum();
             self.records.last_mut().expect("just pushed").slashed = slashed;
         }

@@ -1022,6 +1022,22 @@ fn check_verification(c: &mut Checker, v: &super::VerificationSpec, s: &Scenario
         true,
         1e9,
     );
+    if v.validators.colluding > v.validators.count {
+        c.err(
+            "verification.validators.colluding",
+            format!(
+                "{} colluding validators, but only {} validators",
+                v.validators.colluding, v.validators.count
+            ),
+        );
+    }
+    c.num(
+        "verification.validators.audit_p",
+        v.validators.audit_p,
+        0.0,
+        false,
+        1.0,
+    );
     match &v.slashing {
         SlashingSpec::Fixed { fraction } => c.num(
             "verification.slashing.fixed.fraction",

@@ -68,6 +68,15 @@ pub struct ValidatorSpec {
     /// Effective TFLOP/s of a validator's re-execution (sets the delay).
     #[serde(default = "default_tflops")]
     pub tflops: f64,
+    /// How many of the validators collude with the cheaters: they approve
+    /// the bad updates they are asked to check.
+    #[serde(default)]
+    pub colluding: u32,
+    /// Probability that an approved update is audited again by an honest
+    /// validator; a bad update caught this way also punishes the validator
+    /// who approved it (`bad_approval`).
+    #[serde(default)]
+    pub audit_p: f64,
 }
 
 fn one() -> u32 {
@@ -83,6 +92,8 @@ impl Default for ValidatorSpec {
             count: 1,
             stake: 0.0,
             tflops: default_tflops(),
+            colluding: 0,
+            audit_p: 0.0,
         }
     }
 }

@@ -114,3 +114,57 @@ fn every_offence_points_at_the_slash_that_punished_it() {
         assert!((amount - penalty).abs() < 1e-9);
     }
 }
+
+#[test]
+fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
+    let text = std::fs::read_to_string(repo().join("scenarios/free-riders.yaml"))
+        .unwrap()
+        .replace("{ spot_check: { p: 0.05 } }", "{ spot_check: { p: 0.2 } }")
+        .replace(
+            "  validators: { count: 3, stake: 1000, tflops: 100 }",
+            "  validators: { count: 3, stake: 1000, tflops: 100, colluding: 1, audit_p: 0.5 }",
+        );
+    let dir = scratch("colluding-validator");
+    let path = dir.join("s.yaml");
+    std::fs::write(&path, text).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    let o = &read_arrow(&dir.join("out/offences.arrow"))[0];
+    let kinds = super::economics::dict_strings(o.column_by_name("kind").unwrap().as_ref());
+    let validator = o
+        .column_by_name("validator")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let seqs = o
+        .column_by_name("ledger_seq")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let mut bad_approvals = 0;
+    let mut invalid = 0;
+    for i in 0..o.num_rows() {
+        match kinds[i].as_deref() {
+            Some("bad_approval") => {
+                bad_approvals += 1;
+                // Only validator 0 colludes; every punishment is in the ledger.
+                assert_eq!(validator.value(i), 0);
+                assert!(!seqs.is_null(i));
+            }
+            Some("invalid_update") => {
+                invalid += 1;
+                assert!(validator.is_null(i));
+            }
+            k => panic!("unexpected offence {k:?}"),
+        }
+    }
+    assert!(
+        bad_approvals > 0,
+        "the audit should catch the colluding validator"
+    );
+    // Without collusion p = 0.2 catches 48 cheats; a third of the checks now
+    // go to the colluder and only half of those are audited.
+    assert!(invalid < 48 && invalid > 30, "{invalid}");
+    super::economics::replay_and_check(&dir.join("out"));
+}
