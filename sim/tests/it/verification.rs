@@ -144,8 +144,8 @@ fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
         .unwrap();
     let mut bad_approvals = 0;
     let mut invalid = 0;
-    for i in 0..o.num_rows() {
-        match kinds[i].as_deref() {
+    for (i, kind) in kinds.iter().enumerate() {
+        match kind.as_deref() {
             Some("bad_approval") => {
                 bad_approvals += 1;
                 // Only validator 0 colludes; every punishment is in the ledger.
