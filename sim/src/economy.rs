@@ -576,11 +576,12 @@ impl Economy {
         }
         let active = contributed.iter().filter(|&&c| c).count() as u32;
         let (joined, left) = self.apply_operator_rules(t, nodes)?;
+        let unbonding = self.ledger.unbonding_by_account();
         let holdings: Vec<u128> = self
             .holders
             .iter()
             .chain(self.operator_account.iter())
-            .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + self.ledger.unbonding(a))
+            .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
         let (gini, n33, n51, hhi) = concentration(&holdings);
         let mut profit: Vec<f64> = self

@@ -206,6 +206,15 @@ impl Ledger {
             .sum()
     }
 
+    /// Amount unbonding for every account at once (index = account id).
+    pub fn unbonding_by_account(&self) -> Vec<u128> {
+        let mut v = vec![0u128; self.names.len()];
+        for &(a, amount, _) in &self.unbonding {
+            v[a as usize] += amount;
+        }
+        v
+    }
+
     /// Tokens minted so far.
     pub fn minted(&self) -> u128 {
         self.minted

@@ -62,3 +62,18 @@ pub fn f64_col(batch: &RecordBatch, name: &str) -> Vec<f64> {
         .values()
         .to_vec()
 }
+
+/// Runs a shipped scenario with text replacements (each must match) into a
+/// fresh folder named `name`; returns the output folder.
+pub fn run_variant(scenario: &str, replacements: &[(&str, &str)], name: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(repo().join(scenario)).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "`{from}` not in {scenario}");
+        text = text.replace(from, to);
+    }
+    let dir = scratch(name);
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
+    dir.join("out")
+}

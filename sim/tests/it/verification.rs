@@ -14,16 +14,13 @@ struct ByBehaviour {
 /// Runs free-riders with spot-check probability `p`; sums per behaviour
 /// (index 0 honest, 1 lazy).
 fn free_riders(p: f64, tag: &str) -> (std::path::PathBuf, ByBehaviour) {
-    let text = std::fs::read_to_string(repo().join("scenarios/free-riders.yaml")).unwrap();
-    let text = text.replace(
-        "  strategy: { spot_check: { p: 0.05 } }",
-        &format!("  strategy: {{ spot_check: {{ p: {p} }} }}"),
+    let strategy = format!("{{ spot_check: {{ p: {p} }} }}");
+    let out = run_variant(
+        "scenarios/free-riders.yaml",
+        &[("{ spot_check: { p: 0.05 } }", &strategy)],
+        &format!("free-riders-{tag}-{p}"),
     );
-    let dir = scratch(&format!("free-riders-{tag}-{p}"));
-    let path = dir.join("s.yaml");
-    std::fs::write(&path, text).unwrap();
-    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
-    let n = &read_arrow(&dir.join("out/nodes.arrow"))[0];
+    let n = &read_arrow(&out.join("nodes.arrow"))[0];
     let behaviour = super::economics::dict_strings(n.column_by_name("behaviour").unwrap().as_ref());
     let completed = n
         .column_by_name("rounds_completed")
@@ -49,7 +46,7 @@ fn free_riders(p: f64, tag: &str) -> (std::path::PathBuf, ByBehaviour) {
         b.offences[k] += f64::from(offences.value(i));
         b.profit[k] += profit[i];
     }
-    (dir.join("out"), b)
+    (out, b)
 }
 
 #[test]
@@ -117,18 +114,18 @@ fn every_offence_points_at_the_slash_that_punished_it() {
 
 #[test]
 fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
-    let text = std::fs::read_to_string(repo().join("scenarios/free-riders.yaml"))
-        .unwrap()
-        .replace("{ spot_check: { p: 0.05 } }", "{ spot_check: { p: 0.2 } }")
-        .replace(
-            "  validators: { count: 3, stake: 1000, tflops: 100 }",
-            "  validators: { count: 3, stake: 1000, tflops: 100, colluding: 1, audit_p: 0.5 }",
-        );
-    let dir = scratch("colluding-validator");
-    let path = dir.join("s.yaml");
-    std::fs::write(&path, text).unwrap();
-    run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
-    let o = &read_arrow(&dir.join("out/offences.arrow"))[0];
+    let out = run_variant(
+        "scenarios/free-riders.yaml",
+        &[
+            ("{ spot_check: { p: 0.05 } }", "{ spot_check: { p: 0.2 } }"),
+            (
+                "  validators: { count: 3, stake: 1000, tflops: 100 }",
+                "  validators: { count: 3, stake: 1000, tflops: 100, colluding: 1, audit_p: 0.5 }",
+            ),
+        ],
+        "colluding-validator",
+    );
+    let o = &read_arrow(&out.join("offences.arrow"))[0];
     let kinds = super::economics::dict_strings(o.column_by_name("kind").unwrap().as_ref());
     let validator = o
         .column_by_name("validator")
@@ -166,5 +163,5 @@ fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
     // Without collusion p = 0.2 catches 48 cheats; a third of the checks now
     // go to the colluder and only half of those are audited.
     assert!(invalid < 48 && invalid > 30, "{invalid}");
-    super::economics::replay_and_check(&dir.join("out"));
+    super::economics::replay_and_check(&out);
 }
