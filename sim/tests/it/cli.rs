@@ -60,11 +60,7 @@ fn quickstart_writes_the_contract_tables() {
     let selected: u64 = rounds
         .iter()
         .map(|b| {
-            b.column_by_name("selected")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<arrow_array::UInt32Array>()
-                .unwrap()
+            column::<arrow_array::UInt32Array>(b, "selected")
                 .values()
                 .iter()
                 .map(|&v| u64::from(v))

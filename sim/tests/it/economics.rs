@@ -36,14 +36,8 @@ fn read_ledger(out: &std::path::Path) -> LedgerRows {
         amount: vec![],
     };
     for b in read_arrow(&out.join("ledger.arrow")) {
-        rows.block.extend(
-            b.column_by_name("block")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<UInt64Array>()
-                .unwrap()
-                .values(),
-        );
+        rows.block
+            .extend(column::<UInt64Array>(&b, "block").values());
         rows.kind.extend(
             dict_strings(b.column_by_name("kind").unwrap().as_ref())
                 .into_iter()
@@ -53,14 +47,8 @@ fn read_ledger(out: &std::path::Path) -> LedgerRows {
             .extend(dict_strings(b.column_by_name("from").unwrap().as_ref()));
         rows.to
             .extend(dict_strings(b.column_by_name("to").unwrap().as_ref()));
-        rows.amount.extend(
-            b.column_by_name("amount")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Decimal128Array>()
-                .unwrap()
-                .values(),
-        );
+        rows.amount
+            .extend(column::<Decimal128Array>(&b, "amount").values());
     }
     rows
 }
@@ -167,18 +155,8 @@ fn shipped_economies_conserve_supply_at_every_block() {
 fn the_chain_is_reproducible_and_one_token_changes_every_later_hash() {
     let hashes = |out: &std::path::Path| -> Vec<String> {
         let b = &read_arrow(&out.join("blocks.arrow"))[0];
-        let h = b
-            .column_by_name("hash")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        let prev = b
-            .column_by_name("prev_hash")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
+        let h = column::<StringArray>(b, "hash");
+        let prev = column::<StringArray>(b, "prev_hash");
         for i in 1..h.len() {
             assert_eq!(prev.value(i), h.value(i - 1), "block {i} does not link");
         }

@@ -66,12 +66,7 @@ fn nodes_report_their_data_and_behaviour() {
     let out = scratch("learn-nodes");
     run_ok("scenarios/poisoning-vs-robust.yaml", &out, &[], &[]);
     let nodes = &read_arrow(&out.join("nodes.arrow"))[0];
-    let samples = nodes
-        .column_by_name("samples")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::UInt64Array>()
-        .unwrap();
+    let samples = column::<arrow_array::UInt64Array>(nodes, "samples");
     // IID over 100 nodes of the 1,438 training images: 14 or 15 each.
     assert_eq!(samples.values().iter().sum::<u64>(), 1438);
     assert!(samples.values().iter().all(|&s| s == 14 || s == 15));

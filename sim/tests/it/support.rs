@@ -77,3 +77,13 @@ pub fn run_variant(scenario: &str, replacements: &[(&str, &str)], name: &str) ->
     run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
     dir.join("out")
 }
+
+/// A typed column of a batch, by name.
+pub fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("column {name}"))
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap_or_else(|| panic!("column {name} has another type"))
+}

@@ -90,13 +90,7 @@ fn a_deadline_drops_late_updates() {
     assert!(col("completed").iter().all(|&c| c == 0));
     assert!(col("dropped_late").iter().all(|&c| c == 10));
     // Abandoned uploads moved part of their bytes: 10 Mbit/s for 5 − 1.01 s.
-    let up = rounds
-        .column_by_name("bytes_up")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::UInt64Array>()
-        .unwrap()
-        .value(0);
+    let up = column::<arrow_array::UInt64Array>(rounds, "bytes_up").value(0);
     let expected = 10.0 * 10e6 / 8.0 * (5.0 - 1.01);
     assert!((up as f64 - expected).abs() < 100.0, "{up} vs {expected}");
 }

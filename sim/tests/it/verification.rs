@@ -22,18 +22,8 @@ fn free_riders(p: f64, tag: &str) -> (std::path::PathBuf, ByBehaviour) {
     );
     let n = &read_arrow(&out.join("nodes.arrow"))[0];
     let behaviour = super::economics::dict_strings(n.column_by_name("behaviour").unwrap().as_ref());
-    let completed = n
-        .column_by_name("rounds_completed")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<UInt32Array>()
-        .unwrap();
-    let offences = n
-        .column_by_name("offences")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<UInt32Array>()
-        .unwrap();
+    let completed = column::<UInt32Array>(n, "rounds_completed");
+    let offences = column::<UInt32Array>(n, "offences");
     let profit = f64_col(n, "net_profit_usd");
     let mut b = ByBehaviour {
         updates: [0.0; 2],
@@ -79,22 +69,12 @@ fn every_offence_points_at_the_slash_that_punished_it() {
     let (out, b) = free_riders(0.2, "trace");
     let o = &read_arrow(&out.join("offences.arrow"))[0];
     assert_eq!(o.num_rows() as f64, b.offences[1]);
-    let seqs = o
-        .column_by_name("ledger_seq")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap();
+    let seqs = column::<Int64Array>(o, "ledger_seq");
     let penalties = f64_col(o, "penalty_tokens");
     let ledger = read_arrow(&out.join("ledger.arrow"));
     let mut slash_amounts = std::collections::BTreeMap::new();
     for batch in &ledger {
-        let seq = batch
-            .column_by_name("seq")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<UInt64Array>()
-            .unwrap();
+        let seq = column::<UInt64Array>(batch, "seq");
         let kinds = super::economics::dict_strings(batch.column_by_name("kind").unwrap().as_ref());
         let amount = f64_col(batch, "amount_tokens");
         for i in 0..batch.num_rows() {
@@ -127,18 +107,8 @@ fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
     );
     let o = &read_arrow(&out.join("offences.arrow"))[0];
     let kinds = super::economics::dict_strings(o.column_by_name("kind").unwrap().as_ref());
-    let validator = o
-        .column_by_name("validator")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap();
-    let seqs = o
-        .column_by_name("ledger_seq")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .unwrap();
+    let validator = column::<Int64Array>(o, "validator");
+    let seqs = column::<Int64Array>(o, "ledger_seq");
     let mut bad_approvals = 0;
     let mut invalid = 0;
     for (i, kind) in kinds.iter().enumerate() {
