@@ -278,6 +278,19 @@ impl Ledger {
         Ok(())
     }
 
+    fn debit_stake(&mut self, a: AccountId, amount: u128) -> Result<(), LedgerError> {
+        let s = &mut self.stake[a as usize];
+        if *s < amount {
+            return Err(LedgerError::Insufficient {
+                account: a,
+                available: *s,
+                wanted: amount,
+            });
+        }
+        *s -= amount;
+        Ok(())
+    }
+
     fn credit(&mut self, a: AccountId, amount: u128) -> Result<(), LedgerError> {
         let b = &mut self.balance[a as usize];
         *b = b.checked_add(amount).ok_or(LedgerError::Overflow)?;
@@ -352,15 +365,7 @@ impl Ledger {
         amount: u128,
         release_ns: u64,
     ) -> Result<(), LedgerError> {
-        let s = &mut self.stake[a as usize];
-        if *s < amount {
-            return Err(LedgerError::Insufficient {
-                account: a,
-                available: *s,
-                wanted: amount,
-            });
-        }
-        *s -= amount;
+        self.debit_stake(a, amount)?;
         self.unbonding.push((a, amount, release_ns));
         self.record(EntryKind::Unstake, Some(a), Some(a), amount, "unbonding");
         Ok(())
@@ -374,17 +379,14 @@ impl Ledger {
         to: Option<AccountId>,
         memo: &'static str,
     ) -> Result<(), LedgerError> {
-        let s = &mut self.stake[a as usize];
-        if *s < amount {
-            return Err(LedgerError::Insufficient {
-                account: a,
-                available: *s,
-                wanted: amount,
-            });
-        }
-        *s -= amount;
+        self.debit_stake(a, amount)?;
         match to {
-            Some(t) => self.balance[t as usize] += amount,
+            Some(t) => {
+                if let Err(e) = self.credit(t, amount) {
+                    self.stake[a as usize] += amount;
+                    return Err(e);
+                }
+            }
             None => self.burned += amount,
         }
         self.record(EntryKind::Slash, Some(a), to, amount, memo);
