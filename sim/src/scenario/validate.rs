@@ -462,18 +462,14 @@ fn check_learning(c: &mut Checker, l: &super::LearningSpec, s: &Scenario) {
             separation,
             samples,
         } => {
-            let p = |f: &str| format!("learning.dataset.gaussian_mixture.{f}");
-            c.num(&p("classes"), f64::from(*classes), 2.0, false, 10_000.0);
-            c.num(&p("dim"), f64::from(*dim), 1.0, false, 100_000.0);
-            c.num(&p("separation"), *separation, 0.0, false, INF);
+            check_synthetic(c, "gaussian_mixture", *classes, *dim, *samples);
             c.num(
-                &p("samples"),
-                f64::from(*samples),
-                2.0,
+                "learning.dataset.gaussian_mixture.separation",
+                *separation,
+                0.0,
                 false,
-                100_000_000.0,
+                INF,
             );
-            synthetic_size(c, "gaussian_mixture", *samples, *dim);
         }
         DatasetSpec::TeacherStudent {
             classes,
@@ -481,18 +477,14 @@ fn check_learning(c: &mut Checker, l: &super::LearningSpec, s: &Scenario) {
             hidden,
             samples,
         } => {
-            let p = |f: &str| format!("learning.dataset.teacher_student.{f}");
-            c.num(&p("classes"), f64::from(*classes), 2.0, false, 10_000.0);
-            c.num(&p("dim"), f64::from(*dim), 1.0, false, 100_000.0);
-            c.num(&p("hidden"), f64::from(*hidden), 1.0, false, 100_000.0);
+            check_synthetic(c, "teacher_student", *classes, *dim, *samples);
             c.num(
-                &p("samples"),
-                f64::from(*samples),
-                2.0,
+                "learning.dataset.teacher_student.hidden",
+                f64::from(*hidden),
+                1.0,
                 false,
-                100_000_000.0,
+                100_000.0,
             );
-            synthetic_size(c, "teacher_student", *samples, *dim);
         }
     }
     if !(l.test_fraction > 0.0 && l.test_fraction < 1.0) {
@@ -675,7 +667,12 @@ fn check_krum(c: &mut Checker, name: &str, f: u32, m: u32, s: &Scenario) {
 /// Most feature values a generated dataset may hold (4 bytes each).
 pub const MAX_SYNTHETIC_VALUES: u64 = 250_000_000;
 
-fn synthetic_size(c: &mut Checker, kind: &str, samples: u32, dim: u32) {
+/// Checks the fields every generated dataset has, and its total size.
+fn check_synthetic(c: &mut Checker, kind: &str, classes: u32, dim: u32, samples: u32) {
+    let p = |f: &str| format!("learning.dataset.{kind}.{f}");
+    c.num(&p("classes"), f64::from(classes), 2.0, false, 10_000.0);
+    c.num(&p("dim"), f64::from(dim), 1.0, false, 100_000.0);
+    c.num(&p("samples"), f64::from(samples), 2.0, false, 100_000_000.0);
     let values = u64::from(samples) * u64::from(dim);
     if values > MAX_SYNTHETIC_VALUES {
         c.err(

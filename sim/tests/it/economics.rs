@@ -250,22 +250,10 @@ fn two_node_operator_profit_by_hand() {
 
 #[test]
 fn operators_leave_when_rewards_fall_and_join_when_they_pay() {
-    let text = std::fs::read_to_string(repo().join("scenarios/reward-curves.yaml")).unwrap();
-    let run = |name: &str, text: &str| {
-        let dir = scratch(name);
-        let path = dir.join("s.yaml");
-        std::fs::write(&path, text).unwrap();
-        run_ok(path.to_str().unwrap(), &dir.join("out"), &[], &[]);
-        let e = &read_arrow(&dir.join("out/epochs.arrow"))[0];
-        let col = |n: &str| {
-            e.column_by_name(n)
-                .unwrap()
-                .as_any()
-                .downcast_ref::<arrow_array::UInt32Array>()
-                .unwrap()
-                .values()
-                .to_vec()
-        };
+    let run = |name: &str, replacements: &[(&str, &str)]| {
+        let out = run_variant("scenarios/reward-curves.yaml", replacements, name);
+        let e = &read_arrow(&out.join("epochs.arrow"))[0];
+        let col = |n: &str| column::<arrow_array::UInt32Array>(e, n).values().to_vec();
         (
             col("operators_in_network"),
             col("operators_left").iter().sum::<u32>(),
@@ -273,23 +261,27 @@ fn operators_leave_when_rewards_fall_and_join_when_they_pay() {
         )
     };
     // Halving starves home operators faster than a capped curve.
-    let (halving, left_h, _) = run("rules-halving", &text);
-    let capped_text = text.replace(
-        "{ halving: { initial: 2000, every_epochs: 6 } }",
-        "{ capped: { cap: 50000, half_life_epochs: 12 } }",
+    let (halving, left_h, _) = run("rules-halving", &[]);
+    let (capped, left_c, _) = run(
+        "rules-capped",
+        &[(
+            "{ halving: { initial: 2000, every_epochs: 6 } }",
+            "{ capped: { cap: 50000, half_life_epochs: 12 } }",
+        )],
     );
-    let (capped, left_c, _) = run("rules-capped", &capped_text);
     assert!(
         left_h > left_c,
         "halving {left_h} vs capped {left_c} departures"
     );
     assert!(halving.last() < capped.last());
     // At 50× the token price, rewards cover the newcomers' hardware: they join.
-    let rich = text.replace(
-        "token_price: { constant: { usd: 0.02 } }",
-        "token_price: { constant: { usd: 1.0 } }",
+    let (_, _, joined) = run(
+        "rules-rich",
+        &[(
+            "token_price: { constant: { usd: 0.02 } }",
+            "token_price: { constant: { usd: 1.0 } }",
+        )],
     );
-    let (_, _, joined) = run("rules-rich", &rich);
     assert_eq!(joined, 100, "all newcomers should join");
 }
 

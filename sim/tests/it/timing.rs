@@ -78,12 +78,7 @@ fn a_deadline_drops_late_updates() {
         );
     }
     let col = |n: &str| {
-        rounds
-            .column_by_name(n)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<arrow_array::UInt32Array>()
-            .unwrap()
+        column::<arrow_array::UInt32Array>(rounds, n)
             .values()
             .to_vec()
     };
