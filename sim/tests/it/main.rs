@@ -4,6 +4,7 @@
 mod cli;
 mod determinism;
 mod economics;
+mod golden;
 mod learning;
 mod support;
 mod timing;
