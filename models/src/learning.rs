@@ -112,6 +112,59 @@ pub trait Learner {
     }
 }
 
+/// A closed round's submitted updates, as verification inspects them: who
+/// sent one, the work each claims and really did, whether each is the
+/// honest result, and a statistical screen of the updates. Aggregation
+/// ([`Learner::complete_round`]) comes after, with the accepted senders.
+pub struct RoundUpdates<'a> {
+    round: u32,
+    senders: &'a [u32],
+    learner: &'a mut dyn Learner,
+}
+
+impl<'a> RoundUpdates<'a> {
+    /// The updates `senders` (ascending node ids) sent in `round`.
+    pub fn new(round: u32, senders: &'a [u32], learner: &'a mut dyn Learner) -> Self {
+        RoundUpdates {
+            round,
+            senders,
+            learner,
+        }
+    }
+
+    /// The round.
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+
+    /// Nodes that sent an update, ascending.
+    pub fn senders(&self) -> &'a [u32] {
+        self.senders
+    }
+
+    /// FLOPs `node` claims for its update (what it is paid for).
+    pub fn claimed_flops(&self, node: u32) -> f64 {
+        self.learner.claimed_work_flops(self.round, node)
+    }
+
+    /// FLOPs `node` really spent (zero for a free-rider).
+    pub fn done_flops(&self, node: u32) -> f64 {
+        self.learner.client_work_flops(self.round, node)
+    }
+
+    /// Whether `node`'s update is the honest result of its task.
+    pub fn is_honest(&self, node: u32) -> bool {
+        self.learner.submits_honest_result(node)
+    }
+
+    /// Flags updates farther than `threshold` median distances from the
+    /// median update (one flag per sender). Trains the round's updates,
+    /// which aggregation then reuses.
+    pub fn screen(&mut self, threshold: f64) -> Vec<bool> {
+        self.learner.screen(self.round, self.senders, threshold)
+    }
+}
+
 /// A description of the learning setup, for the run record.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LearningInfo {

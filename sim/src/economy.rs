@@ -8,6 +8,7 @@ use crate::engine::rng::{StreamRng, stream};
 use crate::scenario::{
     EconomicsSpec, EmissionSpec, PriceSpec, Scenario, SlashDestination, SlashingSpec,
 };
+use crate::system::{Contribution, Effect, Misconduct, RoundClosed};
 use crate::world::Nodes;
 use dmlsim_models::econ::emission::Curve;
 use dmlsim_models::econ::ledger::{AccountId, EntryKind, Ledger, LedgerError};
@@ -15,19 +16,6 @@ use dmlsim_models::econ::price::{PriceModel, PricePath};
 use dmlsim_models::econ::slashing::{Offence, Policy};
 use dmlsim_models::econ::split::{PPM, pro_rata};
 use dmlsim_models::econ::{TOKEN, as_tokens, tokens};
-
-/// One contributor's part in a closed round.
-#[derive(Clone, Debug)]
-pub struct Contribution {
-    /// Node id.
-    pub node: u32,
-    /// Work it claims (and is paid for), FLOPs.
-    pub flops: f64,
-    /// Work it really did (a free-rider does none), FLOPs; sets its electricity.
-    pub work_flops: f64,
-    /// Training examples it used.
-    pub samples: u64,
-}
 
 /// What the economy reports for a round.
 #[derive(Clone, Debug, Default)]
@@ -148,6 +136,9 @@ pub struct Economy {
     /// Each operator's cumulative USD profit at each settled epoch (for exit windows).
     profit_history: Vec<Vec<f64>>,
     epoch_reward: Vec<u128>,
+    /// Whether each operator is in the network (staked and not ejected);
+    /// the world learns of changes through effects.
+    in_network: Vec<bool>,
 }
 
 fn amount(v: f64) -> u128 {
@@ -194,17 +185,28 @@ pub fn curve_of(spec: &EmissionSpec) -> Curve {
     }
 }
 
+/// The effect of an operator entering or leaving the network.
+fn membership(op: usize, active: bool) -> Effect {
+    Effect::SetOperatorActive {
+        operator: op as u32,
+        active,
+    }
+}
+
 fn ppm(f: f64) -> u128 {
     (f * PPM as f64).round() as u128
 }
 
 impl Economy {
-    /// Opens the accounts and mints the genesis distribution (not yet sealed).
+    /// Opens the accounts and mints the genesis distribution (not yet
+    /// sealed); operators that must pass an entry test start outside the
+    /// network (an effect each).
     pub fn new(
         spec: &EconomicsSpec,
         s: &Scenario,
-        nodes: &mut Nodes,
+        nodes: &Nodes,
         model: PriceModel,
+        effects: &mut Vec<Effect>,
     ) -> Result<Economy, LedgerError> {
         let mut ledger = Ledger::new();
         let treasury = ledger.open("treasury");
@@ -229,12 +231,14 @@ impl Economy {
                 .position(|r| &r.profile == profile);
         }
         let mut operator_account = Vec::with_capacity(ops);
+        let mut in_network = vec![true; ops];
         for (o, r) in rule.iter().enumerate() {
             let a = ledger.open(format!("operator-{o}"));
             ledger.mint(a, amount(spec.genesis.per_operator), "genesis")?;
             if r.is_some_and(|r| spec.operator_rules[r].entry.is_some()) {
                 // Outside the network until its entry test passes.
-                nodes.operator_active[o] = false;
+                in_network[o] = false;
+                effects.push(membership(o, false));
             } else {
                 ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
             }
@@ -356,6 +360,7 @@ impl Economy {
             profit_history: vec![Vec::new(); ops],
             epoch_reward: vec![0; ops],
             rule,
+            in_network,
         })
     }
 
@@ -378,6 +383,16 @@ impl Economy {
         self.price_now = self.price.at(t.as_secs_f64(), &mut self.price_rng);
     }
 
+    /// Operators in the network now.
+    pub fn operators_in_network(&self) -> u32 {
+        self.in_network.iter().filter(|&&a| a).count() as u32
+    }
+
+    fn set_in_network(&mut self, op: usize, active: bool, effects: &mut Vec<Effect>) {
+        self.in_network[op] = active;
+        effects.push(membership(op, active));
+    }
+
     /// Hardware depreciates while its operator is in the network.
     fn amortize(&mut self, t: SimTime, nodes: &Nodes) {
         let hours = t.saturating_sub(self.last_amortized).as_secs_f64() / 3600.0;
@@ -387,12 +402,12 @@ impl Economy {
             .zip(&self.amortization_usd_per_hour)
             .enumerate()
         {
-            if nodes.operator_active[o] {
+            if self.in_network[o] {
                 *c += per_hour * hours;
             }
         }
         for (i, &o) in nodes.operator.iter().enumerate() {
-            if nodes.operator_active[o as usize] {
+            if self.in_network[o as usize] {
                 self.node_cost_usd[i] +=
                     self.amortization_usd_per_hour[o as usize] * self.node_share[i] * hours;
             }
@@ -400,27 +415,58 @@ impl Economy {
         self.last_amortized = t;
     }
 
+    /// Settles a closed round: charges its fees, records the operators'
+    /// costs and the cloud baseline, then punishes its misconduct. Returns
+    /// the stake slashed for the round; a refused ledger operation is an
+    /// error that stops the run.
+    pub fn settle_round(
+        &mut self,
+        closed: &RoundClosed,
+        nodes: &Nodes,
+        effects: &mut Vec<Effect>,
+    ) -> Result<u128, String> {
+        self.model_hash = closed.model_hash;
+        let now = closed.t_end;
+        let round = closed.round;
+        let mut failure = None;
+        if let Err(e) = self.charge_round(closed, nodes) {
+            failure = Some(format!("ledger refused the fees of round {round}: {e}"));
+        }
+        let before = self.offences.len();
+        for m in &closed.misconduct {
+            if let Err(e) = self.punish(now, round, m, nodes, effects) {
+                failure = Some(format!("ledger refused a slash in round {round}: {e}"));
+                break;
+            }
+        }
+        for b in &closed.bad_approvals {
+            if let Err(e) = self.punish_validator(now, round, b.validator, b.node, nodes) {
+                failure = Some(format!(
+                    "ledger refused a validator slash in round {round}: {e}"
+                ));
+            }
+        }
+        match failure {
+            Some(message) => Err(message),
+            None => Ok(self.offences[before..].iter().map(|o| o.penalty).sum()),
+        }
+    }
+
     /// Charges the job owner for a closed round's work, records the
     /// operators' costs, and prices the round on the cloud baseline.
-    /// `bytes` is each selected node's traffic in the round, `first` and
-    /// `last` say whether it is the job's first or last round.
-    #[allow(clippy::too_many_arguments)]
-    pub fn on_round_closed(
-        &mut self,
-        t: SimTime,
-        nodes: &Nodes,
-        contributions: &[Contribution],
-        bytes: &[(u32, u64)],
-        duration: SimTime,
-        first: bool,
-        last_model_bytes: Option<u64>,
-    ) -> Result<(), LedgerError> {
+    fn charge_round(&mut self, closed: &RoundClosed, nodes: &Nodes) -> Result<(), LedgerError> {
+        let t = closed.t_end;
+        let contributions: &[Contribution] = &closed.accepted;
+        let bytes = &closed.traffic;
+        let duration = closed.t_end.saturating_sub(closed.t_start);
+        let first = closed.first;
+        let last_model_bytes = closed.final_model_bytes;
         self.ledger.set_time(t.nanos());
         self.refresh_price(t);
-        let total_flops: f64 = contributions.iter().map(|c| c.flops).sum();
+        let total_flops: f64 = contributions.iter().map(|c| c.claimed_flops).sum();
         let gpu_hours: f64 = contributions
             .iter()
-            .map(|c| c.flops / nodes.effective_flops(c.node).max(1e-9))
+            .map(|c| c.claimed_flops / nodes.effective_flops(c.node).max(1e-9))
             .sum::<f64>()
             / 3600.0;
         // Fee per PFLOP of claimed work plus per GPU-hour of compute.
@@ -442,17 +488,17 @@ impl Economy {
         let mut op_cost = 0.0;
         for c in contributions {
             let op = nodes.operator[c.node as usize] as usize;
-            self.flops[c.node as usize] += c.flops.max(0.0) as u128;
+            self.flops[c.node as usize] += c.claimed_flops.max(0.0) as u128;
             self.samples[c.node as usize] += u128::from(c.samples);
             // Electricity: watts while really computing × the region's price.
-            let secs = c.work_flops / nodes.effective_flops(c.node).max(1e-9);
+            let secs = c.done_flops / nodes.effective_flops(c.node).max(1e-9);
             let kwh = nodes.gpu_watts[c.node as usize] * secs / 3.6e6;
             let usd = kwh * self.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
             self.cost_usd[op] += usd;
             self.node_cost_usd[c.node as usize] += usd;
             op_cost += usd;
         }
-        for &(node, b) in bytes {
+        for &(node, b) in bytes.iter() {
             let usd = b as f64 / 1e9 * self.spec.costs.bandwidth_usd_per_gb;
             let op = nodes.operator[node as usize] as usize;
             self.cost_usd[op] += usd;
@@ -487,7 +533,12 @@ impl Economy {
     }
 
     /// Mints the epoch's emission and pays the pool out; records the epoch.
-    pub fn settle_epoch(&mut self, t: SimTime, nodes: &mut Nodes) -> Result<(), LedgerError> {
+    pub fn settle_epoch(
+        &mut self,
+        t: SimTime,
+        nodes: &Nodes,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), LedgerError> {
         self.ledger.set_time(t.nanos());
         self.refresh_price(t);
         self.amortize(t, nodes);
@@ -575,7 +626,7 @@ impl Economy {
             }
         }
         let active = contributed.iter().filter(|&&c| c).count() as u32;
-        let (joined, left) = self.apply_operator_rules(t, nodes)?;
+        let (joined, left) = self.apply_operator_rules(t, effects)?;
         let unbonding = self.ledger.unbonding_by_account();
         let holdings: Vec<u128> = self
             .holders
@@ -614,7 +665,7 @@ impl Economy {
             nakamoto_51: n51,
             hhi,
             active_operators: active,
-            operators_in_network: nodes.operator_active.iter().filter(|&&a| a).count() as u32,
+            operators_in_network: self.operators_in_network(),
             joined,
             left,
             profit_quantiles_usd: [q(0.1), q(0.5), q(0.9)],
@@ -662,11 +713,15 @@ impl Economy {
         &mut self,
         t: SimTime,
         round: u32,
-        node: u32,
-        kind: Offence,
-        evidence: &'static str,
-        nodes: &mut Nodes,
+        misconduct: &Misconduct,
+        nodes: &Nodes,
+        effects: &mut Vec<Effect>,
     ) -> Result<(), LedgerError> {
+        let Misconduct {
+            node,
+            kind,
+            evidence,
+        } = *misconduct;
         let Some((policy, window, to, jail, eject_after)) = self.slashing.clone() else {
             return Ok(());
         };
@@ -695,8 +750,8 @@ impl Economy {
             .map(|(i, _)| self.node_offences[i])
             .sum();
         let ejected = eject_after > 0 && count >= eject_after;
-        if ejected && nodes.operator_active[op] {
-            nodes.operator_active[op] = false;
+        if ejected && self.in_network[op] {
+            self.set_in_network(op, false, effects);
             let rest = self.ledger.stake(account);
             if rest > 0 {
                 self.ledger.unstake(
@@ -706,8 +761,10 @@ impl Economy {
                 )?;
             }
         } else if jail > SimTime::ZERO {
-            let until = &mut nodes.operator_jailed_until[op];
-            *until = (*until).max(t.saturating_add(jail));
+            effects.push(Effect::JailOperator {
+                operator: op as u32,
+                until: t.saturating_add(jail),
+            });
         }
         self.offences.push(OffenceRecord {
             t,
@@ -769,7 +826,7 @@ impl Economy {
     fn apply_operator_rules(
         &mut self,
         t: SimTime,
-        nodes: &mut Nodes,
+        effects: &mut Vec<Effect>,
     ) -> Result<(u32, u32), LedgerError> {
         let epoch_hours = self.epoch_len().as_secs_f64() / 3600.0;
         let price = self.price_now;
@@ -778,7 +835,7 @@ impl Economy {
         // The mean reward of an operator in the network this epoch is what a
         // newcomer expects to earn.
         let in_network: Vec<usize> = (0..self.rule.len())
-            .filter(|&o| nodes.operator_active[o])
+            .filter(|&o| self.in_network[o])
             .collect();
         let mean_reward = if in_network.is_empty() {
             0.0
@@ -799,7 +856,7 @@ impl Economy {
             let history = &mut self.profit_history[o];
             history.push(profit);
             let account = self.operator_account[o];
-            if nodes.operator_active[o] {
+            if self.in_network[o] {
                 let Some(window) = rule.exit_after_unprofitable_epochs else {
                     continue;
                 };
@@ -811,7 +868,8 @@ impl Economy {
                     if stake > 0 {
                         self.ledger.unstake(account, stake, release)?;
                     }
-                    nodes.operator_active[o] = false;
+                    self.in_network[o] = false;
+                    effects.push(membership(o, false));
                     left += 1;
                 }
             } else if let Some(entry) = &rule.entry {
@@ -820,7 +878,8 @@ impl Economy {
                     * f64::from(entry.horizon_epochs);
                 if expected >= entry.min_profit_usd && self.ledger.balance(account) >= min_stake {
                     self.ledger.stake_tokens(account, min_stake)?;
-                    nodes.operator_active[o] = true;
+                    self.in_network[o] = true;
+                    effects.push(membership(o, true));
                     joined += 1;
                 }
             }

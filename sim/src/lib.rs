@@ -3,16 +3,23 @@
 //!
 //! Layers, bottom up: [`engine`] (time, queue, kernel, random streams),
 //! [`scenario`] (the YAML format), [`world`] (nodes and availability),
-//! [`network`] (latency and max-min fair flows), [`protocol`] (federated
-//! rounds), [`output`] (Arrow tables and `run.json`) and [`run`] (wiring).
+//! [`network`] (latency, max-min fair flows and transfers), [`protocol`]
+//! (a federated training job's rounds), [`chain`] and [`economy`] (the token
+//! economy and its clock), [`verification`], [`params`] (versioned runtime
+//! parameters), [`system`] (the root model that routes events to the
+//! subsystems and applies their effects), [`output`] (Arrow tables and
+//! `run.json`) and [`run`] (loading, running, writing).
 
+pub mod chain;
 pub mod economy;
 pub mod engine;
 pub mod learning_setup;
 pub mod network;
 pub mod output;
+pub mod params;
 pub mod protocol;
 pub mod run;
 pub mod scenario;
+pub mod system;
 pub mod verification;
 pub mod world;

@@ -1,15 +1,10 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
-use crate::economy::{Economy, price_model};
 use crate::engine::{Kernel, SimTime, StopReason};
-use crate::learning_setup::build_learner;
-use crate::network::Topology;
 use crate::output::run_info::LearningRecord;
 use crate::output::{RunInfo, econ_tables, tables};
-use crate::protocol::{Event, Federation};
 use crate::scenario::{LoadedScenario, ScenarioError, load_scenario};
-use crate::world::Nodes;
-use dmlsim_models::learning::Learner;
+use crate::system::{Event, build};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,70 +74,49 @@ pub fn run_scenario(
     let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
     std::fs::create_dir_all(&opts.out).map_err(|e| out_err(&opts.out, e))?;
     let started = Instant::now();
-    let topo = Topology::build(&scenario);
-    let mut nodes = Nodes::instantiate(&scenario, &topo);
-    let learner = build_learner(&scenario, &loaded.dir, &nodes)
-        .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
-    let learning = learner.describe();
-    let economy = match &scenario.economics {
-        Some(spec) => Some(
-            Economy::new(
-                spec,
-                &scenario,
-                &mut nodes,
-                price_model(spec, &loaded.dir)
-                    .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?,
-            )
-            .map_err(|e| RunError::Check(format!("the genesis distribution was refused: {e}")))?,
-        ),
-        None => None,
-    };
-    let mut fed = Federation::new(&scenario, topo, nodes, learner, opts.trace);
+    let mut sys = build(&scenario, loaded, opts.trace)?;
+    let learning = sys.job.learner().describe();
     let mut kernel: Kernel<Event> = Kernel::new();
-    if let Some(e) = economy {
-        fed.attach_economy(e, kernel.scheduler());
-    }
-    kernel
-        .scheduler()
-        .schedule_at(SimTime::ZERO, Event::StartRound);
+    sys.start(kernel.scheduler());
     let horizon = scenario.horizon.time();
-    let planned = fed.plan().count;
+    let planned = sys.job.plan().count;
     progress(0, planned, SimTime::ZERO);
     let stop = loop {
-        let stop = kernel.run(&mut fed, horizon, 200_000);
-        progress(fed.rounds_done(), planned, kernel.now());
+        let stop = kernel.run(&mut sys, horizon, 200_000);
+        progress(sys.job.rounds_done(), planned, kernel.now());
         if stop != StopReason::Budget {
             break stop;
         }
     };
     let wall_s = started.elapsed().as_secs_f64();
     let events = kernel.events_processed();
-    if let Some(message) = &fed.economy_error {
+    if let Some(message) = &sys.failure {
         return Err(RunError::Check(format!("{}: {message}", loaded.file)));
     }
 
     let mut outputs = Vec::new();
+    let economy = sys.chain.as_ref().map(|c| &c.economy);
     let mut tables = vec![
-        tables::rounds_table(&fed.records, fed.economy.as_ref()),
+        tables::rounds_table(&sys.job.records, economy),
         tables::nodes_table(
             &scenario,
-            &fed.nodes,
-            fed.routers() > 0,
-            fed.learner(),
-            fed.economy.as_ref(),
+            &sys.nodes,
+            sys.net.routers() > 0,
+            sys.job.learner(),
+            economy,
         ),
     ];
-    if let Some(trace) = &fed.trace {
+    if let Some(trace) = &sys.net.trace {
         tables.push(tables::transfers_table(trace));
     }
-    if let Some(e) = &fed.economy {
+    if let Some(e) = economy {
         tables.push(econ_tables::ledger_table(e));
         tables.push(econ_tables::blocks_table(e));
         tables.push(econ_tables::epochs_table(e));
-        tables.push(econ_tables::operators_table(e, &fed.nodes));
+        tables.push(econ_tables::operators_table(e, &sys.nodes));
         if scenario.verification.is_some() {
             tables.push(econ_tables::offences_table(e));
-            tables.push(econ_tables::behaviours_table(e, &fed.nodes));
+            tables.push(econ_tables::behaviours_table(e, &sys.nodes));
         }
     }
     for t in tables {
@@ -160,13 +134,13 @@ pub fn run_scenario(
         scenario: scenario.name.clone(),
         scenario_sha256: sha256_hex(&loaded.text),
         seed: scenario.seed,
-        learner: fed.learner().name().to_string(),
-        nodes: fed.nodes.len() as u64,
-        operators: u64::from(fed.nodes.operators),
-        routers: fed.routers() as u64,
+        learner: sys.job.learner().name().to_string(),
+        nodes: sys.nodes.len() as u64,
+        operators: u64::from(sys.nodes.operators),
+        routers: sys.net.routers() as u64,
         rounds_planned: planned,
-        rounds_completed: fed.rounds_done(),
-        stopped_by: if stop == StopReason::Horizon && fed.rounds_done() < planned {
+        rounds_completed: sys.job.rounds_done(),
+        stopped_by: if stop == StopReason::Horizon && sys.job.rounds_done() < planned {
             "horizon"
         } else {
             "rounds_done"
@@ -174,14 +148,14 @@ pub fn run_scenario(
         .into(),
         sim_time_s: kernel.now().as_secs_f64(),
         events,
-        selection_retries: fed.selection_retries,
+        selection_retries: sys.job.selection_retries,
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
         outputs,
         learning: learning.map(|info| LearningRecord {
             info,
-            model_bytes: fed.plan().model_bytes,
-            update_bytes: fed.plan().update_bytes,
+            model_bytes: sys.job.plan().model_bytes,
+            update_bytes: sys.job.plan().update_bytes,
         }),
     };
     info.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;

@@ -6,7 +6,7 @@
 use crate::engine::rng::{StreamRng, stream};
 use crate::scenario::{StrategySpec, VerificationSpec};
 use dmlsim_models::econ::verify::{ResultHash, Verdict, majority, spot_check};
-use dmlsim_models::learning::Learner;
+use dmlsim_models::learning::RoundUpdates;
 use rand::RngExt;
 
 /// What verification decided for one round.
@@ -63,21 +63,16 @@ impl Verifier {
         }
     }
 
-    /// Checks `contributors` (ascending) of `round`.
-    pub fn check(
-        &mut self,
-        round: u32,
-        contributors: &[u32],
-        learner: &mut dyn Learner,
-    ) -> RoundChecks {
+    /// Checks a round's updates.
+    pub fn check(&mut self, mut updates: RoundUpdates) -> RoundChecks {
         let mut out = RoundChecks::default();
-        let claimed = |learner: &dyn Learner, n: u32| learner.claimed_work_flops(round, n);
+        let contributors = updates.senders();
         match &self.strategy {
             StrategySpec::None => out.accepted = contributors.to_vec(),
             StrategySpec::SpotCheck { p } => {
                 for &n in contributors {
                     // Deterministic training: re-execution reproduces the honest hash.
-                    let submitted = if learner.submits_honest_result(n) {
+                    let submitted = if updates.is_honest(n) {
                         HONEST
                     } else {
                         node_hash(n)
@@ -103,12 +98,12 @@ impl Verifier {
                         Verdict::Unchecked => out.accepted.push(n),
                         Verdict::Passed => {
                             out.checked += 1;
-                            out.verification_flops += claimed(learner, n);
+                            out.verification_flops += updates.claimed_flops(n);
                             out.accepted.push(n);
                         }
                         Verdict::Caught => {
                             out.checked += 1;
-                            out.verification_flops += claimed(learner, n);
+                            out.verification_flops += updates.claimed_flops(n);
                             out.rejected.push((
                                 n,
                                 "spot check: result hash differs from the validator's re-execution",
@@ -123,11 +118,11 @@ impl Verifier {
                     let hashes: Vec<ResultHash> = group
                         .iter()
                         .map(|&n| {
-                            if learner.submits_honest_result(n) {
+                            if updates.is_honest(n) {
                                 HONEST
                             } else if *colluding_lazy
-                                && learner.claimed_work_flops(round, n) > 0.0
-                                && learner.client_work_flops(round, n) == 0.0
+                                && updates.claimed_flops(n) > 0.0
+                                && updates.done_flops(n) == 0.0
                             {
                                 COLLUDED
                             } else {
@@ -137,7 +132,7 @@ impl Verifier {
                         .collect();
                     out.checked += group.len() as u32;
                     // Only one replica's work is useful: the rest is overhead.
-                    let work: f64 = group.iter().map(|&n| claimed(learner, n)).sum();
+                    let work: f64 = group.iter().map(|&n| updates.claimed_flops(n)).sum();
                     out.verification_flops +=
                         work * (group.len() as f64 - 1.0) / group.len() as f64;
                     match majority(&hashes) {
@@ -158,7 +153,7 @@ impl Verifier {
                 }
             }
             StrategySpec::Screening { threshold } => {
-                let flags = learner.screen(round, contributors, *threshold);
+                let flags = updates.screen(*threshold);
                 out.checked = contributors.len() as u32;
                 for (&n, flagged) in contributors.iter().zip(flags) {
                     if flagged {

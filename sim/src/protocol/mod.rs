@@ -1,9 +1,9 @@
 //! The federated-learning protocol as events: client selection, model
 //! broadcast, local compute, update upload, deadline and round close.
 
-pub mod federation;
+pub mod job;
 pub mod records;
 mod selection;
 
-pub use federation::{Event, Federation};
+pub use job::{Job, JobCtx, JobPlan, RoundEnded};
 pub use records::{RoundRecord, TransferKind, TransferRecord};

@@ -1,0 +1,231 @@
+//! The root model of a run. It owns every subsystem's state — the world
+//! (nodes), the network, the training job, the chain (token economy and
+//! its clock), the verifier, the runtime parameters and any listening
+//! policies — and routes each [`Event`] to the subsystem it belongs to.
+//!
+//! ```text
+//!            Event::Job ─▶ Job ──(round ended)──▶ Verifier ─▶ Job::close_round
+//!            Event::Net ─▶ Network ─(flow finished)─▶ Job        │ Fact::RoundClosed
+//!          Event::Chain ─▶ Chain ─(epoch settled)─┐              ▼
+//!                                                  └──▶ Chain, Listeners ──▶ Effects
+//!                                                                             │
+//!                   world (operators active, jailed) ◀── root applies ◀───────┘
+//!                   params (versioned changes)       ◀──
+//! ```
+//!
+//! Subsystems never call each other. The world and the network are
+//! resources a job uses through activities (transfers, selection); the
+//! deciding subsystems report typed [`Fact`]s and return typed [`Effect`]s,
+//! which the root applies before the next event.
+
+mod build;
+mod event;
+mod fact;
+
+pub use build::build;
+pub use event::{ChainEvent, Event, JobEvent, JobId, NetEvent};
+pub use fact::{BadApproval, Contribution, Effect, Fact, Listener, Misconduct, RoundClosed};
+
+use crate::chain::{Chain, ChainStep};
+use crate::engine::{Model, Scheduler, SimTime};
+use crate::network::Network;
+use crate::params::Params;
+use crate::protocol::job::{Job, JobCtx, RoundEnded};
+use crate::verification::{RoundChecks, Verifier};
+use crate::world::Nodes;
+use dmlsim_models::learning::Learner;
+
+/// The root model: every subsystem of a run.
+pub struct System<L: Learner> {
+    /// The nodes, with their run counters.
+    pub nodes: Nodes,
+    /// Links, flows and the transfer trace.
+    pub net: Network,
+    /// The training job.
+    pub job: Job<L>,
+    /// The token economy and its clock, when the scenario has one.
+    pub chain: Option<Chain>,
+    /// The verifier, when the scenario has a `verification` section.
+    pub verifier: Option<Verifier>,
+    /// Runtime parameters, versioned.
+    pub params: Params,
+    listeners: Vec<Box<dyn Listener>>,
+    effects: Vec<Effect>,
+    /// Why the run failed, if it did (exit code 1).
+    pub failure: Option<String>,
+}
+
+impl<L: Learner> System<L> {
+    /// A root over its subsystems; `effects` are those decided while
+    /// building them (e.g. operators that start outside the network).
+    pub fn new(
+        nodes: Nodes,
+        net: Network,
+        job: Job<L>,
+        chain: Option<Chain>,
+        verifier: Option<Verifier>,
+        params: Params,
+        effects: Vec<Effect>,
+    ) -> System<L> {
+        let mut s = System {
+            nodes,
+            net,
+            job,
+            chain,
+            verifier,
+            params,
+            listeners: Vec::new(),
+            effects,
+            failure: None,
+        };
+        s.apply_effects(SimTime::ZERO);
+        s
+    }
+
+    /// Adds a policy that listens to facts and answers with effects.
+    pub fn add_listener(&mut self, listener: Box<dyn Listener>) {
+        self.listeners.push(listener);
+    }
+
+    /// Schedules the first events: the chain's clock, then the first round.
+    pub fn start(&self, sched: &mut Scheduler<Event>) {
+        if let Some(chain) = &self.chain {
+            chain.start(sched);
+        }
+        sched.schedule_at(
+            SimTime::ZERO,
+            Event::Job(JobEvent::StartRound { job: self.job.id() }),
+        );
+    }
+
+    fn job_ctx<'a>(
+        sched: &'a mut Scheduler<Event>,
+        net: &'a mut Network,
+        nodes: &'a mut Nodes,
+        params: &'a Params,
+    ) -> JobCtx<'a> {
+        JobCtx {
+            sched,
+            net,
+            nodes,
+            rounds: &params.rounds,
+        }
+    }
+
+    fn fail(&mut self, sched: &mut Scheduler<Event>, message: String) {
+        self.failure.get_or_insert(message);
+        sched.stop();
+    }
+
+    /// Verifies an ended round, has the job aggregate it, settles it on the
+    /// chain and tells the listeners.
+    fn close_round(&mut self, ended: RoundEnded, sched: &mut Scheduler<Event>) {
+        let checks = match self.verifier.as_mut() {
+            Some(v) => v.check(self.job.updates(&ended)),
+            None => RoundChecks {
+                accepted: ended.contributors().to_vec(),
+                ..RoundChecks::default()
+            },
+        };
+        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+        let closed = self.job.close_round(ended, checks, &mut ctx);
+        let mut punished = 0..0;
+        if let Some(chain) = self.chain.as_mut() {
+            let before = chain.economy.offences.len();
+            let settled = chain
+                .economy
+                .settle_round(&closed, &self.nodes, &mut self.effects);
+            punished = before..chain.economy.offences.len();
+            match settled {
+                Ok(slashed) => self.job.note_slashed(closed.round, slashed),
+                Err(message) => self.fail(sched, message),
+            }
+        }
+        let now = sched.now();
+        self.notify(now, Fact::RoundClosed(&closed));
+        if let Some(chain) = &self.chain {
+            for o in &chain.economy.offences[punished] {
+                for l in &mut self.listeners {
+                    l.on_fact(now, Fact::OffencePunished(o), &mut self.effects);
+                }
+            }
+        }
+        self.apply_effects(now);
+    }
+
+    fn notify(&mut self, now: SimTime, fact: Fact) {
+        for l in &mut self.listeners {
+            l.on_fact(now, fact, &mut self.effects);
+        }
+    }
+
+    /// Applies the pending effects in the order they were decided.
+    fn apply_effects(&mut self, now: SimTime) {
+        for effect in self.effects.drain(..) {
+            match effect {
+                Effect::SetOperatorActive { operator, active } => {
+                    self.nodes.operator_active[operator as usize] = active;
+                }
+                Effect::JailOperator { operator, until } => {
+                    let jailed = &mut self.nodes.operator_jailed_until[operator as usize];
+                    *jailed = (*jailed).max(until);
+                }
+                Effect::ChangeParam { from, change } => {
+                    self.params.apply(from.max(now), &change);
+                }
+            }
+        }
+    }
+
+    fn on_chain(&mut self, event: ChainEvent, sched: &mut Scheduler<Event>) {
+        let Some(chain) = self.chain.as_mut() else {
+            return;
+        };
+        let step = chain.handle(
+            event,
+            sched,
+            &self.nodes,
+            self.job.is_done(),
+            &mut self.effects,
+        );
+        match step {
+            Ok(ChainStep::Continue) => {}
+            Ok(step) => {
+                let now = sched.now();
+                if let Some(record) = self.chain.as_ref().and_then(|c| c.economy.epochs.last()) {
+                    for l in &mut self.listeners {
+                        l.on_fact(now, Fact::EpochSettled(record), &mut self.effects);
+                    }
+                }
+                self.apply_effects(now);
+                if step == ChainStep::Finished {
+                    sched.stop();
+                }
+            }
+            Err(message) => self.fail(sched, message),
+        }
+    }
+}
+
+impl<L: Learner> Model for System<L> {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Job(e) => {
+                let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+                if let Some(ended) = self.job.handle(e, &mut ctx) {
+                    self.close_round(ended, sched);
+                }
+            }
+            Event::Net(e) => {
+                if let Some(finished) = self.net.handle(e, sched) {
+                    let mut ctx =
+                        Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+                    self.job.on_flow_finished(finished, &mut ctx);
+                }
+            }
+            Event::Chain(e) => self.on_chain(e, sched),
+        }
+    }
+}
