@@ -229,3 +229,6 @@ impl<L: Learner> Model for System<L> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
