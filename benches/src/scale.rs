@@ -28,6 +28,7 @@ fn run_one(scenario: &Path) -> ExitCode {
         out: out.clone(),
         trace: false,
         seed: None,
+        overrides: Vec::new(),
     };
     let result = run_file(scenario, &opts, &mut |_, _, _| {});
     let _ = std::fs::remove_dir_all(&out);

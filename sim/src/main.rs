@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use dmlsim::run::{RunError, RunOptions, run_file};
-use dmlsim::scenario::{json_schema, load_scenario};
+use dmlsim::scenario::{Override, json_schema, load_scenario_with};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -31,6 +31,11 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Change a scenario field by its path, e.g. `--set rounds.count=50`
+        /// or `--set 'economics.emission={constant: {per_epoch: 100}}'`
+        /// (repeatable; the value is YAML).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -40,9 +45,24 @@ enum Command {
         /// Scenario YAML files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Check the files with these overrides applied (as for `run`).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+/// Reads `--set` flags; a malformed one is a usage error (exit 2).
+fn parse_overrides(flags: &[String]) -> Result<Vec<Override>, ExitCode> {
+    flags
+        .iter()
+        .map(|f| Override::parse(f))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })
 }
 
 fn main() -> ExitCode {
@@ -52,11 +72,15 @@ fn main() -> ExitCode {
             println!("{}", json_schema());
             ExitCode::SUCCESS
         }
-        Command::Validate { files } => {
+        Command::Validate { files, set } => {
+            let overrides = match parse_overrides(&set) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
             let mut ok = true;
             for f in files {
                 // A scenario is valid when it parses, passes its checks and its data loads.
-                let checked = load_scenario(&f).and_then(|loaded| {
+                let checked = load_scenario_with(&f, &overrides).and_then(|loaded| {
                     let s = &loaded.scenario;
                     if let Some(l) = &s.learning {
                         dmlsim::learning_setup::load_dataset(l, &loaded.dir, s.seed)
@@ -87,8 +111,13 @@ fn main() -> ExitCode {
             out,
             trace,
             seed,
+            set,
             quiet,
         } => {
+            let overrides = match parse_overrides(&set) {
+                Ok(o) => o,
+                Err(code) => return code,
+            };
             let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
                 let b = ProgressBar::new(0);
                 b.set_style(
@@ -111,6 +140,7 @@ fn main() -> ExitCode {
                 out: out.clone(),
                 trace,
                 seed,
+                overrides,
             };
             let result = run_file(&scenario, &opts, &mut progress);
             if let Some(b) = bar {

@@ -3,7 +3,7 @@
 use crate::engine::{Kernel, SimTime, StopReason};
 use crate::output::run_info::LearningRecord;
 use crate::output::{RunInfo, econ_tables, tables};
-use crate::scenario::{LoadedScenario, ScenarioError, load_scenario};
+use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, build};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub trace: bool,
     /// Replace the scenario's seed.
     pub seed: Option<u64>,
+    /// `--set path=value` overrides, applied in order before the typed parse.
+    pub overrides: Vec<Override>,
 }
 
 /// Progress reported while running: rounds closed, rounds planned, sim time.
@@ -49,7 +51,7 @@ impl std::error::Error for RunError {}
 
 /// Loads and runs a scenario file, writing the result files.
 pub fn run_file(path: &Path, opts: &RunOptions, progress: Progress) -> Result<RunInfo, RunError> {
-    let loaded = load_scenario(path).map_err(RunError::Scenario)?;
+    let loaded = load_scenario_with(path, &opts.overrides).map_err(RunError::Scenario)?;
     run_scenario(&loaded, opts, progress)
 }
 
@@ -134,6 +136,7 @@ pub fn run_scenario(
         scenario: scenario.name.clone(),
         scenario_sha256: sha256_hex(&loaded.text),
         seed: scenario.seed,
+        overrides: loaded.overrides.iter().map(|o| o.flag.clone()).collect(),
         learner: sys.job.learner().name().to_string(),
         nodes: sys.nodes.len() as u64,
         operators: u64::from(sys.nodes.operators),

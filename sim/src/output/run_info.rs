@@ -14,6 +14,8 @@ pub struct RunInfo {
     pub scenario_sha256: String,
     /// Seed used (the scenario's, or the `--seed` override).
     pub seed: u64,
+    /// `--set path=value` overrides applied to the scenario file, in order.
+    pub overrides: Vec<String>,
     /// The learner behind the rounds.
     pub learner: String,
     /// Number of nodes.

@@ -3,6 +3,7 @@
 //! semantic validation; every problem carries file, line, column and path.
 
 use super::locate::{Location, LocationIndex};
+use super::overrides::Override;
 use super::types::Scenario;
 use super::validate;
 use serde::de::DeserializeOwned;
@@ -22,6 +23,8 @@ pub struct Problem {
     pub location: Option<Location>,
     /// What was expected and what was found.
     pub message: String,
+    /// The `--set` flag that put the faulty value there, if one did.
+    pub flag: Option<String>,
 }
 
 /// Every problem found in one scenario file.
@@ -39,9 +42,10 @@ impl fmt::Display for ScenarioError {
             if i > 0 {
                 writeln!(f)?;
             }
-            match p.location {
-                Some(l) => write!(f, "{}:{}:{}: ", self.file, l.line, l.column)?,
-                None => write!(f, "{}: ", self.file)?,
+            match (&p.flag, p.location) {
+                (Some(flag), _) => write!(f, "{}: --set {flag}: ", self.file)?,
+                (None, Some(l)) => write!(f, "{}:{}:{}: ", self.file, l.line, l.column)?,
+                (None, None) => write!(f, "{}: ", self.file)?,
             }
             if p.path.is_empty() {
                 write!(f, "{}", p.message)?;
@@ -63,6 +67,7 @@ impl ScenarioError {
                 path: String::new(),
                 location,
                 message,
+                flag: None,
             }],
         }
     }
@@ -79,17 +84,29 @@ pub struct LoadedScenario {
     pub file: String,
     /// Folder that relative paths in the scenario (data files) start from.
     pub dir: std::path::PathBuf,
+    /// The `--set` overrides applied to the file, in order.
+    pub overrides: Vec<Override>,
 }
 
 impl LoadedScenario {
-    /// An error about this scenario at the given field paths, located in its text.
+    /// An error about this scenario at the given field paths, located in its
+    /// text or attributed to the override that set the field.
     pub fn error(&self, problems: Vec<(String, String)>) -> ScenarioError {
-        locate(&self.file, &self.text, problems)
+        locate(&self.file, &self.text, &self.overrides, problems)
     }
 }
 
 /// Reads, parses and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    load_scenario_with(path, &[])
+}
+
+/// Reads a scenario file, applies `overrides` in order, then parses and
+/// validates the result.
+pub fn load_scenario_with(
+    path: &Path,
+    overrides: &[Override],
+) -> Result<LoadedScenario, ScenarioError> {
     let file = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| {
         ScenarioError::single(&file, None, format!("cannot read the scenario: {e}"))
@@ -111,13 +128,14 @@ pub fn load_scenario(path: &Path) -> Result<LoadedScenario, ScenarioError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         ScenarioError::single(&file, None, format!("the file is not UTF-8 text: {e}"))
     })?;
-    let scenario = parse_scenario(&text, &file)?;
+    let scenario = parse_scenario_with(&text, &file, overrides)?;
     let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     Ok(LoadedScenario {
         scenario,
         text,
         file,
         dir,
+        overrides: overrides.to_vec(),
     })
 }
 
@@ -140,6 +158,16 @@ const OPTIONAL: [&str; 4] = ["description", "learning", "economics", "verificati
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse_scenario_with(text, file, &[])
+}
+
+/// Parses scenario text, applies `overrides` to the document, then
+/// deserializes and validates it. Problems in overridden fields name the flag.
+pub fn parse_scenario_with(
+    text: &str,
+    file: &str,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
     if text.len() as u64 > MAX_SCENARIO_BYTES {
         return Err(ScenarioError::single(
             file,
@@ -147,7 +175,7 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
             format!("the scenario is larger than {MAX_SCENARIO_BYTES} bytes"),
         ));
     }
-    let root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
+    let mut root: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         let loc = e.location().map(|l| Location {
             line: l.line(),
             column: l.column(),
@@ -158,6 +186,30 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
             format!("not valid YAML: {}", strip_location(&e.to_string())),
         )
     })?;
+    for o in overrides {
+        if let Err(e) = o.apply(&mut root) {
+            return Err(ScenarioError {
+                file: file.to_string(),
+                problems: vec![Problem {
+                    path: o.path.clone(),
+                    location: None,
+                    message: e.message,
+                    flag: Some(e.flag),
+                }],
+            });
+        }
+    }
+    // The typed parse reads the overridden document; locations still come
+    // from the file (overridden fields are attributed to their flag).
+    let merged;
+    let source = if overrides.is_empty() {
+        text
+    } else {
+        merged = serde_yaml_ng::to_string(&root).map_err(|e| {
+            ScenarioError::single(file, None, format!("cannot apply the overrides: {e}"))
+        })?;
+        &merged
+    };
     let Value::Mapping(map) = &root else {
         return Err(ScenarioError::single(
             file,
@@ -220,10 +272,10 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
         }
     }
     if !raw.is_empty() {
-        return Err(locate(file, text, raw));
+        return Err(locate(file, text, overrides, raw));
     }
     let scenario: Scenario =
-        match serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+        match serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(source)) {
             Ok(s) => s,
             Err(e) => {
                 let path = e.path().to_string();
@@ -231,13 +283,14 @@ pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError>
                 return Err(locate(
                     file,
                     text,
+                    overrides,
                     vec![(if path == "." { String::new() } else { path }, msg)],
                 ));
             }
         };
     let semantic = validate::validate(&scenario);
     if !semantic.is_empty() {
-        return Err(locate(file, text, semantic));
+        return Err(locate(file, text, overrides, semantic));
     }
     Ok(scenario)
 }
@@ -285,7 +338,12 @@ fn check_section<T: DeserializeOwned>(v: &Value, prefix: &str, out: &mut Vec<(St
     }
 }
 
-fn locate(file: &str, text: &str, raw: Vec<(String, String)>) -> ScenarioError {
+fn locate(
+    file: &str,
+    text: &str,
+    overrides: &[Override],
+    raw: Vec<(String, String)>,
+) -> ScenarioError {
     let index = LocationIndex::build(text);
     let problems = raw
         .into_iter()
@@ -314,10 +372,17 @@ fn locate(file: &str, text: &str, raw: Vec<(String, String)>) -> ScenarioError {
                 }
                 _ => path,
             };
+            // The last override covering the field set its value.
+            let flag = overrides
+                .iter()
+                .rev()
+                .find(|o| o.covers(&path))
+                .map(|o| o.flag.clone());
             Problem {
+                location: if flag.is_some() { None } else { location },
                 path,
-                location,
                 message,
+                flag,
             }
         })
         .collect();

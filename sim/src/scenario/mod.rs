@@ -7,6 +7,7 @@ pub mod economics;
 pub mod learning;
 pub mod load;
 pub mod locate;
+pub mod overrides;
 pub mod param;
 pub mod tagged;
 pub mod types;
@@ -17,7 +18,11 @@ pub use bytes::ByteSize;
 pub use duration::Duration;
 pub use economics::*;
 pub use learning::*;
-pub use load::{LoadedScenario, Problem, ScenarioError, load_scenario, parse_scenario};
+pub use load::{
+    LoadedScenario, Problem, ScenarioError, load_scenario, load_scenario_with, parse_scenario,
+    parse_scenario_with,
+};
+pub use overrides::{Override, OverrideError};
 pub use param::{Distribution, Param};
 pub use types::*;
 pub use verification::*;

@@ -39,6 +39,7 @@ rounds:
         text,
         file: "lab.yaml".into(),
         dir: ".".into(),
+        overrides: vec![],
     }
 }
 

@@ -129,3 +129,78 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read the scenario"));
 }
+
+#[test]
+fn set_overrides_any_field_and_matches_the_edited_file() {
+    // `--set` gives the same bytes as editing the file by hand.
+    let flagged = scratch("cli-set");
+    run_ok(
+        "scenarios/quickstart.yaml",
+        &flagged,
+        &[
+            "--set",
+            "rounds.count=4",
+            "--set",
+            "populations[0].count=300",
+        ],
+        &[],
+    );
+    let edited = run_variant(
+        "scenarios/quickstart.yaml",
+        &[
+            ("  count: 20\n", "  count: 4\n"),
+            ("count: 1200", "count: 300"),
+        ],
+        "cli-set-edited",
+    );
+    for t in ["rounds.arrow", "nodes.arrow"] {
+        assert_eq!(
+            std::fs::read(flagged.join(t)).unwrap(),
+            std::fs::read(edited.join(t)).unwrap(),
+            "{t}"
+        );
+    }
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(flagged.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        info["overrides"],
+        serde_json::json!(["rounds.count=4", "populations[0].count=300"])
+    );
+}
+
+#[test]
+fn a_bad_override_names_its_flag_and_exits_2() {
+    let out = scratch("cli-set-bad");
+    let o = out.to_str().unwrap();
+    let cases = [
+        (
+            "rounds.count=abc",
+            "scenarios/quickstart.yaml: --set rounds.count=abc: rounds.count: invalid type",
+        ),
+        (
+            "rounds.cout=5",
+            "--set rounds.cout=5: rounds.cout: unknown field `cout`",
+        ),
+        (
+            "populations[9].count=5",
+            "`populations[9]` is out of range: the list has 4 entries",
+        ),
+        ("nonsense", "--set nonsense: expected `path=value`"),
+    ];
+    for (flag, expected) in cases {
+        let r = dmlsim(
+            &[
+                "run",
+                "scenarios/quickstart.yaml",
+                "--out",
+                o,
+                "--set",
+                flag,
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+    }
+}
