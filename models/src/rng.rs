@@ -49,6 +49,17 @@ pub fn counter_uniform(key: u64, counter: u64) -> f64 {
     (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A counter-based standard normal draw for `(key, counter)` (Box–Muller
+/// on two counter uniforms): the `counter`-th draw is the same however many
+/// draws were asked for before it, so runs that query a process at other
+/// times still share its numbers.
+pub fn counter_normal(key: u64, counter: u64) -> f64 {
+    let u1 = counter_uniform(key, counter.wrapping_mul(2));
+    let u2 = counter_uniform(key, counter.wrapping_mul(2).wrapping_add(1));
+    // 1 − u1 lies in (0, 1], so the logarithm is finite.
+    (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

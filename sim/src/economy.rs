@@ -4,7 +4,7 @@
 //! the cloud baseline. The ledger itself is `dmlsim_models::econ::ledger`.
 
 use crate::engine::SimTime;
-use crate::engine::rng::{StreamRng, stream};
+use crate::engine::rng::stream_key;
 use crate::scenario::{
     EconomicsSpec, EmissionSpec, PriceSpec, Scenario, SlashDestination, SlashingSpec,
 };
@@ -113,7 +113,6 @@ pub struct Economy {
     epoch_fees: u128,
     epoch_rounds: Vec<usize>,
     price: PricePath,
-    price_rng: StreamRng,
     price_now: f64,
     /// Per operator: USD revenue (rewards × price at payout).
     pub revenue_usd: Vec<f64>,
@@ -314,8 +313,7 @@ impl Economy {
             ));
         }
         let mut price = PricePath::new(model);
-        let mut price_rng = stream(s.seed, "token-price", 0);
-        let price_now = price.at(0.0, &mut price_rng);
+        let price_now = price.at(0.0);
         Ok(Economy {
             spec: spec.clone(),
             ledger,
@@ -341,7 +339,6 @@ impl Economy {
             epoch_fees: 0,
             epoch_rounds: Vec::new(),
             price,
-            price_rng,
             price_now,
             revenue_usd: vec![0.0; ops],
             cost_usd: vec![0.0; ops],
@@ -380,7 +377,7 @@ impl Economy {
     }
 
     fn refresh_price(&mut self, t: SimTime) {
-        self.price_now = self.price.at(t.as_secs_f64(), &mut self.price_rng);
+        self.price_now = self.price.at(t.as_secs_f64());
     }
 
     /// Operators in the network now.
@@ -893,6 +890,7 @@ impl Economy {
 pub fn price_model(
     spec: &EconomicsSpec,
     base_dir: &std::path::Path,
+    price_seed: u64,
 ) -> Result<PriceModel, (String, String)> {
     Ok(match &spec.token_price {
         PriceSpec::Constant { usd } => PriceModel::Constant { usd: *usd },
@@ -900,10 +898,13 @@ pub fn price_model(
             initial_usd,
             mu,
             sigma,
+            step,
         } => PriceModel::Gbm {
             initial_usd: *initial_usd,
             mu: *mu,
             sigma: *sigma,
+            step_s: step.time().as_secs_f64(),
+            key: stream_key(price_seed, "token-price", 0),
         },
         PriceSpec::Series { points } => PriceModel::Series {
             points: points

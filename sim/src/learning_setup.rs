@@ -43,14 +43,15 @@ pub fn build_learner(
             work_flops: s.rounds.client_flops.unwrap_or(0.0),
         }));
     };
-    let data = load_dataset(l, base_dir, s.seed)?;
+    let data = load_dataset(l, base_dir, s.seeds().training)?;
     if data.len() < 2 {
         return Err((
             "learning.dataset".into(),
             "the dataset needs at least two examples".into(),
         ));
     }
-    let (mut train, mut test) = data.split(l.test_fraction, &mut stream(s.seed, "split", 0));
+    let (mut train, mut test) =
+        data.split(l.test_fraction, &mut stream(s.seeds().training, "split", 0));
     if l.standardize {
         let st = Standardizer::fit(&train);
         st.apply(&mut train);
@@ -70,7 +71,7 @@ pub fn build_learner(
         train.classes,
         nodes.len(),
         l.samples_per_node.map(|n| n as usize),
-        &mut stream(s.seed, "partition", 0),
+        &mut stream(s.seeds().training, "partition", 0),
     );
     let model = model_for(&l.model, train.dim(), train.classes);
     if model.num_params() > MAX_REAL_PARAMETERS {
@@ -92,7 +93,7 @@ pub fn build_learner(
         shards,
         nodes.behaviour.clone(),
         cfg,
-        s.seed,
+        s.seeds().training,
     )))
 }
 

@@ -83,11 +83,11 @@ fn main() -> ExitCode {
                 let checked = load_scenario_with(&f, &overrides).and_then(|loaded| {
                     let s = &loaded.scenario;
                     if let Some(l) = &s.learning {
-                        dmlsim::learning_setup::load_dataset(l, &loaded.dir, s.seed)
+                        dmlsim::learning_setup::load_dataset(l, &loaded.dir, s.seeds().training)
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
                     if let Some(e) = &s.economics {
-                        dmlsim::economy::price_model(e, &loaded.dir)
+                        dmlsim::economy::price_model(e, &loaded.dir, s.seeds().price)
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
                     Ok(())

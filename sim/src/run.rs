@@ -136,6 +136,7 @@ pub fn run_scenario(
         scenario: scenario.name.clone(),
         scenario_sha256: sha256_hex(&loaded.text),
         seed: scenario.seed,
+        seeds: scenario.seeds(),
         overrides: loaded.overrides.iter().map(|o| o.flag.clone()).collect(),
         learner: sys.job.learner().name().to_string(),
         nodes: sys.nodes.len() as u64,

@@ -53,7 +53,9 @@ impl Topology {
     /// Builds the scenario's topology (generating the router graph, if any).
     pub fn build(s: &Scenario) -> Topology {
         match (&s.network.topology, &s.network.latency_ms) {
-            (Some(t), _) => Topology::Graph(RouterGraph::generate(t, s.regions.len(), s.seed)),
+            (Some(t), _) => {
+                Topology::Graph(RouterGraph::generate(t, s.regions.len(), s.seeds().world))
+            }
             (None, Some(m)) => Topology::Regions {
                 n: m.len(),
                 latency: m

@@ -14,6 +14,9 @@ pub struct RunInfo {
     pub scenario_sha256: String,
     /// Seed used (the scenario's, or the `--seed` override).
     pub seed: u64,
+    /// The seed of each group of random streams (each follows `seed` unless
+    /// the scenario's `seeds` section sets it).
+    pub seeds: crate::scenario::Seeds,
     /// `--set path=value` overrides applied to the scenario file, in order.
     pub overrides: Vec<String>,
     /// The learner behind the rounds.

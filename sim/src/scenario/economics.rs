@@ -205,7 +205,9 @@ pub enum PriceSpec {
         /// USD per token.
         usd: f64,
     },
-    /// Geometric Brownian motion, seeded from the scenario seed.
+    /// Geometric Brownian motion on a fixed time grid, drawn from the
+    /// `price` seed: the path depends on time only, so runs that differ in
+    /// anything else (an emission curve, a fee) see the same prices.
     Gbm {
         /// Price at time 0.
         initial_usd: f64,
@@ -213,6 +215,10 @@ pub enum PriceSpec {
         mu: f64,
         /// Volatility per √year.
         sigma: f64,
+        /// Grid step: the price moves at multiples of it and holds between
+        /// (default 1h; at least 1s).
+        #[serde(default = "one_hour")]
+        step: Duration,
     },
     /// A step series: from `t` on, the price is `usd`.
     Series {
@@ -225,6 +231,10 @@ pub enum PriceSpec {
         /// File path.
         path: String,
     },
+}
+
+fn one_hour() -> Duration {
+    Duration(crate::engine::SimTime::from_secs(3600))
 }
 
 /// A point of a price series.

@@ -139,10 +139,11 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "name",
     "description",
     "seed",
+    "seeds",
     "horizon",
     "regions",
     "network",
@@ -154,7 +155,13 @@ const KNOWN: [&str; 13] = [
     "economics",
     "verification",
 ];
-const OPTIONAL: [&str; 4] = ["description", "learning", "economics", "verification"];
+const OPTIONAL: [&str; 5] = [
+    "description",
+    "seeds",
+    "learning",
+    "economics",
+    "verification",
+];
 
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse_scenario(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
@@ -245,6 +252,7 @@ pub fn parse_scenario_with(
             ("name", _) => check_section::<String>(v, key, &mut raw),
             ("description", _) => check_section::<Option<String>>(v, key, &mut raw),
             ("seed", _) => check_section::<u64>(v, key, &mut raw),
+            ("seeds", _) => check_section::<super::SeedsSpec>(v, key, &mut raw),
             ("horizon", _) => check_section::<super::Duration>(v, key, &mut raw),
             ("regions", _) => check_section::<Vec<super::Region>>(v, key, &mut raw),
             ("profiles", _) => check_section::<Vec<super::Profile>>(v, key, &mut raw),

@@ -18,8 +18,14 @@ pub struct Scenario {
     /// Free text describing what the scenario studies.
     #[serde(default)]
     pub description: Option<String>,
-    /// The one seed every random stream is derived from.
+    /// The seed every random stream is derived from, unless `seeds` gives a
+    /// group of streams its own.
     pub seed: u64,
+    /// Separate seeds for groups of random streams (each defaults to
+    /// `seed`), so variants can share some draws (common random numbers)
+    /// and vary others.
+    #[serde(default)]
+    pub seeds: SeedsSpec,
     /// Simulated time after which the run stops, e.g. `2d`.
     pub horizon: Duration,
     /// Geographic regions nodes live in.
@@ -45,6 +51,57 @@ pub struct Scenario {
     /// Verification of claimed work and slashing (needs `learning` and `economics`).
     #[serde(default)]
     pub verification: Option<super::VerificationSpec>,
+}
+
+/// Per-group seeds; an absent one follows `seed`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeedsSpec {
+    /// Hardware, links, availability, behaviours, operators and topology.
+    #[serde(default)]
+    pub world: Option<u64>,
+    /// Which clients each round selects.
+    #[serde(default)]
+    pub selection: Option<u64>,
+    /// Datasets, their split and partition, and local training.
+    #[serde(default)]
+    pub training: Option<u64>,
+    /// The token-price path.
+    #[serde(default)]
+    pub price: Option<u64>,
+    /// Verification draws (which updates are checked, by which validator).
+    #[serde(default)]
+    pub verification: Option<u64>,
+}
+
+/// The seed of each group of random streams of a run, resolved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Seeds {
+    /// Hardware, links, availability, behaviours, operators and topology.
+    pub world: u64,
+    /// Client selection.
+    pub selection: u64,
+    /// Datasets, partitions and local training.
+    pub training: u64,
+    /// The token-price path.
+    pub price: u64,
+    /// Verification draws.
+    pub verification: u64,
+}
+
+impl Scenario {
+    /// Each stream group's seed: its own if set, else `seed`.
+    pub fn seeds(&self) -> Seeds {
+        let s = &self.seeds;
+        let or = |v: Option<u64>| v.unwrap_or(self.seed);
+        Seeds {
+            world: or(s.world),
+            selection: or(s.selection),
+            training: or(s.training),
+            price: or(s.price),
+            verification: or(s.verification),
+        }
+    }
 }
 
 /// A region: a time zone and an electricity price.

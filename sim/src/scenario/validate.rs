@@ -833,7 +833,14 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             initial_usd,
             mu,
             sigma,
+            step,
         } => {
+            if step.time() < crate::engine::SimTime::from_secs(1) {
+                c.err(
+                    "economics.token_price.gbm.step",
+                    "expected a grid step of at least 1s",
+                );
+            }
             c.num(
                 "economics.token_price.gbm.initial_usd",
                 *initial_usd,

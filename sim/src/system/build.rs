@@ -30,7 +30,7 @@ pub fn build(
     let mut effects: Vec<Effect> = Vec::new();
     let chain = match &s.economics {
         Some(spec) => {
-            let prices = price_model(spec, &loaded.dir)
+            let prices = price_model(spec, &loaded.dir, s.seeds().price)
                 .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
             let economy = Economy::new(spec, s, &nodes, prices, &mut effects).map_err(|e| {
                 RunError::Check(format!("the genesis distribution was refused: {e}"))
@@ -80,8 +80,11 @@ pub fn build(
             gap: r.gap.time(),
         }),
     };
-    let job = Job::new(JobId(0), plan, learner, s.seed);
-    let verifier = s.verification.as_ref().map(|v| Verifier::new(v, s.seed));
+    let job = Job::new(JobId(0), plan, learner, s.seeds().selection);
+    let verifier = s
+        .verification
+        .as_ref()
+        .map(|v| Verifier::new(v, s.seeds().verification));
     Ok(System::new(
         nodes, net, job, chain, verifier, params, effects,
     ))

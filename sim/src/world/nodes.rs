@@ -87,6 +87,7 @@ struct Draw {
 impl Nodes {
     /// Instantiates every population's nodes (in parallel, deterministically).
     pub fn instantiate(s: &Scenario, topo: &Topology) -> Nodes {
+        let world_seed = s.seeds().world;
         let region_index = |name: &str| {
             s.regions
                 .iter()
@@ -124,7 +125,7 @@ impl Nodes {
                 .map(|r| (r.utc_offset_h * 3.6e12).round() as i64)
                 .collect(),
             churn: Vec::new(),
-            seed: s.seed,
+            seed: s.seeds().world,
             stats: NodeStats::default(),
             operators: 0,
             operator_active: Vec::new(),
@@ -154,7 +155,7 @@ impl Nodes {
                 .into_par_iter()
                 .map(|i| {
                     let id = first_id + i;
-                    let mut rng = stream(s.seed, "node", id);
+                    let mut rng = stream(world_seed, "node", id);
                     let mut u = rng.random::<f64>() * total_weight;
                     let mut region = weights.last().expect("validated weights").0;
                     for &(r, w) in &weights {
@@ -220,7 +221,7 @@ impl Nodes {
                 out.behaviour.push(d.behaviour);
             }
             // Operators own consecutive runs of the population's nodes.
-            let mut rng = stream(s.seed, "operators", pop_index as u64);
+            let mut rng = stream(s.seeds().world, "operators", pop_index as u64);
             let mut left = u64::from(pop.count);
             while left > 0 {
                 let size =

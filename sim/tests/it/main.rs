@@ -6,6 +6,7 @@ mod determinism;
 mod economics;
 mod golden;
 mod learning;
+mod seeds;
 mod support;
 mod timing;
 mod validation;
