@@ -12,6 +12,7 @@ use crate::system::{Contribution, Effect, Misconduct, RoundClosed};
 use crate::world::Nodes;
 use dmlsim_models::econ::emission::Curve;
 use dmlsim_models::econ::ledger::{AccountId, EntryKind, Ledger, LedgerError};
+use dmlsim_models::econ::metrics::concentration;
 use dmlsim_models::econ::price::{PriceModel, PricePath};
 use dmlsim_models::econ::slashing::{Offence, Policy};
 use dmlsim_models::econ::split::{PPM, pro_rata};
@@ -631,7 +632,7 @@ impl Economy {
             .chain(self.operator_account.iter())
             .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
-        let (gini, n33, n51, hhi) = concentration(&holdings);
+        let c = concentration(&holdings);
         let mut profit: Vec<f64> = self
             .revenue_usd
             .iter()
@@ -657,10 +658,10 @@ impl Economy {
             fees: self.epoch_fees,
             treasury: self.ledger.balance(self.treasury),
             price_usd: price,
-            gini,
-            nakamoto_33: n33,
-            nakamoto_51: n51,
-            hhi,
+            gini: c.gini,
+            nakamoto_33: c.nakamoto_33,
+            nakamoto_51: c.nakamoto_51,
+            hhi: c.hhi,
             active_operators: active,
             operators_in_network: self.operators_in_network(),
             joined,
@@ -957,55 +958,4 @@ pub fn price_model(
             PriceModel::Series { points }
         }
     })
-}
-
-/// Gini, Nakamoto coefficients (33%, 51%) and HHI of a set of holdings.
-pub fn concentration(holdings: &[u128]) -> (f64, u32, u32, f64) {
-    let mut v: Vec<f64> = holdings.iter().map(|&h| h as f64).collect();
-    let total: f64 = v.iter().sum();
-    if v.is_empty() || total <= 0.0 {
-        return (0.0, 0, 0, 0.0);
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len() as f64;
-    // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
-    let gini = v
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
-        .sum::<f64>()
-        / (n * total);
-    let hhi = v.iter().map(|x| (x / total).powi(2)).sum();
-    let nakamoto = |threshold: f64| {
-        let mut acc = 0.0;
-        for (k, x) in v.iter().rev().enumerate() {
-            acc += x;
-            if acc > threshold * total {
-                return k as u32 + 1;
-            }
-        }
-        v.len() as u32
-    };
-    (gini, nakamoto(1.0 / 3.0), nakamoto(0.5), hhi)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn concentration_of_known_distributions() {
-        // Equal holdings: Gini 0, HHI 1/n, Nakamoto ⌊n/3⌋+1 and ⌊n/2⌋+1.
-        let (g, n33, n51, hhi) = concentration(&[5; 10]);
-        assert!(g.abs() < 1e-12 && (hhi - 0.1).abs() < 1e-12);
-        assert_eq!((n33, n51), (4, 6));
-        // One holder has everything: Gini (n−1)/n, HHI 1, Nakamoto 1.
-        let (g, n33, n51, hhi) = concentration(&[0, 0, 0, 100]);
-        assert!((g - 0.75).abs() < 1e-12 && (hhi - 1.0).abs() < 1e-12);
-        assert_eq!((n33, n51), (1, 1));
-        // 1, 2, 3, 4: Gini = Σ(2i−5)x / (4·10) = (−3 −2 +3 +12)/40 = 0.25.
-        let (g, _, n51, _) = concentration(&[1, 2, 3, 4]);
-        assert!((g - 0.25).abs() < 1e-12);
-        assert_eq!(n51, 2); // 4 + 3 = 7 > 5
-    }
 }

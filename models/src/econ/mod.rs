@@ -1,9 +1,10 @@
 //! The token economy, engine-free: an integer double-entry ledger with
 //! hash-chained blocks, emission curves, reward splits, token-price models,
-//! verification strategies and slashing policies.
+//! verification strategies, slashing policies and concentration metrics.
 
 pub mod emission;
 pub mod ledger;
+pub mod metrics;
 pub mod price;
 pub mod slashing;
 pub mod split;
