@@ -2,6 +2,7 @@
 //! effect of attackers under FedAvg and robust rules, user data files.
 
 use super::support::*;
+use parquet::basic::Compression;
 
 fn accuracies(out: &std::path::Path) -> Vec<f64> {
     f64_col(&read_arrow(&out.join("rounds.arrow"))[0], "test_accuracy")
@@ -120,18 +121,12 @@ fn scenario_with_dataset(dataset: &str) -> String {
     text.replace("  dataset: digits", &format!("  dataset: {dataset}"))
 }
 
-#[test]
-fn user_tables_load_from_csv_arrow_and_parquet() {
+/// The tiny separable table as an Arrow batch with columns `a`, `b`, `label`.
+fn tiny_batch() -> arrow_array::RecordBatch {
     use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
     use std::sync::Arc;
-    let dir = scratch("learn-files");
     let rows = tiny_rows();
-    let mut csv = String::from("a,b,label\n");
-    for (a, b, l) in &rows {
-        csv.push_str(&format!("{a},{b},{l}\n"));
-    }
-    std::fs::write(dir.join("data.csv"), csv).unwrap();
-    let batch = RecordBatch::try_from_iter(vec![
+    RecordBatch::try_from_iter(vec![
         (
             "a",
             Arc::new(Float64Array::from(
@@ -151,7 +146,33 @@ fn user_tables_load_from_csv_arrow_and_parquet() {
             )) as ArrayRef,
         ),
     ])
+    .unwrap()
+}
+
+/// Writes `batch` as Parquet compressed with `codec`.
+fn write_parquet(path: &std::path::Path, batch: &arrow_array::RecordBatch, codec: Compression) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(codec)
+        .build();
+    let mut pw = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
     .unwrap();
+    pw.write(batch).unwrap();
+    pw.close().unwrap();
+}
+
+#[test]
+fn user_tables_load_from_csv_arrow_and_parquet() {
+    let dir = scratch("learn-files");
+    let mut csv = String::from("a,b,label\n");
+    for (a, b, l) in &tiny_rows() {
+        csv.push_str(&format!("{a},{b},{l}\n"));
+    }
+    std::fs::write(dir.join("data.csv"), csv).unwrap();
+    let batch = tiny_batch();
     let mut w = arrow_ipc::writer::FileWriter::try_new(
         std::fs::File::create(dir.join("data.arrow")).unwrap(),
         &batch.schema(),
@@ -159,14 +180,7 @@ fn user_tables_load_from_csv_arrow_and_parquet() {
     .unwrap();
     w.write(&batch).unwrap();
     w.finish().unwrap();
-    let mut pw = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(dir.join("data.parquet")).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    pw.write(&batch).unwrap();
-    pw.close().unwrap();
+    write_parquet(&dir.join("data.parquet"), &batch, Compression::UNCOMPRESSED);
     for kind in ["csv", "arrow", "parquet"] {
         let path = dir.join(format!("{kind}.yaml"));
         std::fs::write(
@@ -192,6 +206,36 @@ fn user_tables_load_from_csv_arrow_and_parquet() {
         assert!(
             *acc.last().unwrap() > 0.9,
             "{kind}: a separable table should be learned: {acc:?}"
+        );
+    }
+}
+
+#[test]
+fn parquet_files_load_with_every_common_codec() {
+    // Polars writes zstd by default, pyarrow snappy, Spark snappy or gzip.
+    use parquet::basic::{GzipLevel, ZstdLevel};
+    let dir = scratch("learn-codecs");
+    let codecs = [
+        ("zstd", Compression::ZSTD(ZstdLevel::default())),
+        ("lz4", Compression::LZ4_RAW),
+        ("gzip", Compression::GZIP(GzipLevel::default())),
+        ("snappy", Compression::SNAPPY),
+    ];
+    for (name, codec) in codecs {
+        write_parquet(&dir.join(format!("{name}.parquet")), &tiny_batch(), codec);
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            scenario_with_dataset(&format!(
+                "{{ parquet: {{ path: {name}.parquet, label: label, features: [a, b] }} }}"
+            )),
+        )
+        .unwrap();
+        let o = dmlsim(&["validate", path.to_str().unwrap()], &[]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
         );
     }
 }
