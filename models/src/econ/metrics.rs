@@ -6,16 +6,49 @@
 pub struct Concentration {
     /// Gini coefficient: 0 when everyone holds the same, (n−1)/n when one holds all.
     pub gini: f64,
-    /// Fewest holders who together hold more than a third.
+    /// Nakamoto coefficient at 33%: the fewest holders who together hold
+    /// at least 33% (the smallest k whose top-k share is ≥ 0.33).
     pub nakamoto_33: u32,
-    /// Fewest holders who together hold more than half.
+    /// Nakamoto coefficient at 51%: the fewest holders who together hold
+    /// at least 51%.
     pub nakamoto_51: u32,
     /// Herfindahl–Hirschman index, Σ shares² (1/n for equal holdings, 1 for one holder).
     pub hhi: f64,
 }
 
+/// The Nakamoto coefficient at `percent`: the smallest k such that the k
+/// largest holdings sum to at least `percent`% of the total (0 when the
+/// total is 0). Exact integer arithmetic, so equal holdings give exactly
+/// ⌈n·percent/100⌉.
+pub fn nakamoto(holdings: &[u128], percent: u32) -> u32 {
+    let mut v = holdings.to_vec();
+    v.sort_unstable_by(|a, b| b.cmp(a));
+    nakamoto_sorted_desc(&v, percent)
+}
+
+fn nakamoto_sorted_desc(desc: &[u128], percent: u32) -> u32 {
+    let total: u128 = desc.iter().sum();
+    if total == 0 {
+        return 0;
+    }
+    // top·100 ≥ total·percent without overflow: total = 100q + r.
+    let (q, r) = (total / 100, total % 100);
+    let p = u128::from(percent);
+    let needed = q * p + (r * p).div_ceil(100);
+    let mut acc = 0u128;
+    for (k, x) in desc.iter().enumerate() {
+        acc += x;
+        if acc >= needed {
+            return k as u32 + 1;
+        }
+    }
+    desc.len() as u32
+}
+
 /// The concentration of `holdings` (all zeros or none: everything zero).
 pub fn concentration(holdings: &[u128]) -> Concentration {
+    let mut desc = holdings.to_vec();
+    desc.sort_unstable_by(|a, b| b.cmp(a));
     let mut v: Vec<f64> = holdings.iter().map(|&h| h as f64).collect();
     let total: f64 = v.iter().sum();
     if v.is_empty() || total <= 0.0 {
@@ -31,20 +64,10 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
         .sum::<f64>()
         / (n * total);
     let hhi = v.iter().map(|x| (x / total).powi(2)).sum();
-    let nakamoto = |threshold: f64| {
-        let mut acc = 0.0;
-        for (k, x) in v.iter().rev().enumerate() {
-            acc += x;
-            if acc > threshold * total {
-                return k as u32 + 1;
-            }
-        }
-        v.len() as u32
-    };
     Concentration {
         gini,
-        nakamoto_33: nakamoto(1.0 / 3.0),
-        nakamoto_51: nakamoto(0.5),
+        nakamoto_33: nakamoto_sorted_desc(&desc, 33),
+        nakamoto_51: nakamoto_sorted_desc(&desc, 51),
         hhi,
     }
 }
@@ -55,7 +78,7 @@ mod tests {
 
     #[test]
     fn concentration_of_known_distributions() {
-        // Equal holdings: Gini 0, HHI 1/n.
+        // Equal holdings: Gini 0, HHI 1/n, Nakamoto ⌈0.33n⌉ and ⌈0.51n⌉.
         let c = concentration(&[5; 10]);
         assert!(c.gini.abs() < 1e-12 && (c.hhi - 0.1).abs() < 1e-12);
         assert_eq!((c.nakamoto_33, c.nakamoto_51), (4, 6));
@@ -66,6 +89,27 @@ mod tests {
         // 1, 2, 3, 4: Gini = Σ(2i−5)x / (4·10) = (−3 −2 +3 +12)/40 = 0.25.
         let c = concentration(&[1, 2, 3, 4]);
         assert!((c.gini - 0.25).abs() < 1e-12);
-        assert_eq!(c.nakamoto_51, 2); // 4 + 3 = 7 > 5
+        assert_eq!(c.nakamoto_51, 2); // 4 + 3 = 7 ≥ 5.1
+    }
+
+    #[test]
+    fn nakamoto_is_the_fewest_holders_with_at_least_the_threshold() {
+        // 1,000 equal holders: exactly 330 hold 33% and 510 hold 51% (a
+        // "more than half" count gives 501, a float sum can be off by one).
+        let equal = vec![10u128.pow(18); 1000];
+        assert_eq!(nakamoto(&equal, 33), 330);
+        assert_eq!(nakamoto(&equal, 51), 510);
+        // Two halves: one holds 50% < 51%, so both are needed; one is ≥ 33%.
+        assert_eq!(nakamoto(&[50, 50], 51), 2);
+        assert_eq!(nakamoto(&[50, 50], 33), 1);
+        // Exactly at the threshold counts: 33 of 100, and 51 of 100.
+        assert_eq!(nakamoto(&[33, 33, 34], 33), 1);
+        assert_eq!(nakamoto(&[51, 49], 51), 1);
+        assert_eq!(nakamoto(&[50, 49, 1], 51), 2);
+        // Order of the input does not matter; nothing held gives 0.
+        assert_eq!(nakamoto(&[1, 49, 50], 51), 2);
+        assert_eq!(nakamoto(&[0, 0], 51), 0);
+        // Near u128's limit the arithmetic does not overflow.
+        assert_eq!(nakamoto(&[u128::MAX / 4, u128::MAX / 4], 51), 2);
     }
 }
