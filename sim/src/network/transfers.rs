@@ -191,8 +191,9 @@ impl Network {
         moved
     }
 
-    /// Marks a finished transfer as delivered to a receiver that still
-    /// wanted it (its last byte arrived while the round was open for it).
+    /// Marks a finished transfer as delivered: its last byte reached a
+    /// receiver that still wanted it (the round open for that client, the
+    /// node online). Transfers never marked stay `delivered: false`.
     pub fn mark_delivered(&mut self, trace_row: Option<usize>) {
         if let (Some(trace), Some(i)) = (self.trace.as_mut(), trace_row) {
             trace[i].delivered = true;
@@ -212,9 +213,9 @@ impl Network {
                 }
                 let (t, moved) = self.stop_flow(sched, flow);
                 let arrives = sched.now().saturating_add(t.latency);
+                // Delivered only once the job accepts it (mark_delivered).
                 if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
                     trace[i].end = arrives;
-                    trace[i].delivered = true;
                 }
                 Some(FlowFinished {
                     tag: t.tag,

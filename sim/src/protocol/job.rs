@@ -69,6 +69,8 @@ struct Client {
     t_downloaded: SimTime,
     t_computed: SimTime,
     bytes: u64,
+    /// Trace row of the transfer on its way to the receiver, when tracing.
+    arriving: Option<usize>,
 }
 
 /// Sums of the phase durations of clients that completed, s.
@@ -278,6 +280,7 @@ impl<L: Learner> Job<L> {
                     t_downloaded: now,
                     t_computed: now,
                     bytes: 0,
+                    arriving: None,
                 })
                 .collect(),
             outstanding: chosen.len() as u32,
@@ -302,6 +305,7 @@ impl<L: Learner> Job<L> {
         let round = self.round.as_mut().expect("flows only run inside a round");
         let slot = f.tag.slot;
         round.clients[slot as usize].flow = None;
+        round.clients[slot as usize].arriving = f.trace_row;
         let index = round.index;
         self.account_bytes(ctx.nodes, slot, f.tag.kind, f.moved);
         let e = self.event(JobEvent::Delivered {
@@ -333,6 +337,9 @@ impl<L: Learner> Job<L> {
         if client.online_until < now {
             return self.resolve(ctx, slot, Outcome::Offline);
         }
+        // The round is open for this client and it is online: the transfer
+        // counts as delivered (one that arrives after the deadline does not).
+        ctx.net.mark_delivered(client.arriving.take());
         let node = client.node;
         match kind {
             TransferKind::Broadcast => {

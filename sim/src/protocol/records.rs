@@ -96,6 +96,8 @@ pub struct TransferRecord {
     pub end: SimTime,
     /// One-way latency of the path.
     pub latency: SimTime,
-    /// Whether it was delivered (false: abandoned at the deadline).
+    /// Whether the receiver got it while it still counted: false when
+    /// abandoned at the deadline, arriving after it, or arriving at a node
+    /// that had gone offline (the same clients `rounds.arrow` drops).
     pub delivered: bool,
 }

@@ -89,3 +89,42 @@ fn a_deadline_drops_late_updates() {
     let expected = 10.0 * 10e6 / 8.0 * (5.0 - 1.01);
     assert!((up as f64 - expected).abs() < 100.0, "{up} vs {expected}");
 }
+
+#[test]
+fn transfers_and_rounds_agree_on_what_was_delivered() {
+    // At an 89 s deadline some uploads leave their bottleneck before it and
+    // arrive after it: rounds.arrow drops them, so transfers.arrow must not
+    // call them delivered (it did, in 6 of 20 rounds).
+    use arrow_array::{BooleanArray, Int64Array, UInt32Array};
+    let out = scratch("timing-delivered");
+    run_ok(
+        "scenarios/quickstart.yaml",
+        &out,
+        &["--trace", "--set", "rounds.deadline=89s"],
+        &[],
+    );
+    let rounds = &read_arrow(&out.join("rounds.arrow"))[0];
+    let completed = column::<UInt32Array>(rounds, "completed").values().to_vec();
+    let mut delivered_uploads = vec![0u32; completed.len()];
+    for t in read_arrow(&out.join("transfers.arrow")) {
+        let round = column::<UInt32Array>(&t, "round");
+        let src = column::<Int64Array>(&t, "src");
+        let delivered = column::<BooleanArray>(&t, "delivered");
+        for i in 0..t.num_rows() {
+            // Uploads are sent by a node (src ≥ 0), broadcasts by the aggregator.
+            if src.value(i) >= 0 && delivered.value(i) {
+                delivered_uploads[round.value(i) as usize] += 1;
+            }
+        }
+    }
+    assert!(completed.iter().sum::<u32>() > 0);
+    assert_eq!(delivered_uploads, completed);
+    let dropped: u32 = column::<UInt32Array>(rounds, "dropped_late")
+        .values()
+        .iter()
+        .sum();
+    assert!(
+        dropped > 0,
+        "the deadline must bite for this test to mean anything"
+    );
+}
