@@ -73,7 +73,8 @@ pub struct EpochRecord {
     pub joined: u32,
     /// Operators that left at this settlement.
     pub left: u32,
-    /// Operators' cumulative profit (USD revenue − costs) quantiles: 10%, 50%, 90%.
+    /// Quantiles (10%, 50%, 90%) of operators' cumulative profit (see
+    /// [`Economy::operator_profit_usd`]).
     pub profit_quantiles_usd: [f64; 3],
 }
 
@@ -104,6 +105,12 @@ pub struct Economy {
     pub node_offences: Vec<u32>,
     /// Per node: tokens slashed from its operator's stake for its offences.
     pub node_slashed: Vec<u128>,
+    /// Per node: its slashed tokens valued at the price when slashed, USD.
+    node_slashed_usd: Vec<f64>,
+    /// Per operator: stake slashed for its nodes' offences, base units.
+    pub slashed: Vec<u128>,
+    /// Per operator: slashed stake valued at the price when slashed, USD.
+    pub slashed_usd: Vec<f64>,
     /// Every detected offence, in order.
     pub offences: Vec<OffenceRecord>,
     /// Validator accounts.
@@ -332,6 +339,9 @@ impl Economy {
             node_cost_usd: vec![0.0; n],
             node_offences: vec![0; n],
             node_slashed: vec![0; n],
+            node_slashed_usd: vec![0.0; n],
+            slashed: vec![0; ops],
+            slashed_usd: vec![0.0; ops],
             offences: Vec::new(),
             validators,
             slashing,
@@ -379,6 +389,20 @@ impl Economy {
 
     fn refresh_price(&mut self, t: SimTime) {
         self.price_now = self.price.at(t.as_secs_f64());
+    }
+
+    /// An operator's cumulative profit, the one definition every table
+    /// uses: USD revenue (rewards × the price when paid) − USD costs
+    /// (electricity, bandwidth, amortization) − slashed stake × the price
+    /// when slashed.
+    pub fn operator_profit_usd(&self, op: usize) -> f64 {
+        self.revenue_usd[op] - self.cost_usd[op] - self.slashed_usd[op]
+    }
+
+    /// A node's share of its operator's profit, by the same definition:
+    /// its rewards, its costs and the stake slashed for its offences.
+    pub fn node_profit_usd(&self, node: usize) -> f64 {
+        self.node_revenue_usd[node] - self.node_cost_usd[node] - self.node_slashed_usd[node]
     }
 
     /// Operators in the network now.
@@ -633,11 +657,8 @@ impl Economy {
             .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
         let c = concentration(&holdings);
-        let mut profit: Vec<f64> = self
-            .revenue_usd
-            .iter()
-            .zip(&self.cost_usd)
-            .map(|(r, c)| r - c)
+        let mut profit: Vec<f64> = (0..self.operator_account.len())
+            .map(|o| self.operator_profit_usd(o))
             .collect();
         profit.sort_by(f64::total_cmp);
         let q = |p: f64| {
@@ -740,6 +761,10 @@ impl Economy {
         }
         self.node_offences[node as usize] += 1;
         self.node_slashed[node as usize] += penalty;
+        let penalty_usd = as_tokens(penalty) * self.price_now;
+        self.node_slashed_usd[node as usize] += penalty_usd;
+        self.slashed[op] += penalty;
+        self.slashed_usd[op] += penalty_usd;
         let count: u32 = nodes
             .operator
             .iter()
@@ -850,7 +875,7 @@ impl Economy {
         for o in 0..self.rule.len() {
             let Some(r) = self.rule[o] else { continue };
             let rule = &self.spec.operator_rules[r];
-            let profit = self.revenue_usd[o] - self.cost_usd[o];
+            let profit = self.operator_profit_usd(o);
             let history = &mut self.profit_history[o];
             history.push(profit);
             let account = self.operator_account[o];

@@ -236,15 +236,15 @@ pub fn operators_table(e: &Economy, nodes: &Nodes) -> Table {
         .col("revenue_usd", "USD", Column::F64(e.revenue_usd.clone()))
         .col("cost_usd", "USD", Column::F64(e.cost_usd.clone()))
         .col(
+            "slashed_tokens",
+            "tokens",
+            Column::F64(e.slashed.iter().map(|&v| as_tokens(v)).collect()),
+        )
+        .col("slashed_usd", "USD", Column::F64(e.slashed_usd.clone()))
+        .col(
             "profit_usd",
             "USD",
-            Column::F64(
-                e.revenue_usd
-                    .iter()
-                    .zip(&e.cost_usd)
-                    .map(|(r, c)| r - c)
-                    .collect(),
-            ),
+            Column::F64((0..n).map(|o| e.operator_profit_usd(o)).collect()),
         )
 }
 
@@ -316,7 +316,6 @@ pub fn behaviours_table(e: &Economy, nodes: &Nodes) -> Table {
         vec![0f64; k],
         vec![0f64; k],
     );
-    let price = e.price_now();
     for i in 0..nodes.len() {
         let b = ALL
             .iter()
@@ -326,8 +325,7 @@ pub fn behaviours_table(e: &Economy, nodes: &Nodes) -> Table {
         updates[b] += u64::from(nodes.stats.rounds_completed[i]);
         slashed[b] += as_tokens(e.node_slashed[i]);
         earned[b] += as_tokens(e.node_earned[i]);
-        profit[b] +=
-            e.node_revenue_usd[i] - e.node_cost_usd[i] - as_tokens(e.node_slashed[i]) * price;
+        profit[b] += e.node_profit_usd(i);
     }
     for o in &e.offences {
         if o.kind == Offence::InvalidUpdate {

@@ -150,9 +150,7 @@ pub fn nodes_table(
     let earned = opt(&|e, i| as_tokens(e.node_earned[i]));
     let revenue = opt(&|e, i| e.node_revenue_usd[i]);
     let cost = opt(&|e, i| e.node_cost_usd[i]);
-    let profit = opt(&|e, i| {
-        e.node_revenue_usd[i] - e.node_cost_usd[i] - as_tokens(e.node_slashed[i]) * e.price_now()
-    });
+    let profit = opt(&|e, i| e.node_profit_usd(i));
     let learning: Vec<NodeLearning> = (0..nodes.len() as u32)
         .map(|i| learner.node_learning(i))
         .collect();
