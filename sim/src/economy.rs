@@ -146,6 +146,9 @@ pub struct Economy {
     /// Whether each operator is in the network (staked and not ejected);
     /// the world learns of changes through effects.
     in_network: Vec<bool>,
+    /// Operators out of the network because slashing left their stake below
+    /// the minimum: neither selected nor paid until they top up.
+    suspended: Vec<bool>,
 }
 
 fn amount(v: f64) -> u128 {
@@ -369,6 +372,7 @@ impl Economy {
             epoch_reward: vec![0; ops],
             rule,
             in_network,
+            suspended: vec![false; ops],
         })
     }
 
@@ -591,9 +595,19 @@ impl Economy {
             ],
         );
         let price = self.price_now;
+        // An operator slashed below the minimum stake (suspended) forfeits
+        // the epoch's rewards; one that left in good standing is paid for
+        // its last work.
+        let suspended = &self.suspended;
+        let paid = |w: &[u128]| -> Vec<u128> {
+            w.iter()
+                .zip(&nodes.operator)
+                .map(|(&w, &o)| if suspended[o as usize] { 0 } else { w })
+                .collect()
+        };
         for (share, weights, memo) in [
-            (shares[0], self.flops.clone(), "compute"),
-            (shares[1], self.samples.clone(), "data"),
+            (shares[0], paid(&self.flops), "compute"),
+            (shares[1], paid(&self.samples), "data"),
         ] {
             // Pro rata per node, paid to each node's operator in one entry.
             let (parts, _) = pro_rata(share, &weights);
@@ -648,7 +662,8 @@ impl Economy {
             }
         }
         let active = contributed.iter().filter(|&&c| c).count() as u32;
-        let (joined, left) = self.apply_operator_rules(t, effects)?;
+        let (mut joined, left) = self.apply_operator_rules(t, effects)?;
+        joined += self.top_up_suspended(effects)?;
         let unbonding = self.ledger.unbonding_by_account();
         let holdings: Vec<u128> = self
             .holders
@@ -773,8 +788,11 @@ impl Economy {
             .map(|(i, _)| self.node_offences[i])
             .sum();
         let ejected = eject_after > 0 && count >= eject_after;
-        if ejected && self.in_network[op] {
-            self.set_in_network(op, false, effects);
+        if ejected && (self.in_network[op] || self.suspended[op]) {
+            self.suspended[op] = false;
+            if self.in_network[op] {
+                self.set_in_network(op, false, effects);
+            }
             let rest = self.ledger.stake(account);
             if rest > 0 {
                 self.ledger.unstake(
@@ -783,11 +801,19 @@ impl Economy {
                     t.saturating_add(self.spec.staking.unbonding.time()).nanos(),
                 )?;
             }
-        } else if jail > SimTime::ZERO {
-            effects.push(Effect::JailOperator {
-                operator: op as u32,
-                until: t.saturating_add(jail),
-            });
+        } else {
+            if jail > SimTime::ZERO {
+                effects.push(Effect::JailOperator {
+                    operator: op as u32,
+                    until: t.saturating_add(jail),
+                });
+            }
+            // Below the minimum stake an operator may not serve.
+            let min_stake = amount(self.spec.staking.min_stake);
+            if self.in_network[op] && self.ledger.stake(account) < min_stake {
+                self.suspended[op] = true;
+                self.set_in_network(op, false, effects);
+            }
         }
         self.offences.push(OffenceRecord {
             t,
@@ -895,6 +921,8 @@ impl Economy {
                     effects.push(membership(o, false));
                     left += 1;
                 }
+            } else if self.suspended[o] {
+                // Back only by topping up its stake (after the rules).
             } else if let Some(entry) = &rule.entry {
                 let expected = (mean_reward * price
                     - self.amortization_usd_per_hour[o] * epoch_hours)
@@ -908,6 +936,29 @@ impl Economy {
             }
         }
         Ok((joined, left))
+    }
+
+    /// Suspended operators whose balance covers the missing stake top it up
+    /// and rejoin the network; returns how many did.
+    fn top_up_suspended(&mut self, effects: &mut Vec<Effect>) -> Result<u32, LedgerError> {
+        let min_stake = amount(self.spec.staking.min_stake);
+        let mut rejoined = 0;
+        for o in 0..self.suspended.len() {
+            if !self.suspended[o] {
+                continue;
+            }
+            let account = self.operator_account[o];
+            let missing = min_stake.saturating_sub(self.ledger.stake(account));
+            if self.ledger.balance(account) >= missing {
+                if missing > 0 {
+                    self.ledger.stake_tokens(account, missing)?;
+                }
+                self.suspended[o] = false;
+                self.set_in_network(o, true, effects);
+                rejoined += 1;
+            }
+        }
+        Ok(rejoined)
     }
 }
 
