@@ -18,6 +18,9 @@ pub enum ChainStep {
     EpochSettled,
     /// The last epoch after the jobs finished was settled and sealed: the run is over.
     Finished,
+    /// An epoch was settled with no operator left in the network and none
+    /// able to come back: the network has collapsed and the run is over.
+    Collapsed,
 }
 
 /// The chain: the economy plus its block and epoch clock.
@@ -80,6 +83,9 @@ impl Chain {
                     // The job is done and its last epoch settled: seal and stop.
                     self.seal(now)?;
                     Ok(ChainStep::Finished)
+                } else if self.economy.operators_in_network() == 0 && !self.economy.may_recover() {
+                    self.seal(now)?;
+                    Ok(ChainStep::Collapsed)
                 } else {
                     sched.schedule_in(self.epoch_len(), Event::Chain(ChainEvent::Epoch));
                     Ok(ChainStep::EpochSettled)

@@ -149,6 +149,8 @@ pub struct Economy {
     /// Operators out of the network because slashing left their stake below
     /// the minimum: neither selected nor paid until they top up.
     suspended: Vec<bool>,
+    /// Since when no operator has been in the network (None while some are).
+    empty_since: Option<SimTime>,
 }
 
 fn amount(v: f64) -> u128 {
@@ -373,6 +375,7 @@ impl Economy {
             rule,
             in_network,
             suspended: vec![false; ops],
+            empty_since: None,
         })
     }
 
@@ -407,6 +410,22 @@ impl Economy {
     /// its rewards, its costs and the stake slashed for its offences.
     pub fn node_profit_usd(&self, node: usize) -> f64 {
         self.node_revenue_usd[node] - self.node_cost_usd[node] - self.node_slashed_usd[node]
+    }
+
+    /// Since when no operator has been in the network, as of the last
+    /// settlement (None while some are).
+    pub fn empty_since(&self) -> Option<SimTime> {
+        self.empty_since
+    }
+
+    /// Whether an operator outside the network may still come back: one
+    /// suspended for low stake may top up, one with an entry rule may join.
+    pub fn may_recover(&self) -> bool {
+        (0..self.in_network.len()).any(|o| {
+            !self.in_network[o]
+                && (self.suspended[o]
+                    || self.rule[o].is_some_and(|r| self.spec.operator_rules[r].entry.is_some()))
+        })
     }
 
     /// Operators in the network now.
@@ -664,6 +683,11 @@ impl Economy {
         let active = contributed.iter().filter(|&&c| c).count() as u32;
         let (mut joined, left) = self.apply_operator_rules(t, effects)?;
         joined += self.top_up_suspended(effects)?;
+        if self.operators_in_network() == 0 {
+            self.empty_since.get_or_insert(t);
+        } else {
+            self.empty_since = None;
+        }
         let unbonding = self.ledger.unbonding_by_account();
         let holdings: Vec<u128> = self
             .holders

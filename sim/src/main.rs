@@ -148,6 +148,13 @@ fn main() -> ExitCode {
             }
             match result {
                 Ok(info) => {
+                    if let Some(t) = info.no_operators_since_s {
+                        // A warning even with --quiet: the results describe a dead network.
+                        eprintln!(
+                            "warning: {}: every operator left the network by t = {t:.0} s; {} of {} rounds ran (run.json: stopped_by = no_operators)",
+                            info.scenario, info.rounds_completed, info.rounds_planned
+                        );
+                    }
                     if !quiet {
                         eprintln!(
                             "{}: {} of {} rounds in {:.0} s simulated ({}), {} events in {:.2} s wall; results in {}",

@@ -4,7 +4,7 @@ use crate::engine::{Kernel, SimTime, StopReason};
 use crate::output::run_info::LearningRecord;
 use crate::output::{RunInfo, econ_tables, tables};
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
-use crate::system::{Event, build};
+use crate::system::{Event, System, build};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,27 @@ pub fn sha256_hex(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Why a run ended: `rounds_done`, `no_operators` when every operator left
+/// the network before the job finished, or `horizon`.
+fn stopped_by<L: dmlsim_models::learning::Learner>(
+    sys: &System<L>,
+    stop: StopReason,
+) -> &'static str {
+    if sys.job.is_done() {
+        "rounds_done"
+    } else if sys
+        .chain
+        .as_ref()
+        .is_some_and(|c| c.economy.empty_since().is_some())
+    {
+        "no_operators"
+    } else if stop == StopReason::Horizon {
+        "horizon"
+    } else {
+        "rounds_done"
+    }
 }
 
 /// Runs a loaded scenario, writing the result files into `opts.out`.
@@ -144,12 +165,13 @@ pub fn run_scenario(
         routers: sys.net.routers() as u64,
         rounds_planned: planned,
         rounds_completed: sys.job.rounds_done(),
-        stopped_by: if stop == StopReason::Horizon && sys.job.rounds_done() < planned {
-            "horizon"
-        } else {
-            "rounds_done"
-        }
-        .into(),
+        stopped_by: stopped_by(&sys, stop).into(),
+        no_operators_since_s: sys
+            .chain
+            .as_ref()
+            .and_then(|c| c.economy.empty_since())
+            .filter(|_| sys.job.rounds_done() < planned)
+            .map(|t| t.as_secs_f64()),
         sim_time_s: kernel.now().as_secs_f64(),
         events,
         selection_retries: sys.job.selection_retries,

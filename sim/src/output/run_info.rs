@@ -31,8 +31,12 @@ pub struct RunInfo {
     pub rounds_planned: u32,
     /// Rounds closed.
     pub rounds_completed: u32,
-    /// Why the run ended: `rounds_done` or `horizon`.
+    /// Why the run ended: `rounds_done`, `no_operators` (every operator
+    /// left the network before the job finished) or `horizon`.
     pub stopped_by: String,
+    /// With `no_operators`: since when the network has been empty, in s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_operators_since_s: Option<f64>,
     /// Simulated time at the end, in s.
     pub sim_time_s: f64,
     /// Events handled by the kernel.

@@ -198,7 +198,7 @@ impl<L: Learner> System<L> {
                     }
                 }
                 self.apply_effects(now);
-                if step == ChainStep::Finished {
+                if matches!(step, ChainStep::Finished | ChainStep::Collapsed) {
                     sched.stop();
                 }
             }

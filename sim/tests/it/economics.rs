@@ -322,3 +322,57 @@ fn gpu_hour_fees_and_a_csv_price_series() {
         "{err}"
     );
 }
+
+#[test]
+fn a_collapsed_network_says_so_in_run_json_and_on_stderr() {
+    // No emission and no fees: every operator loses money and, with an
+    // exit rule for every profile, leaves after two epochs. It used to run
+    // on to the horizon and report `stopped_by: horizon`.
+    let rules = |newcomer: &str| {
+        format!(
+            "economics.operator_rules=[{{profile: gamer-3060, exit_after_unprofitable_epochs: 2}}, {{profile: dc-a100, exit_after_unprofitable_epochs: 2}}, {{profile: newcomer-4090, {newcomer}}}]"
+        )
+    };
+    let run = |name: &str, newcomer: &str| {
+        let out = scratch(name);
+        let rules = rules(newcomer);
+        let o = dmlsim(
+            &[
+                "run",
+                "scenarios/reward-curves.yaml",
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--set",
+                "economics.emission={constant: {per_epoch: 0}}",
+                "--set",
+                "economics.fees={tokens_per_pflop: 0}",
+                "--set",
+                &rules,
+            ],
+            &[],
+        );
+        assert!(o.status.success());
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        (info, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    // Nobody can come back: the run stops at the settlement that emptied it.
+    let (info, stderr) = run("collapse-final", "exit_after_unprofitable_epochs: 2");
+    assert_eq!(info["stopped_by"], "no_operators");
+    assert_eq!(info["no_operators_since_s"], 10_800.0);
+    assert_eq!(info["sim_time_s"], 10_800.0);
+    assert!(info["rounds_completed"].as_u64().unwrap() < 200);
+    assert!(
+        stderr.contains("warning: reward-curves: every operator left the network by t = 10800 s"),
+        "{stderr}"
+    );
+    // Newcomers could still join (they never find it worth it): the run goes
+    // on to the horizon, and still names the cause.
+    let (info, _) = run(
+        "collapse-hopeful",
+        "entry: { horizon_epochs: 24, min_profit_usd: 1.0e9 }",
+    );
+    assert_eq!(info["stopped_by"], "no_operators");
+    assert_eq!(info["sim_time_s"], 3.0 * 86_400.0);
+}
