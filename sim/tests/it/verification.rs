@@ -217,8 +217,8 @@ fn an_operator_slashed_below_the_minimum_stake_is_neither_selected_nor_paid() {
     );
     let stake = f64_col(&read_arrow(&out.join("operators.arrow"))[0], "stake_tokens");
     let mut first_offence = std::collections::BTreeMap::new();
-    for i in 0..o.num_rows() {
-        first_offence.entry(op.value(i)).or_insert(t[i]);
+    for (i, &t) in t.iter().enumerate() {
+        first_offence.entry(op.value(i)).or_insert(t);
     }
     for l in read_arrow(&out.join("ledger.arrow")) {
         let kind = dict_strings(l.column_by_name("kind").unwrap().as_ref());
