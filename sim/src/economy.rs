@@ -157,6 +157,27 @@ fn amount(v: f64) -> u128 {
     tokens(v).unwrap_or(0)
 }
 
+/// Whole epochs that settle within a horizon (settlements at each
+/// multiple of the epoch length up to the horizon).
+pub fn epochs_in_horizon(horizon: SimTime, epoch: SimTime) -> u64 {
+    horizon.nanos().checked_div(epoch.nanos()).unwrap_or(0)
+}
+
+/// The emission curve of an economics section in base units, scaled to its
+/// `emission_budget` over `horizon` when it has one.
+pub fn budgeted_curve(spec: &EconomicsSpec, horizon: SimTime) -> Curve {
+    let curve = curve_of(&spec.emission);
+    match spec.emission_budget {
+        Some(budget) => curve
+            .with_budget(
+                amount(budget),
+                epochs_in_horizon(horizon, spec.epoch.time()),
+            )
+            .unwrap_or(curve),
+        None => curve,
+    }
+}
+
 /// The emission curve in base units.
 pub fn curve_of(spec: &EmissionSpec) -> Curve {
     match spec {
@@ -330,7 +351,7 @@ impl Economy {
         Ok(Economy {
             spec: spec.clone(),
             ledger,
-            curve: curve_of(&spec.emission),
+            curve: budgeted_curve(spec, s.horizon.time()),
             treasury,
             pool,
             job_owner,

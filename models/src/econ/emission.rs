@@ -99,6 +99,43 @@ impl Curve {
         self.cumulative(e + 1) - self.cumulative(e)
     }
 
+    /// The same shape scaled so that epochs `0..epochs` emit `budget` base
+    /// units in total (to within rounding): every amount of the curve is
+    /// multiplied by `budget / cumulative(epochs)`. None when the curve
+    /// emits nothing in those epochs, so no scale can reach the budget.
+    pub fn with_budget(&self, budget: u128, epochs: u64) -> Option<Curve> {
+        let now = self.cumulative(epochs);
+        if now == 0 {
+            return None;
+        }
+        let k = budget as f64 / now as f64;
+        let s = |v: &u128| (*v as f64 * k).round() as u128;
+        Some(match self {
+            Curve::Constant { per_epoch } => Curve::Constant {
+                per_epoch: s(per_epoch),
+            },
+            Curve::LinearDecay { initial, decrement } => Curve::LinearDecay {
+                initial: s(initial),
+                decrement: s(decrement),
+            },
+            Curve::ExponentialDecay { initial, half_life } => Curve::ExponentialDecay {
+                initial: s(initial),
+                half_life: *half_life,
+            },
+            Curve::Halving { initial, every } => Curve::Halving {
+                initial: s(initial),
+                every: *every,
+            },
+            Curve::Capped { cap, rate } => Curve::Capped {
+                cap: s(cap),
+                rate: *rate,
+            },
+            Curve::Piecewise { steps } => Curve::Piecewise {
+                steps: steps.iter().map(|(e, v)| (*e, s(v))).collect(),
+            },
+        })
+    }
+
     /// Name for outputs.
     pub fn label(&self) -> &'static str {
         match self {
@@ -191,6 +228,69 @@ mod tests {
         assert!((half - 165_000_000.0).abs() < 1e-3, "{half}");
         assert_eq!(summed(&c, 720), c.cumulative(720));
         assert!(c.cumulative(100_000) <= 330_000_000 * TOKEN);
+    }
+
+    #[test]
+    fn capped_is_exponential_decay_with_another_parameter() {
+        // cap · (1 − e^(−λn)) with λ = ln 2 / h equals the geometric series
+        // of exponential decay with initial = cap · (1 − 2^(−1/h)).
+        let h = 12.0;
+        let cap = 50_000 * TOKEN;
+        let capped = Curve::Capped {
+            cap,
+            rate: std::f64::consts::LN_2 / h,
+        };
+        let initial = (cap as f64 * (1.0 - 0.5f64.powf(1.0 / h))).round() as u128;
+        let decay = Curve::ExponentialDecay {
+            initial,
+            half_life: h,
+        };
+        for n in [1, 10, 72, 1000] {
+            let (a, b) = (capped.cumulative(n) as f64, decay.cumulative(n) as f64);
+            assert!((a - b).abs() <= 1e-9 * a, "n = {n}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_budget_scales_every_curve_to_the_same_total() {
+        let budget = 50_000 * TOKEN;
+        let curves = [
+            Curve::Constant { per_epoch: TOKEN },
+            Curve::LinearDecay {
+                initial: 2_000 * TOKEN,
+                decrement: 40 * TOKEN,
+            },
+            Curve::ExponentialDecay {
+                initial: TOKEN,
+                half_life: 12.0,
+            },
+            Curve::Halving {
+                initial: 2_000 * TOKEN,
+                every: 6,
+            },
+            Curve::Capped {
+                cap: TOKEN,
+                rate: 0.05,
+            },
+            Curve::Piecewise {
+                steps: vec![(0, 3 * TOKEN), (10, TOKEN)],
+            },
+        ];
+        for c in curves {
+            let b = c.with_budget(budget, 72).unwrap();
+            let got = b.cumulative(72) as f64;
+            assert!(
+                (got - budget as f64).abs() < 1e-9 * budget as f64,
+                "{}: {got}",
+                c.label()
+            );
+            assert_eq!(b.label(), c.label());
+        }
+        // A shape that emits nothing in the window cannot be scaled.
+        let late = Curve::Piecewise {
+            steps: vec![(100, TOKEN)],
+        };
+        assert_eq!(late.with_budget(budget, 72), None);
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub struct EconomicsSpec {
     /// Emission curve, per epoch.
     #[serde(deserialize_with = "one_key_map")]
     pub emission: EmissionSpec,
+    /// Total tokens to emit over the run's horizon (its whole epochs). When
+    /// set, the `emission` curve's amounts only give its shape: they are
+    /// scaled so that the horizon's emission equals the budget, which is
+    /// how curves are compared fairly.
+    #[serde(default)]
+    pub emission_budget: Option<f64>,
     /// How each epoch's pool (emission + fees not burned) is shared.
     pub split: SplitSpec,
     /// What job owners pay.

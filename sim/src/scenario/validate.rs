@@ -762,6 +762,18 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             }
         }
     }
+    if let Some(b) = e.emission_budget {
+        tok(c, "economics.emission_budget", b);
+        let epochs = crate::economy::epochs_in_horizon(s.horizon.time(), e.epoch.time());
+        if b > 0.0 && crate::economy::curve_of(&e.emission).cumulative(epochs) == 0 {
+            c.err(
+                "economics.emission_budget",
+                format!(
+                    "the emission curve emits nothing in the horizon's {epochs} epochs, so no scale reaches the budget"
+                ),
+            );
+        }
+    }
     let sp = &e.split;
     for (name, v) in [
         ("compute", sp.compute),

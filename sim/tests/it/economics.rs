@@ -376,3 +376,48 @@ fn a_collapsed_network_says_so_in_run_json_and_on_stderr() {
     assert_eq!(info["stopped_by"], "no_operators");
     assert_eq!(info["sim_time_s"], 3.0 * 86_400.0);
 }
+
+#[test]
+fn an_emission_budget_gives_every_curve_the_same_total_over_the_horizon() {
+    // 12 hourly epochs; the job (200 rounds) outlasts them, so all 12 settle.
+    let emitted = |name: &str, curve: &str| {
+        let out = scratch(name);
+        run_ok(
+            "scenarios/reward-curves.yaml",
+            &out,
+            &[
+                "--set",
+                "horizon=12h",
+                "--set",
+                "economics.emission_budget=10000",
+                "--set",
+                curve,
+            ],
+            &[],
+        );
+        let e = &read_arrow(&out.join("epochs.arrow"))[0];
+        assert_eq!(e.num_rows(), 12, "{curve}");
+        f64_col(e, "emission_tokens").iter().sum::<f64>()
+    };
+    for (name, curve) in [
+        (
+            "budget-halving",
+            "economics.emission={halving: {initial: 1, every_epochs: 3}}",
+        ),
+        (
+            "budget-constant",
+            "economics.emission={constant: {per_epoch: 1}}",
+        ),
+        (
+            "budget-capped",
+            "economics.emission={capped: {cap: 1, half_life_epochs: 6}}",
+        ),
+        (
+            "budget-linear",
+            "economics.emission={linear_decay: {initial: 10, decrement: 1}}",
+        ),
+    ] {
+        let total = emitted(name, curve);
+        assert!((total - 10_000.0).abs() < 1e-6, "{curve}: {total}");
+    }
+}
