@@ -1,0 +1,172 @@
+//! Epoch settlement: emission, the pool's payout by work, data and
+//! validation, and the epoch record with its concentration metrics.
+
+use super::{Economy, EpochRecord, ppm};
+use crate::engine::SimTime;
+use crate::system::Effect;
+use crate::world::Nodes;
+use dmlsim_models::econ::as_tokens;
+use dmlsim_models::econ::ledger::{EntryKind, LedgerError};
+use dmlsim_models::econ::metrics::concentration;
+use dmlsim_models::econ::split::pro_rata;
+
+impl Economy {
+    /// Mints the epoch's emission and pays the pool out; records the epoch.
+    pub fn settle_epoch(
+        &mut self,
+        t: SimTime,
+        nodes: &Nodes,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), LedgerError> {
+        self.ledger.set_time(t.nanos());
+        self.refresh_price(t);
+        self.amortize(t, nodes);
+        self.epoch_reward.iter_mut().for_each(|r| *r = 0);
+        let emission = self.curve.emission(self.epoch);
+        if emission > 0 {
+            self.ledger.mint(self.pool, emission, "emission")?;
+        }
+        // Attribute the emission to the epoch's rounds by their work.
+        let weights: Vec<u128> = self
+            .epoch_rounds
+            .iter()
+            .map(|&r| self.rounds[r].flops.max(0.0) as u128)
+            .collect();
+        let (parts, _) = pro_rata(emission, &weights);
+        for (&r, p) in self.epoch_rounds.iter().zip(parts) {
+            self.rounds[r].emission = p;
+        }
+        let pool = self.ledger.balance(self.pool);
+        let sp = &self.spec.split;
+        let (shares, _) = pro_rata(
+            pool,
+            &[
+                ppm(sp.compute),
+                ppm(sp.data),
+                ppm(sp.validators),
+                ppm(sp.treasury),
+            ],
+        );
+        let price = self.price_now;
+        // An operator slashed below the minimum stake (suspended) forfeits
+        // the epoch's rewards; one that left in good standing is paid for
+        // its last work.
+        let suspended = &self.suspended;
+        let paid = |w: &[u128]| -> Vec<u128> {
+            w.iter()
+                .zip(&nodes.operator)
+                .map(|(&w, &o)| if suspended[o as usize] { 0 } else { w })
+                .collect()
+        };
+        for (share, weights, memo) in [
+            (shares[0], paid(&self.flops), "compute"),
+            (shares[1], paid(&self.samples), "data"),
+        ] {
+            // Pro rata per node, paid to each node's operator in one entry.
+            let (parts, _) = pro_rata(share, &weights);
+            let mut per_operator = vec![0u128; self.operator_account.len()];
+            for (node, p) in parts.into_iter().enumerate() {
+                if p > 0 {
+                    per_operator[nodes.operator[node] as usize] += p;
+                    self.node_earned[node] += p;
+                    self.node_revenue_usd[node] += as_tokens(p) * price;
+                }
+            }
+            for (op, p) in per_operator.into_iter().enumerate() {
+                if p > 0 {
+                    self.ledger.transfer(
+                        EntryKind::Reward,
+                        self.pool,
+                        self.operator_account[op],
+                        p,
+                        memo,
+                    )?;
+                    self.earned[op] += p;
+                    self.epoch_reward[op] += p;
+                    self.revenue_usd[op] += as_tokens(p) * price;
+                }
+            }
+        }
+        // Validators share their part equally; without validators it goes to
+        // the treasury, with the treasury's share and every rounding remainder.
+        if !self.validators.is_empty() {
+            let (parts, _) = pro_rata(shares[2], &vec![1; self.validators.len()]);
+            for (&v, p) in self.validators.iter().zip(parts) {
+                if p > 0 {
+                    self.ledger
+                        .transfer(EntryKind::Reward, self.pool, v, p, "validation")?;
+                }
+            }
+        }
+        let rest = self.ledger.balance(self.pool);
+        if rest > 0 {
+            self.ledger.transfer(
+                EntryKind::Reward,
+                self.pool,
+                self.treasury,
+                rest,
+                "treasury",
+            )?;
+        }
+        let mut contributed = vec![false; self.operator_account.len()];
+        for (node, &f) in self.flops.iter().enumerate() {
+            if f > 0 {
+                contributed[nodes.operator[node] as usize] = true;
+            }
+        }
+        let active = contributed.iter().filter(|&&c| c).count() as u32;
+        let (mut joined, left) = self.apply_operator_rules(t, effects)?;
+        joined += self.top_up_suspended(effects)?;
+        if self.operators_in_network() == 0 {
+            self.empty_since.get_or_insert(t);
+        } else {
+            self.empty_since = None;
+        }
+        let unbonding = self.ledger.unbonding_by_account();
+        let holdings: Vec<u128> = self
+            .holders
+            .iter()
+            .chain(self.operator_account.iter())
+            .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
+            .collect();
+        let c = concentration(&holdings);
+        let mut profit: Vec<f64> = (0..self.operator_account.len())
+            .map(|o| self.operator_profit_usd(o))
+            .collect();
+        profit.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            if profit.is_empty() {
+                0.0
+            } else {
+                profit[((profit.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        self.epochs.push(EpochRecord {
+            epoch: self.epoch,
+            t,
+            supply: self.ledger.supply(),
+            minted: self.ledger.minted(),
+            burned: self.ledger.burned(),
+            staked: self.ledger.total_staked(),
+            emission,
+            fees: self.epoch_fees,
+            treasury: self.ledger.balance(self.treasury),
+            price_usd: price,
+            gini: c.gini,
+            nakamoto_33: c.nakamoto_33,
+            nakamoto_51: c.nakamoto_51,
+            hhi: c.hhi,
+            active_operators: active,
+            operators_in_network: self.operators_in_network(),
+            joined,
+            left,
+            profit_quantiles_usd: [q(0.1), q(0.5), q(0.9)],
+        });
+        self.epoch += 1;
+        self.flops.iter_mut().for_each(|f| *f = 0);
+        self.samples.iter_mut().for_each(|f| *f = 0);
+        self.epoch_fees = 0;
+        self.epoch_rounds.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,437 @@
+//! The token economy of a run: genesis, fees when rounds close, emission and
+//! reward payout every epoch, token price, operators' USD revenue and costs,
+//! slashing and operator entry and exit, and the cloud baseline. The chain
+//! subsystem (`crate::chain`) drives it; the ledger itself is
+//! `dmlsim_models::econ::ledger`.
+//!
+//! - [`records`]: what it reports (rounds, epochs, offences);
+//! - `round`: a closed round's fees, costs and cloud price;
+//! - `epoch`: emission, payouts and the epoch record;
+//! - `slashing`: punishing offences (slash, jail, eject, suspend);
+//! - `operators`: entry and exit rules, top-ups after suspension;
+//! - [`price_file`]: token-price models, CSV series included.
+
+mod epoch;
+mod operators;
+pub mod price_file;
+pub mod records;
+mod round;
+mod slashing;
+
+pub use price_file::price_model;
+pub use records::{EpochRecord, OffenceRecord, RoundEconomics};
+
+use crate::engine::SimTime;
+use crate::scenario::{EconomicsSpec, EmissionSpec, Scenario, SlashDestination, SlashingSpec};
+use crate::system::Effect;
+use crate::world::Nodes;
+use dmlsim_models::econ::emission::Curve;
+use dmlsim_models::econ::ledger::{AccountId, Ledger, LedgerError};
+use dmlsim_models::econ::price::{PriceModel, PricePath};
+use dmlsim_models::econ::slashing::Policy;
+use dmlsim_models::econ::split::PPM;
+use dmlsim_models::econ::tokens;
+
+/// The economy's state.
+pub struct Economy {
+    spec: EconomicsSpec,
+    /// The ledger.
+    pub ledger: Ledger,
+    curve: Curve,
+    treasury: AccountId,
+    pool: AccountId,
+    job_owner: AccountId,
+    /// Account of each operator.
+    pub operator_account: Vec<AccountId>,
+    holders: Vec<AccountId>,
+    epoch: u64,
+    /// Claimed work per node this epoch, FLOPs.
+    flops: Vec<u128>,
+    /// Examples used per node this epoch.
+    samples: Vec<u128>,
+    /// Per node: tokens earned, USD revenue and USD costs.
+    pub node_earned: Vec<u128>,
+    /// Per node: USD revenue (its rewards × price at payout).
+    pub node_revenue_usd: Vec<f64>,
+    /// Per node: USD costs (electricity, bandwidth, its share of amortization).
+    pub node_cost_usd: Vec<f64>,
+    /// Per node: offences and tokens slashed.
+    pub node_offences: Vec<u32>,
+    /// Per node: tokens slashed from its operator's stake for its offences.
+    pub node_slashed: Vec<u128>,
+    /// Per node: its slashed tokens valued at the price when slashed, USD.
+    node_slashed_usd: Vec<f64>,
+    /// Per operator: stake slashed for its nodes' offences, base units.
+    pub slashed: Vec<u128>,
+    /// Per operator: slashed stake valued at the price when slashed, USD.
+    pub slashed_usd: Vec<f64>,
+    /// Every detected offence, in order.
+    pub offences: Vec<OffenceRecord>,
+    /// Validator accounts.
+    pub validators: Vec<AccountId>,
+    slashing: Option<(Policy, SimTime, Option<AccountId>, SimTime, u32)>,
+    slash_window: Vec<(SimTime, u128)>,
+    node_share: Vec<f64>,
+    epoch_fees: u128,
+    epoch_rounds: Vec<usize>,
+    price: PricePath,
+    price_now: f64,
+    /// Per operator: USD revenue (rewards × price at payout).
+    pub revenue_usd: Vec<f64>,
+    /// Per operator: USD costs (electricity, bandwidth, amortization).
+    pub cost_usd: Vec<f64>,
+    /// Per operator: tokens earned, base units.
+    pub earned: Vec<u128>,
+    amortization_usd_per_hour: Vec<f64>,
+    last_amortized: SimTime,
+    /// Per round, in round order.
+    pub rounds: Vec<RoundEconomics>,
+    /// Settled epochs.
+    pub epochs: Vec<EpochRecord>,
+    /// Fees the job owner could not pay, base units.
+    pub unpaid_fees: u128,
+    /// Hash of the latest aggregated model (recorded in the next block).
+    pub model_hash: [u8; 32],
+    region_usd_per_kwh: Vec<f64>,
+    rule: Vec<Option<usize>>,
+    /// Each operator's cumulative USD profit at each settled epoch (for exit windows).
+    profit_history: Vec<Vec<f64>>,
+    epoch_reward: Vec<u128>,
+    /// Whether each operator is in the network (staked and not ejected);
+    /// the world learns of changes through effects.
+    in_network: Vec<bool>,
+    /// Operators out of the network because slashing left their stake below
+    /// the minimum: neither selected nor paid until they top up.
+    suspended: Vec<bool>,
+    /// Since when no operator has been in the network (None while some are).
+    empty_since: Option<SimTime>,
+}
+
+fn amount(v: f64) -> u128 {
+    tokens(v).unwrap_or(0)
+}
+
+/// Whole epochs that settle within a horizon (settlements at each
+/// multiple of the epoch length up to the horizon).
+pub fn epochs_in_horizon(horizon: SimTime, epoch: SimTime) -> u64 {
+    horizon.nanos().checked_div(epoch.nanos()).unwrap_or(0)
+}
+
+/// The emission curve of an economics section in base units, scaled to its
+/// `emission_budget` over `horizon` when it has one.
+pub fn budgeted_curve(spec: &EconomicsSpec, horizon: SimTime) -> Curve {
+    let curve = curve_of(&spec.emission);
+    match spec.emission_budget {
+        Some(budget) => curve
+            .with_budget(
+                amount(budget),
+                epochs_in_horizon(horizon, spec.epoch.time()),
+            )
+            .unwrap_or(curve),
+        None => curve,
+    }
+}
+
+/// The emission curve in base units.
+pub fn curve_of(spec: &EmissionSpec) -> Curve {
+    match spec {
+        EmissionSpec::Constant { per_epoch } => Curve::Constant {
+            per_epoch: amount(*per_epoch),
+        },
+        EmissionSpec::LinearDecay { initial, decrement } => Curve::LinearDecay {
+            initial: amount(*initial),
+            decrement: amount(*decrement),
+        },
+        EmissionSpec::ExponentialDecay {
+            initial,
+            half_life_epochs,
+        } => Curve::ExponentialDecay {
+            initial: amount(*initial),
+            half_life: *half_life_epochs,
+        },
+        EmissionSpec::Halving {
+            initial,
+            every_epochs,
+        } => Curve::Halving {
+            initial: amount(*initial),
+            every: *every_epochs,
+        },
+        EmissionSpec::Capped {
+            cap,
+            half_life_epochs,
+        } => Curve::Capped {
+            cap: amount(*cap),
+            rate: std::f64::consts::LN_2 / half_life_epochs,
+        },
+        EmissionSpec::Piecewise { steps } => Curve::Piecewise {
+            steps: steps
+                .iter()
+                .map(|s| (s.from_epoch, amount(s.per_epoch)))
+                .collect(),
+        },
+    }
+}
+
+/// The effect of an operator entering or leaving the network.
+fn membership(op: usize, active: bool) -> Effect {
+    Effect::SetOperatorActive {
+        operator: op as u32,
+        active,
+    }
+}
+
+fn ppm(f: f64) -> u128 {
+    (f * PPM as f64).round() as u128
+}
+
+impl Economy {
+    /// Opens the accounts and mints the genesis distribution (not yet
+    /// sealed); operators that must pass an entry test start outside the
+    /// network (an effect each).
+    pub fn new(
+        spec: &EconomicsSpec,
+        s: &Scenario,
+        nodes: &Nodes,
+        model: PriceModel,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Economy, LedgerError> {
+        let mut ledger = Ledger::new();
+        let treasury = ledger.open("treasury");
+        let pool = ledger.open("reward-pool");
+        let job_owner = ledger.open("job-owner");
+        let mut holders = Vec::new();
+        for h in &spec.genesis.holders {
+            let a = ledger.open(h.name.clone());
+            ledger.mint(a, amount(h.tokens), "genesis")?;
+            holders.push(a);
+        }
+        ledger.mint(job_owner, amount(spec.genesis.job_owner), "genesis")?;
+        let ops = nodes.operators as usize;
+        // Each operator follows the rule of its first node's profile.
+        let mut rule = vec![None; ops];
+        for (o, r) in rule.iter_mut().enumerate() {
+            let first = nodes.operator.partition_point(|&x| (x as usize) < o);
+            let profile = &s.profiles[nodes.profile[first] as usize].name;
+            *r = spec
+                .operator_rules
+                .iter()
+                .position(|r| &r.profile == profile);
+        }
+        let mut operator_account = Vec::with_capacity(ops);
+        let mut in_network = vec![true; ops];
+        for (o, r) in rule.iter().enumerate() {
+            let a = ledger.open(format!("operator-{o}"));
+            ledger.mint(a, amount(spec.genesis.per_operator), "genesis")?;
+            if r.is_some_and(|r| spec.operator_rules[r].entry.is_some()) {
+                // Outside the network until its entry test passes.
+                in_network[o] = false;
+                effects.push(membership(o, false));
+            } else {
+                ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
+            }
+            operator_account.push(a);
+        }
+        let mut amortization = vec![0.0; ops];
+        for (i, &op) in nodes.operator.iter().enumerate() {
+            let profile = &s.profiles[nodes.profile[i] as usize].name;
+            if let Some(h) = spec.costs.hardware.iter().find(|h| &h.profile == profile) {
+                amortization[op as usize] += h.price_usd / (h.lifetime_years * 365.25 * 24.0);
+            }
+        }
+        let n = nodes.len();
+        // Each node carries an equal share of its operator's hardware.
+        let mut per_op = vec![0u32; ops];
+        for &o in &nodes.operator {
+            per_op[o as usize] += 1;
+        }
+        let node_share: Vec<f64> = nodes
+            .operator
+            .iter()
+            .map(|&o| 1.0 / f64::from(per_op[o as usize].max(1)))
+            .collect();
+        let mut validators = Vec::new();
+        let mut slashing = None;
+        if let Some(v) = &s.verification {
+            for i in 0..v.validators.count {
+                let a = ledger.open(format!("validator-{i}"));
+                ledger.mint(a, amount(v.validators.stake), "genesis")?;
+                ledger.stake_tokens(a, amount(v.validators.stake))?;
+                validators.push(a);
+            }
+            let (policy, window) = match &v.slashing {
+                SlashingSpec::Fixed { fraction } => (
+                    Policy::Fixed {
+                        fraction: *fraction,
+                    },
+                    SimTime::ZERO,
+                ),
+                SlashingSpec::Severity {
+                    invalid_update,
+                    liveness,
+                    equivocation,
+                    bad_approval,
+                } => (
+                    Policy::Severity {
+                        fractions: [*invalid_update, *liveness, *equivocation, *bad_approval],
+                    },
+                    SimTime::ZERO,
+                ),
+                SlashingSpec::Correlated {
+                    base,
+                    multiplier,
+                    window,
+                } => (
+                    Policy::Correlated {
+                        base: *base,
+                        multiplier: *multiplier,
+                    },
+                    window.time(),
+                ),
+            };
+            let to = match v.slash_to {
+                SlashDestination::Burn => None,
+                SlashDestination::Treasury => Some(treasury),
+            };
+            slashing = Some((
+                policy,
+                window,
+                to,
+                v.jail.duration.time(),
+                v.jail.eject_after,
+            ));
+        }
+        let mut price = PricePath::new(model);
+        let price_now = price.at(0.0);
+        Ok(Economy {
+            spec: spec.clone(),
+            ledger,
+            curve: budgeted_curve(spec, s.horizon.time()),
+            treasury,
+            pool,
+            job_owner,
+            operator_account,
+            holders,
+            epoch: 0,
+            flops: vec![0; n],
+            samples: vec![0; n],
+            node_earned: vec![0; n],
+            node_revenue_usd: vec![0.0; n],
+            node_cost_usd: vec![0.0; n],
+            node_offences: vec![0; n],
+            node_slashed: vec![0; n],
+            node_slashed_usd: vec![0.0; n],
+            slashed: vec![0; ops],
+            slashed_usd: vec![0.0; ops],
+            offences: Vec::new(),
+            validators,
+            slashing,
+            slash_window: Vec::new(),
+            node_share,
+            epoch_fees: 0,
+            epoch_rounds: Vec::new(),
+            price,
+            price_now,
+            revenue_usd: vec![0.0; ops],
+            cost_usd: vec![0.0; ops],
+            earned: vec![0; ops],
+            amortization_usd_per_hour: amortization,
+            last_amortized: SimTime::ZERO,
+            rounds: Vec::new(),
+            epochs: Vec::new(),
+            unpaid_fees: 0,
+            model_hash: [0; 32],
+            region_usd_per_kwh: s
+                .regions
+                .iter()
+                .map(|r| r.electricity_usd_per_kwh)
+                .collect(),
+            profit_history: vec![Vec::new(); ops],
+            epoch_reward: vec![0; ops],
+            rule,
+            in_network,
+            suspended: vec![false; ops],
+            empty_since: None,
+        })
+    }
+
+    /// The latest token price, USD.
+    pub fn price_now(&self) -> f64 {
+        self.price_now
+    }
+
+    /// Time between blocks.
+    pub fn block_time(&self) -> SimTime {
+        self.spec.block_time.time()
+    }
+
+    /// Length of an epoch.
+    pub fn epoch_len(&self) -> SimTime {
+        self.spec.epoch.time()
+    }
+
+    fn refresh_price(&mut self, t: SimTime) {
+        self.price_now = self.price.at(t.as_secs_f64());
+    }
+
+    /// An operator's cumulative profit, the one definition every table
+    /// uses: USD revenue (rewards × the price when paid) − USD costs
+    /// (electricity, bandwidth, amortization) − slashed stake × the price
+    /// when slashed.
+    pub fn operator_profit_usd(&self, op: usize) -> f64 {
+        self.revenue_usd[op] - self.cost_usd[op] - self.slashed_usd[op]
+    }
+
+    /// A node's share of its operator's profit, by the same definition:
+    /// its rewards, its costs and the stake slashed for its offences.
+    pub fn node_profit_usd(&self, node: usize) -> f64 {
+        self.node_revenue_usd[node] - self.node_cost_usd[node] - self.node_slashed_usd[node]
+    }
+
+    /// Since when no operator has been in the network, as of the last
+    /// settlement (None while some are).
+    pub fn empty_since(&self) -> Option<SimTime> {
+        self.empty_since
+    }
+
+    /// Whether an operator outside the network may still come back: one
+    /// suspended for low stake may top up, one with an entry rule may join.
+    pub fn may_recover(&self) -> bool {
+        (0..self.in_network.len()).any(|o| {
+            !self.in_network[o]
+                && (self.suspended[o]
+                    || self.rule[o].is_some_and(|r| self.spec.operator_rules[r].entry.is_some()))
+        })
+    }
+
+    /// Operators in the network now.
+    pub fn operators_in_network(&self) -> u32 {
+        self.in_network.iter().filter(|&&a| a).count() as u32
+    }
+
+    fn set_in_network(&mut self, op: usize, active: bool, effects: &mut Vec<Effect>) {
+        self.in_network[op] = active;
+        effects.push(membership(op, active));
+    }
+
+    /// Hardware depreciates while its operator is in the network.
+    fn amortize(&mut self, t: SimTime, nodes: &Nodes) {
+        let hours = t.saturating_sub(self.last_amortized).as_secs_f64() / 3600.0;
+        for (o, (c, per_hour)) in self
+            .cost_usd
+            .iter_mut()
+            .zip(&self.amortization_usd_per_hour)
+            .enumerate()
+        {
+            if self.in_network[o] {
+                *c += per_hour * hours;
+            }
+        }
+        for (i, &o) in nodes.operator.iter().enumerate() {
+            if self.in_network[o as usize] {
+                self.node_cost_usd[i] +=
+                    self.amortization_usd_per_hour[o as usize] * self.node_share[i] * hours;
+            }
+        }
+        self.last_amortized = t;
+    }
+}

@@ -1,0 +1,90 @@
+//! What the economy reports: per round, per settled epoch, per offence.
+
+use crate::engine::SimTime;
+use dmlsim_models::econ::slashing::Offence;
+
+/// What the economy reports for a round.
+#[derive(Clone, Debug, Default)]
+pub struct RoundEconomics {
+    /// Fees the job owner paid for the round, base units.
+    pub fee: u128,
+    /// Emission attributed to the round (its share of its epoch's work), base units.
+    pub emission: u128,
+    /// Token price when the round closed.
+    pub price_usd: f64,
+    /// Operators' electricity, bandwidth and amortization for the round, USD.
+    pub operator_cost_usd: f64,
+    /// The same work on the cloud baseline, USD (None without one).
+    pub cloud_cost_usd: Option<f64>,
+    pub(super) flops: f64,
+}
+
+/// One settled epoch, for `epochs.arrow`.
+#[derive(Clone, Debug)]
+pub struct EpochRecord {
+    /// Epoch number from 0.
+    pub epoch: u64,
+    /// Settlement time.
+    pub t: SimTime,
+    /// Supply after the epoch (minted − burned), base units.
+    pub supply: u128,
+    /// Minted so far, base units.
+    pub minted: u128,
+    /// Burned so far, base units.
+    pub burned: u128,
+    /// Staked and unbonding, base units.
+    pub staked: u128,
+    /// Emission of this epoch, base units.
+    pub emission: u128,
+    /// Fees collected this epoch, base units.
+    pub fees: u128,
+    /// Treasury balance, base units.
+    pub treasury: u128,
+    /// Token price at settlement, USD.
+    pub price_usd: f64,
+    /// Gini coefficient of holdings (balance + stake) over holders and operators.
+    pub gini: f64,
+    /// Fewest accounts holding more than a third of those holdings.
+    pub nakamoto_33: u32,
+    /// Fewest accounts holding more than half.
+    pub nakamoto_51: u32,
+    /// Herfindahl–Hirschman index of the holdings (Σ shares²).
+    pub hhi: f64,
+    /// Operators that contributed work this epoch.
+    pub active_operators: u32,
+    /// Operators in the network at settlement (entry/exit rules).
+    pub operators_in_network: u32,
+    /// Operators that joined at this settlement.
+    pub joined: u32,
+    /// Operators that left at this settlement.
+    pub left: u32,
+    /// Quantiles (10%, 50%, 90%) of operators' cumulative profit (see
+    /// [`Economy::operator_profit_usd`]).
+    pub profit_quantiles_usd: [f64; 3],
+}
+
+/// A detected offence and the ledger entry that punished it.
+#[derive(Clone, Debug)]
+pub struct OffenceRecord {
+    /// When it was punished.
+    pub t: SimTime,
+    /// Round it happened in.
+    pub round: u32,
+    /// Offending node.
+    pub node: u32,
+    /// Its operator.
+    pub operator: u32,
+    /// What it did.
+    pub kind: Offence,
+    /// How it was found.
+    pub evidence: &'static str,
+    /// Stake taken, base units.
+    pub penalty: u128,
+    /// The `slash` entry in the ledger (None when there was no stake to take).
+    pub ledger_seq: Option<u64>,
+    /// Whether the operator was ejected for it.
+    pub ejected: bool,
+    /// For `bad_approval`: the validator punished (the node is the one whose
+    /// bad update it approved).
+    pub validator: Option<u32>,
+}

@@ -1,0 +1,143 @@
+//! Punishing offences: slashing stake by policy, jailing, ejection after
+//! repeated offences, and suspension below the minimum stake.
+
+use super::{Economy, OffenceRecord, amount};
+use crate::engine::SimTime;
+use crate::system::{Effect, Misconduct};
+use crate::world::Nodes;
+use dmlsim_models::econ::as_tokens;
+use dmlsim_models::econ::ledger::LedgerError;
+use dmlsim_models::econ::slashing::Offence;
+
+impl Economy {
+    /// Punishes `node`'s operator for an offence: slashes stake by the
+    /// policy (burned or to the treasury), jails its nodes, ejects it after
+    /// too many offences, and records the offence.
+    pub fn punish(
+        &mut self,
+        t: SimTime,
+        round: u32,
+        misconduct: &Misconduct,
+        nodes: &Nodes,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), LedgerError> {
+        let Misconduct {
+            node,
+            kind,
+            evidence,
+        } = *misconduct;
+        let Some((policy, window, to, jail, eject_after)) = self.slashing.clone() else {
+            return Ok(());
+        };
+        self.ledger.set_time(t.nanos());
+        let op = nodes.operator[node as usize] as usize;
+        let account = self.operator_account[op];
+        let stake = self.ledger.stake(account);
+        self.slash_window
+            .retain(|(at, _)| window > SimTime::ZERO && t.saturating_sub(*at) < window);
+        let recent: u128 = self.slash_window.iter().map(|x| x.1).sum();
+        let total = self.ledger.total_staked();
+        let penalty = policy.penalty(kind, stake, recent, total).min(stake);
+        let mut ledger_seq = None;
+        if penalty > 0 {
+            self.ledger.slash(account, penalty, to, kind.label())?;
+            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+            self.slash_window.push((t, penalty));
+        }
+        self.node_offences[node as usize] += 1;
+        self.node_slashed[node as usize] += penalty;
+        let penalty_usd = as_tokens(penalty) * self.price_now;
+        self.node_slashed_usd[node as usize] += penalty_usd;
+        self.slashed[op] += penalty;
+        self.slashed_usd[op] += penalty_usd;
+        let count: u32 = nodes
+            .operator
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| **o as usize == op)
+            .map(|(i, _)| self.node_offences[i])
+            .sum();
+        let ejected = eject_after > 0 && count >= eject_after;
+        if ejected && (self.in_network[op] || self.suspended[op]) {
+            self.suspended[op] = false;
+            if self.in_network[op] {
+                self.set_in_network(op, false, effects);
+            }
+            let rest = self.ledger.stake(account);
+            if rest > 0 {
+                self.ledger.unstake(
+                    account,
+                    rest,
+                    t.saturating_add(self.spec.staking.unbonding.time()).nanos(),
+                )?;
+            }
+        } else {
+            if jail > SimTime::ZERO {
+                effects.push(Effect::JailOperator {
+                    operator: op as u32,
+                    until: t.saturating_add(jail),
+                });
+            }
+            // Below the minimum stake an operator may not serve.
+            let min_stake = amount(self.spec.staking.min_stake);
+            if self.in_network[op] && self.ledger.stake(account) < min_stake {
+                self.suspended[op] = true;
+                self.set_in_network(op, false, effects);
+            }
+        }
+        self.offences.push(OffenceRecord {
+            t,
+            round,
+            node,
+            operator: op as u32,
+            kind,
+            evidence,
+            penalty,
+            ledger_seq,
+            ejected,
+            validator: None,
+        });
+        Ok(())
+    }
+
+    /// Punishes a validator that approved `node`'s bad update (`bad_approval`).
+    pub fn punish_validator(
+        &mut self,
+        t: SimTime,
+        round: u32,
+        validator: u32,
+        node: u32,
+        nodes: &Nodes,
+    ) -> Result<(), LedgerError> {
+        let Some((policy, _, to, _, _)) = self.slashing.clone() else {
+            return Ok(());
+        };
+        let Some(&account) = self.validators.get(validator as usize) else {
+            return Ok(());
+        };
+        self.ledger.set_time(t.nanos());
+        let stake = self.ledger.stake(account);
+        let penalty = policy
+            .penalty(Offence::BadApproval, stake, 0, self.ledger.total_staked())
+            .min(stake);
+        let mut ledger_seq = None;
+        if penalty > 0 {
+            self.ledger
+                .slash(account, penalty, to, Offence::BadApproval.label())?;
+            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+        }
+        self.offences.push(OffenceRecord {
+            t,
+            round,
+            node,
+            operator: nodes.operator[node as usize],
+            kind: Offence::BadApproval,
+            evidence: "audit: approved an update that an honest re-execution rejects",
+            penalty,
+            ledger_seq,
+            ejected: false,
+            validator: Some(validator),
+        });
+        Ok(())
+    }
+}
