@@ -4,7 +4,7 @@
 //! (fees, rewards, slashing, operator entry and exit) return effects the
 //! root applies; a refused ledger operation stops the run.
 
-use crate::economy::Economy;
+use crate::economy::{ChainParams, Economy};
 use crate::engine::{Scheduler, SimTime};
 use crate::system::{ChainEvent, Effect, Event};
 use crate::world::Nodes;
@@ -65,6 +65,7 @@ impl Chain {
         event: ChainEvent,
         sched: &mut Scheduler<Event>,
         nodes: &Nodes,
+        params: &ChainParams,
         jobs_done: bool,
         effects: &mut Vec<Effect>,
     ) -> Result<ChainStep, String> {
@@ -77,7 +78,7 @@ impl Chain {
             }
             ChainEvent::Epoch => {
                 self.economy
-                    .settle_epoch(now, nodes, effects)
+                    .settle_epoch(now, nodes, params, effects)
                     .map_err(|e| format!("ledger refused the epoch payout: {e}"))?;
                 if jobs_done {
                     // The job is done and its last epoch settled: seal and stop.

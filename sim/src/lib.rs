@@ -14,6 +14,7 @@ pub mod chain;
 pub mod economy;
 pub mod engine;
 pub mod learning_setup;
+pub mod lower;
 pub mod network;
 pub mod output;
 pub mod params;

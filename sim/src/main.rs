@@ -87,7 +87,7 @@ fn main() -> ExitCode {
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
                     if let Some(e) = &s.economics {
-                        dmlsim::economy::price_model(e, &loaded.dir, s.seeds().price)
+                        dmlsim::lower::price_model(e, &loaded.dir, s.seeds().price)
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
                     Ok(())

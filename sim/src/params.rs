@@ -5,6 +5,7 @@
 //!
 //! [`Effect::ChangeParam`]: crate::system::Effect::ChangeParam
 
+use crate::economy::ChainParams;
 use crate::engine::SimTime;
 
 /// A value with its change log, ordered by the time each value takes effect.
@@ -72,6 +73,12 @@ pub enum ParamChange {
     Deadline(SimTime),
     /// `rounds.gap`.
     RoundGap(SimTime),
+    /// `economics.staking.min_stake`, base units.
+    MinStake(u128),
+    /// `economics.fees.tokens_per_pflop`.
+    FeePerPflop(f64),
+    /// `economics.fees.burn_fraction`, parts per million.
+    BurnPpm(u128),
 }
 
 impl ParamChange {
@@ -82,6 +89,9 @@ impl ParamChange {
             ParamChange::MinClients(_) => "rounds.min_clients",
             ParamChange::Deadline(_) => "rounds.deadline",
             ParamChange::RoundGap(_) => "rounds.gap",
+            ParamChange::MinStake(_) => "economics.staking.min_stake",
+            ParamChange::FeePerPflop(_) => "economics.fees.tokens_per_pflop",
+            ParamChange::BurnPpm(_) => "economics.fees.burn_fraction",
         }
     }
 }
@@ -91,19 +101,50 @@ impl ParamChange {
 pub struct Params {
     /// Round settings of the training job.
     pub rounds: Versioned<RoundParams>,
+    /// The economy's changeable parameters, when the run has an economy.
+    pub chain: Option<Versioned<ChainParams>>,
 }
 
 impl Params {
-    /// Applies `change` from time `from` on.
-    pub fn apply(&mut self, from: SimTime, change: &ParamChange) {
-        let mut r = self.rounds.at(from).clone();
+    /// Applies `change` from time `from` on. A change of an economy
+    /// parameter in a run without an economy changes nothing and says so.
+    pub fn apply(&mut self, from: SimTime, change: &ParamChange) -> Result<(), String> {
         match *change {
-            ParamChange::ClientsPerRound(v) => r.clients_per_round = v,
-            ParamChange::MinClients(v) => r.min_clients = v,
-            ParamChange::Deadline(v) => r.deadline = v,
-            ParamChange::RoundGap(v) => r.gap = v,
+            ParamChange::ClientsPerRound(_)
+            | ParamChange::MinClients(_)
+            | ParamChange::Deadline(_)
+            | ParamChange::RoundGap(_) => {
+                let mut r = self.rounds.at(from).clone();
+                match *change {
+                    ParamChange::ClientsPerRound(v) => r.clients_per_round = v,
+                    ParamChange::MinClients(v) => r.min_clients = v,
+                    ParamChange::Deadline(v) => r.deadline = v,
+                    ParamChange::RoundGap(v) => r.gap = v,
+                    _ => unreachable!("round parameters only"),
+                }
+                self.rounds.set(from, r);
+            }
+            ParamChange::MinStake(_) | ParamChange::FeePerPflop(_) | ParamChange::BurnPpm(_) => {
+                let chain = self.chain.as_mut().ok_or_else(|| {
+                    format!("`{}` changed in a run without an economy", change.path())
+                })?;
+                let mut c = chain.at(from).clone();
+                match *change {
+                    ParamChange::MinStake(v) => c.min_stake = v,
+                    ParamChange::FeePerPflop(v) => c.fees.tokens_per_pflop = v,
+                    ParamChange::BurnPpm(v) => c.fees.burn_ppm = v,
+                    _ => unreachable!("economy parameters only"),
+                }
+                chain.set(from, c);
+            }
         }
-        self.rounds.set(from, r);
+        Ok(())
+    }
+
+    /// The economy's parameters in effect at `t` (panics without an economy,
+    /// which only a run with one asks for).
+    pub fn chain_at(&self, t: SimTime) -> &ChainParams {
+        self.chain.as_ref().expect("the run has an economy").at(t)
     }
 }
 
@@ -139,9 +180,16 @@ mod tests {
         };
         let mut p = Params {
             rounds: Versioned::new(base.clone()),
+            chain: None,
         };
-        p.apply(SimTime(1_000), &ParamChange::ClientsPerRound(3));
-        p.apply(SimTime(2_000), &ParamChange::Deadline(SimTime(90)));
+        p.apply(SimTime(1_000), &ParamChange::ClientsPerRound(3))
+            .unwrap();
+        p.apply(SimTime(2_000), &ParamChange::Deadline(SimTime(90)))
+            .unwrap();
+        assert_eq!(
+            p.apply(SimTime(3_000), &ParamChange::MinStake(5)),
+            Err("`economics.staking.min_stake` changed in a run without an economy".into())
+        );
         assert_eq!(*p.rounds.at(SimTime(999)), base);
         assert_eq!(p.rounds.at(SimTime(1_500)).clients_per_round, 3);
         let late = p.rounds.at(SimTime(2_000));

@@ -4,8 +4,7 @@
 //! the economy.
 
 use crate::engine::rng::{StreamRng, stream};
-use crate::scenario::{StrategySpec, VerificationSpec};
-use dmlsim_models::econ::verify::{ResultHash, Verdict, majority, spot_check};
+use dmlsim_models::econ::verify::{ResultHash, Strategy, Verdict, majority, spot_check};
 use dmlsim_models::learning::RoundUpdates;
 use rand::RngExt;
 
@@ -30,9 +29,24 @@ pub struct RoundChecks {
     pub bad_approvals: Vec<(u32, u32)>,
 }
 
+/// The verifier's runtime parameters, lowered from the scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifierPlan {
+    /// How updates are checked.
+    pub strategy: Strategy,
+    /// Number of validators (at least one).
+    pub validators: u32,
+    /// The first this-many validators collude with cheaters.
+    pub colluding: u32,
+    /// Probability that an approved update is audited by an honest validator.
+    pub audit_p: f64,
+    /// Re-execution capacity of all validators together, FLOP/s.
+    pub capacity_flops: f64,
+}
+
 /// The verifier of a run.
 pub struct Verifier {
-    strategy: StrategySpec,
+    strategy: Strategy,
     rng: StreamRng,
     /// Re-execution capacity of all validators together, FLOP/s.
     capacity: f64,
@@ -51,14 +65,14 @@ const COLLUDED: ResultHash = [0xff; 32];
 
 impl Verifier {
     /// A verifier drawing its checks from the seed's `verification` stream.
-    pub fn new(spec: &VerificationSpec, seed: u64) -> Verifier {
+    pub fn new(plan: VerifierPlan, seed: u64) -> Verifier {
         Verifier {
-            strategy: spec.strategy.clone(),
+            strategy: plan.strategy,
             rng: stream(seed, "verification", 0),
-            capacity: f64::from(spec.validators.count) * spec.validators.tflops * 1e12,
-            validators: spec.validators.count.max(1),
-            colluding: spec.validators.colluding,
-            audit_p: spec.validators.audit_p,
+            capacity: plan.capacity_flops,
+            validators: plan.validators.max(1),
+            colluding: plan.colluding,
+            audit_p: plan.audit_p,
             assign_rng: stream(seed, "validator-assignment", 0),
         }
     }
@@ -68,8 +82,8 @@ impl Verifier {
         let mut out = RoundChecks::default();
         let contributors = updates.senders();
         match &self.strategy {
-            StrategySpec::None => out.accepted = contributors.to_vec(),
-            StrategySpec::SpotCheck { p } => {
+            Strategy::None => out.accepted = contributors.to_vec(),
+            Strategy::SpotCheck { p } => {
                 for &n in contributors {
                     // Deterministic training: re-execution reproduces the honest hash.
                     let submitted = if updates.is_honest(n) {
@@ -112,7 +126,7 @@ impl Verifier {
                     }
                 }
             }
-            StrategySpec::Redundancy { r, colluding_lazy } => {
+            Strategy::Redundancy { r, colluding_lazy } => {
                 // Consecutive contributors are replicas of one task.
                 for group in contributors.chunks(*r as usize) {
                     let hashes: Vec<ResultHash> = group
@@ -152,7 +166,7 @@ impl Verifier {
                     }
                 }
             }
-            StrategySpec::Screening { threshold } => {
+            Strategy::Screening { threshold } => {
                 let flags = updates.screen(*threshold);
                 out.checked = contributors.len() as u32;
                 for (&n, flagged) in contributors.iter().zip(flags) {
@@ -166,7 +180,7 @@ impl Verifier {
             }
         }
         out.accepted.sort_unstable();
-        if matches!(self.strategy, StrategySpec::SpotCheck { .. }) {
+        if matches!(self.strategy, Strategy::SpotCheck { .. }) {
             out.settlement_delay_s = out.verification_flops / self.capacity.max(1.0);
         }
         out

@@ -9,6 +9,32 @@ use rand::{Rng, RngExt};
 /// A 32-byte result hash (SHA-256 of an update).
 pub type ResultHash = [u8; 32];
 
+/// How a round's updates are checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    /// Nothing is checked; every claim is paid.
+    None,
+    /// Each update is re-executed with probability `p`.
+    SpotCheck {
+        /// Check probability.
+        p: f64,
+    },
+    /// Consecutive contributors are `r` replicas of one task; a strict
+    /// majority of result hashes wins.
+    Redundancy {
+        /// Replicas per task.
+        r: u32,
+        /// Whether lazy replicas submit one shared wrong result.
+        colluding_lazy: bool,
+    },
+    /// Updates farther than `threshold` median distances from the median
+    /// update are rejected.
+    Screening {
+        /// Distance threshold in median distances.
+        threshold: f64,
+    },
+}
+
 /// The outcome of checking one update.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {

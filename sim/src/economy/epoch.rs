@@ -1,7 +1,7 @@
 //! Epoch settlement: emission, the pool's payout by work, data and
 //! validation, and the epoch record with its concentration metrics.
 
-use super::{Economy, EpochRecord, ppm};
+use super::{ChainParams, Economy, EpochRecord};
 use crate::engine::SimTime;
 use crate::system::Effect;
 use crate::world::Nodes;
@@ -16,13 +16,14 @@ impl Economy {
         &mut self,
         t: SimTime,
         nodes: &Nodes,
+        params: &ChainParams,
         effects: &mut Vec<Effect>,
     ) -> Result<(), LedgerError> {
         self.ledger.set_time(t.nanos());
         self.refresh_price(t);
         self.amortize(t, nodes);
         self.epoch_reward.iter_mut().for_each(|r| *r = 0);
-        let emission = self.curve.emission(self.epoch);
+        let emission = self.plan.curve.emission(self.epoch);
         if emission > 0 {
             self.ledger.mint(self.pool, emission, "emission")?;
         }
@@ -37,14 +38,14 @@ impl Economy {
             self.rounds[r].emission = p;
         }
         let pool = self.ledger.balance(self.pool);
-        let sp = &self.spec.split;
+        let sp = &params.split;
         let (shares, _) = pro_rata(
             pool,
             &[
-                ppm(sp.compute),
-                ppm(sp.data),
-                ppm(sp.validators),
-                ppm(sp.treasury),
+                sp.compute_ppm,
+                sp.data_ppm,
+                sp.validators_ppm,
+                sp.treasury_ppm,
             ],
         );
         let price = self.price_now;
@@ -115,8 +116,8 @@ impl Economy {
             }
         }
         let active = contributed.iter().filter(|&&c| c).count() as u32;
-        let (mut joined, left) = self.apply_operator_rules(t, effects)?;
-        joined += self.top_up_suspended(effects)?;
+        let (mut joined, left) = self.apply_operator_rules(t, params, effects)?;
+        joined += self.top_up_suspended(params, effects)?;
         if self.operators_in_network() == 0 {
             self.empty_since.get_or_insert(t);
         } else {

@@ -9,35 +9,29 @@
 //! - `epoch`: emission, payouts and the epoch record;
 //! - `slashing`: punishing offences (slash, jail, eject, suspend);
 //! - `operators`: entry and exit rules, top-ups after suspension;
-//! - [`price_file`]: token-price models, CSV series included.
+//! - [`plan`]: its runtime parameters, lowered from the scenario by `crate::lower`.
 
 mod epoch;
 mod operators;
-pub mod price_file;
+pub mod plan;
 pub mod records;
 mod round;
 mod slashing;
 
-pub use price_file::price_model;
+pub use plan::{ChainParams, EconomyPlan};
 pub use records::{EpochRecord, OffenceRecord, RoundEconomics};
 
 use crate::engine::SimTime;
-use crate::scenario::{EconomicsSpec, EmissionSpec, Scenario, SlashDestination, SlashingSpec};
 use crate::system::Effect;
 use crate::world::Nodes;
-use dmlsim_models::econ::emission::Curve;
 use dmlsim_models::econ::ledger::{AccountId, Ledger, LedgerError};
-use dmlsim_models::econ::price::{PriceModel, PricePath};
-use dmlsim_models::econ::slashing::Policy;
-use dmlsim_models::econ::split::PPM;
-use dmlsim_models::econ::tokens;
+use dmlsim_models::econ::price::PricePath;
 
 /// The economy's state.
 pub struct Economy {
-    spec: EconomicsSpec,
+    plan: EconomyPlan,
     /// The ledger.
     pub ledger: Ledger,
-    curve: Curve,
     treasury: AccountId,
     pool: AccountId,
     job_owner: AccountId,
@@ -69,7 +63,6 @@ pub struct Economy {
     pub offences: Vec<OffenceRecord>,
     /// Validator accounts.
     pub validators: Vec<AccountId>,
-    slashing: Option<(Policy, SimTime, Option<AccountId>, SimTime, u32)>,
     slash_window: Vec<(SimTime, u128)>,
     node_share: Vec<f64>,
     epoch_fees: u128,
@@ -82,7 +75,6 @@ pub struct Economy {
     pub cost_usd: Vec<f64>,
     /// Per operator: tokens earned, base units.
     pub earned: Vec<u128>,
-    amortization_usd_per_hour: Vec<f64>,
     last_amortized: SimTime,
     /// Per round, in round order.
     pub rounds: Vec<RoundEconomics>,
@@ -92,8 +84,6 @@ pub struct Economy {
     pub unpaid_fees: u128,
     /// Hash of the latest aggregated model (recorded in the next block).
     pub model_hash: [u8; 32],
-    region_usd_per_kwh: Vec<f64>,
-    rule: Vec<Option<usize>>,
     /// Each operator's cumulative USD profit at each settled epoch (for exit windows).
     profit_history: Vec<Vec<f64>>,
     epoch_reward: Vec<u128>,
@@ -107,71 +97,6 @@ pub struct Economy {
     empty_since: Option<SimTime>,
 }
 
-fn amount(v: f64) -> u128 {
-    tokens(v).unwrap_or(0)
-}
-
-/// Whole epochs that settle within a horizon (settlements at each
-/// multiple of the epoch length up to the horizon).
-pub fn epochs_in_horizon(horizon: SimTime, epoch: SimTime) -> u64 {
-    horizon.nanos().checked_div(epoch.nanos()).unwrap_or(0)
-}
-
-/// The emission curve of an economics section in base units, scaled to its
-/// `emission_budget` over `horizon` when it has one.
-pub fn budgeted_curve(spec: &EconomicsSpec, horizon: SimTime) -> Curve {
-    let curve = curve_of(&spec.emission);
-    match spec.emission_budget {
-        Some(budget) => curve
-            .with_budget(
-                amount(budget),
-                epochs_in_horizon(horizon, spec.epoch.time()),
-            )
-            .unwrap_or(curve),
-        None => curve,
-    }
-}
-
-/// The emission curve in base units.
-pub fn curve_of(spec: &EmissionSpec) -> Curve {
-    match spec {
-        EmissionSpec::Constant { per_epoch } => Curve::Constant {
-            per_epoch: amount(*per_epoch),
-        },
-        EmissionSpec::LinearDecay { initial, decrement } => Curve::LinearDecay {
-            initial: amount(*initial),
-            decrement: amount(*decrement),
-        },
-        EmissionSpec::ExponentialDecay {
-            initial,
-            half_life_epochs,
-        } => Curve::ExponentialDecay {
-            initial: amount(*initial),
-            half_life: *half_life_epochs,
-        },
-        EmissionSpec::Halving {
-            initial,
-            every_epochs,
-        } => Curve::Halving {
-            initial: amount(*initial),
-            every: *every_epochs,
-        },
-        EmissionSpec::Capped {
-            cap,
-            half_life_epochs,
-        } => Curve::Capped {
-            cap: amount(*cap),
-            rate: std::f64::consts::LN_2 / half_life_epochs,
-        },
-        EmissionSpec::Piecewise { steps } => Curve::Piecewise {
-            steps: steps
-                .iter()
-                .map(|s| (s.from_epoch, amount(s.per_epoch)))
-                .collect(),
-        },
-    }
-}
-
 /// The effect of an operator entering or leaving the network.
 fn membership(op: usize, active: bool) -> Effect {
     Effect::SetOperatorActive {
@@ -180,19 +105,14 @@ fn membership(op: usize, active: bool) -> Effect {
     }
 }
 
-fn ppm(f: f64) -> u128 {
-    (f * PPM as f64).round() as u128
-}
-
 impl Economy {
     /// Opens the accounts and mints the genesis distribution (not yet
     /// sealed); operators that must pass an entry test start outside the
     /// network (an effect each).
     pub fn new(
-        spec: &EconomicsSpec,
-        s: &Scenario,
+        plan: EconomyPlan,
+        params: &ChainParams,
         nodes: &Nodes,
-        model: PriceModel,
         effects: &mut Vec<Effect>,
     ) -> Result<Economy, LedgerError> {
         let mut ledger = Ledger::new();
@@ -200,43 +120,26 @@ impl Economy {
         let pool = ledger.open("reward-pool");
         let job_owner = ledger.open("job-owner");
         let mut holders = Vec::new();
-        for h in &spec.genesis.holders {
-            let a = ledger.open(h.name.clone());
-            ledger.mint(a, amount(h.tokens), "genesis")?;
+        for (name, tokens) in &plan.genesis.holders {
+            let a = ledger.open(name.clone());
+            ledger.mint(a, *tokens, "genesis")?;
             holders.push(a);
         }
-        ledger.mint(job_owner, amount(spec.genesis.job_owner), "genesis")?;
+        ledger.mint(job_owner, plan.genesis.job_owner, "genesis")?;
         let ops = nodes.operators as usize;
-        // Each operator follows the rule of its first node's profile.
-        let mut rule = vec![None; ops];
-        for (o, r) in rule.iter_mut().enumerate() {
-            let first = nodes.operator.partition_point(|&x| (x as usize) < o);
-            let profile = &s.profiles[nodes.profile[first] as usize].name;
-            *r = spec
-                .operator_rules
-                .iter()
-                .position(|r| &r.profile == profile);
-        }
         let mut operator_account = Vec::with_capacity(ops);
         let mut in_network = vec![true; ops];
-        for (o, r) in rule.iter().enumerate() {
+        for (o, rule) in plan.operator_rules.iter().enumerate() {
             let a = ledger.open(format!("operator-{o}"));
-            ledger.mint(a, amount(spec.genesis.per_operator), "genesis")?;
-            if r.is_some_and(|r| spec.operator_rules[r].entry.is_some()) {
+            ledger.mint(a, plan.genesis.per_operator, "genesis")?;
+            if rule.as_ref().is_some_and(|r| r.entry.is_some()) {
                 // Outside the network until its entry test passes.
                 in_network[o] = false;
                 effects.push(membership(o, false));
             } else {
-                ledger.stake_tokens(a, amount(spec.staking.min_stake))?;
+                ledger.stake_tokens(a, params.min_stake)?;
             }
             operator_account.push(a);
-        }
-        let mut amortization = vec![0.0; ops];
-        for (i, &op) in nodes.operator.iter().enumerate() {
-            let profile = &s.profiles[nodes.profile[i] as usize].name;
-            if let Some(h) = spec.costs.hardware.iter().find(|h| &h.profile == profile) {
-                amortization[op as usize] += h.price_usd / (h.lifetime_years * 365.25 * 24.0);
-            }
         }
         let n = nodes.len();
         // Each node carries an equal share of its operator's hardware.
@@ -250,62 +153,18 @@ impl Economy {
             .map(|&o| 1.0 / f64::from(per_op[o as usize].max(1)))
             .collect();
         let mut validators = Vec::new();
-        let mut slashing = None;
-        if let Some(v) = &s.verification {
-            for i in 0..v.validators.count {
+        if let Some(v) = &plan.validators {
+            for i in 0..v.count {
                 let a = ledger.open(format!("validator-{i}"));
-                ledger.mint(a, amount(v.validators.stake), "genesis")?;
-                ledger.stake_tokens(a, amount(v.validators.stake))?;
+                ledger.mint(a, v.stake, "genesis")?;
+                ledger.stake_tokens(a, v.stake)?;
                 validators.push(a);
             }
-            let (policy, window) = match &v.slashing {
-                SlashingSpec::Fixed { fraction } => (
-                    Policy::Fixed {
-                        fraction: *fraction,
-                    },
-                    SimTime::ZERO,
-                ),
-                SlashingSpec::Severity {
-                    invalid_update,
-                    liveness,
-                    equivocation,
-                    bad_approval,
-                } => (
-                    Policy::Severity {
-                        fractions: [*invalid_update, *liveness, *equivocation, *bad_approval],
-                    },
-                    SimTime::ZERO,
-                ),
-                SlashingSpec::Correlated {
-                    base,
-                    multiplier,
-                    window,
-                } => (
-                    Policy::Correlated {
-                        base: *base,
-                        multiplier: *multiplier,
-                    },
-                    window.time(),
-                ),
-            };
-            let to = match v.slash_to {
-                SlashDestination::Burn => None,
-                SlashDestination::Treasury => Some(treasury),
-            };
-            slashing = Some((
-                policy,
-                window,
-                to,
-                v.jail.duration.time(),
-                v.jail.eject_after,
-            ));
         }
-        let mut price = PricePath::new(model);
+        let mut price = PricePath::new(plan.price.clone());
         let price_now = price.at(0.0);
         Ok(Economy {
-            spec: spec.clone(),
             ledger,
-            curve: budgeted_curve(spec, s.horizon.time()),
             treasury,
             pool,
             job_owner,
@@ -324,7 +183,6 @@ impl Economy {
             slashed_usd: vec![0.0; ops],
             offences: Vec::new(),
             validators,
-            slashing,
             slash_window: Vec::new(),
             node_share,
             epoch_fees: 0,
@@ -334,23 +192,17 @@ impl Economy {
             revenue_usd: vec![0.0; ops],
             cost_usd: vec![0.0; ops],
             earned: vec![0; ops],
-            amortization_usd_per_hour: amortization,
             last_amortized: SimTime::ZERO,
             rounds: Vec::new(),
             epochs: Vec::new(),
             unpaid_fees: 0,
             model_hash: [0; 32],
-            region_usd_per_kwh: s
-                .regions
-                .iter()
-                .map(|r| r.electricity_usd_per_kwh)
-                .collect(),
             profit_history: vec![Vec::new(); ops],
             epoch_reward: vec![0; ops],
-            rule,
             in_network,
             suspended: vec![false; ops],
             empty_since: None,
+            plan,
         })
     }
 
@@ -361,12 +213,12 @@ impl Economy {
 
     /// Time between blocks.
     pub fn block_time(&self) -> SimTime {
-        self.spec.block_time.time()
+        self.plan.block_time
     }
 
     /// Length of an epoch.
     pub fn epoch_len(&self) -> SimTime {
-        self.spec.epoch.time()
+        self.plan.epoch
     }
 
     fn refresh_price(&mut self, t: SimTime) {
@@ -399,7 +251,9 @@ impl Economy {
         (0..self.in_network.len()).any(|o| {
             !self.in_network[o]
                 && (self.suspended[o]
-                    || self.rule[o].is_some_and(|r| self.spec.operator_rules[r].entry.is_some()))
+                    || self.plan.operator_rules[o]
+                        .as_ref()
+                        .is_some_and(|r| r.entry.is_some()))
         })
     }
 
@@ -419,7 +273,7 @@ impl Economy {
         for (o, (c, per_hour)) in self
             .cost_usd
             .iter_mut()
-            .zip(&self.amortization_usd_per_hour)
+            .zip(&self.plan.amortization_usd_per_hour)
             .enumerate()
         {
             if self.in_network[o] {
@@ -429,7 +283,7 @@ impl Economy {
         for (i, &o) in nodes.operator.iter().enumerate() {
             if self.in_network[o as usize] {
                 self.node_cost_usd[i] +=
-                    self.amortization_usd_per_hour[o as usize] * self.node_share[i] * hours;
+                    self.plan.amortization_usd_per_hour[o as usize] * self.node_share[i] * hours;
             }
         }
         self.last_amortized = t;

@@ -1,7 +1,7 @@
 //! Operator entry and exit rules at each settlement, and top-ups of
 //! operators suspended for low stake.
 
-use super::{Economy, amount, membership};
+use super::{ChainParams, Economy, membership};
 use crate::engine::SimTime;
 use crate::system::Effect;
 use dmlsim_models::econ::as_tokens;
@@ -12,15 +12,16 @@ impl Economy {
     pub(super) fn apply_operator_rules(
         &mut self,
         t: SimTime,
+        params: &ChainParams,
         effects: &mut Vec<Effect>,
     ) -> Result<(u32, u32), LedgerError> {
         let epoch_hours = self.epoch_len().as_secs_f64() / 3600.0;
         let price = self.price_now;
-        let min_stake = amount(self.spec.staking.min_stake);
-        let release = t.saturating_add(self.spec.staking.unbonding.time()).nanos();
+        let min_stake = params.min_stake;
+        let release = t.saturating_add(params.unbonding).nanos();
         // The mean reward of an operator in the network this epoch is what a
         // newcomer expects to earn.
-        let in_network: Vec<usize> = (0..self.rule.len())
+        let in_network: Vec<usize> = (0..self.in_network.len())
             .filter(|&o| self.in_network[o])
             .collect();
         let mean_reward = if in_network.is_empty() {
@@ -35,9 +36,10 @@ impl Economy {
             )
         };
         let (mut joined, mut left) = (0, 0);
-        for o in 0..self.rule.len() {
-            let Some(r) = self.rule[o] else { continue };
-            let rule = &self.spec.operator_rules[r];
+        for o in 0..self.in_network.len() {
+            let Some(rule) = &self.plan.operator_rules[o] else {
+                continue;
+            };
             let profit = self.operator_profit_usd(o);
             let history = &mut self.profit_history[o];
             history.push(profit);
@@ -62,7 +64,7 @@ impl Economy {
                 // Back only by topping up its stake (after the rules).
             } else if let Some(entry) = &rule.entry {
                 let expected = (mean_reward * price
-                    - self.amortization_usd_per_hour[o] * epoch_hours)
+                    - self.plan.amortization_usd_per_hour[o] * epoch_hours)
                     * f64::from(entry.horizon_epochs);
                 if expected >= entry.min_profit_usd && self.ledger.balance(account) >= min_stake {
                     self.ledger.stake_tokens(account, min_stake)?;
@@ -79,9 +81,10 @@ impl Economy {
     /// and rejoin the network; returns how many did.
     pub(super) fn top_up_suspended(
         &mut self,
+        params: &ChainParams,
         effects: &mut Vec<Effect>,
     ) -> Result<u32, LedgerError> {
-        let min_stake = amount(self.spec.staking.min_stake);
+        let min_stake = params.min_stake;
         let mut rejoined = 0;
         for o in 0..self.suspended.len() {
             if !self.suspended[o] {

@@ -1,7 +1,7 @@
 //! A closed round on the chain: its fees, the operators' costs, the cloud
 //! baseline's price, and the punishment of the round's misconduct.
 
-use super::{Economy, RoundEconomics, ppm};
+use super::{ChainParams, Economy, RoundEconomics};
 use crate::system::{Contribution, Effect, RoundClosed};
 use crate::world::Nodes;
 use dmlsim_models::econ::TOKEN;
@@ -17,18 +17,19 @@ impl Economy {
         &mut self,
         closed: &RoundClosed,
         nodes: &Nodes,
+        params: &ChainParams,
         effects: &mut Vec<Effect>,
     ) -> Result<u128, String> {
         self.model_hash = closed.model_hash;
         let now = closed.t_end;
         let round = closed.round;
         let mut failure = None;
-        if let Err(e) = self.charge_round(closed, nodes) {
+        if let Err(e) = self.charge_round(closed, nodes, params) {
             failure = Some(format!("ledger refused the fees of round {round}: {e}"));
         }
         let before = self.offences.len();
         for m in &closed.misconduct {
-            if let Err(e) = self.punish(now, round, m, nodes, effects) {
+            if let Err(e) = self.punish(now, round, m, nodes, params, effects) {
                 failure = Some(format!("ledger refused a slash in round {round}: {e}"));
                 break;
             }
@@ -48,7 +49,12 @@ impl Economy {
 
     /// Charges the job owner for a closed round's work, records the
     /// operators' costs, and prices the round on the cloud baseline.
-    fn charge_round(&mut self, closed: &RoundClosed, nodes: &Nodes) -> Result<(), LedgerError> {
+    fn charge_round(
+        &mut self,
+        closed: &RoundClosed,
+        nodes: &Nodes,
+        params: &ChainParams,
+    ) -> Result<(), LedgerError> {
         let t = closed.t_end;
         let contributions: &[Contribution] = &closed.accepted;
         let bytes = &closed.traffic;
@@ -64,8 +70,9 @@ impl Economy {
             .sum::<f64>()
             / 3600.0;
         // Fee per PFLOP of claimed work plus per GPU-hour of compute.
-        let wanted = ((total_flops / 1e15 * self.spec.fees.tokens_per_pflop
-            + gpu_hours * self.spec.fees.tokens_per_gpu_hour)
+        let fees = &params.fees;
+        let wanted = ((total_flops / 1e15 * fees.tokens_per_pflop
+            + gpu_hours * fees.tokens_per_gpu_hour)
             * TOKEN as f64)
             .round() as u128;
         let fee = wanted.min(self.ledger.balance(self.job_owner));
@@ -73,7 +80,7 @@ impl Economy {
         if fee > 0 {
             self.ledger
                 .transfer(EntryKind::Fee, self.job_owner, self.pool, fee, "work")?;
-            let burn = fee * ppm(self.spec.fees.burn_fraction) / PPM;
+            let burn = fee * fees.burn_ppm / PPM;
             if burn > 0 {
                 self.ledger.burn(self.pool, burn, "fee burn")?;
             }
@@ -87,23 +94,23 @@ impl Economy {
             // Electricity: watts while really computing × the region's price.
             let secs = c.done_flops / nodes.effective_flops(c.node).max(1e-9);
             let kwh = nodes.gpu_watts[c.node as usize] * secs / 3.6e6;
-            let usd = kwh * self.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
+            let usd = kwh * self.plan.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
             self.cost_usd[op] += usd;
             self.node_cost_usd[c.node as usize] += usd;
             op_cost += usd;
         }
         for &(node, b) in bytes.iter() {
-            let usd = b as f64 / 1e9 * self.spec.costs.bandwidth_usd_per_gb;
+            let usd = b as f64 / 1e9 * self.plan.bandwidth_usd_per_gb;
             let op = nodes.operator[node as usize] as usize;
             self.cost_usd[op] += usd;
             self.node_cost_usd[node as usize] += usd;
             op_cost += usd;
-            op_cost += self.amortization_usd_per_hour[op]
+            op_cost += self.plan.amortization_usd_per_hour[op]
                 * self.node_share[node as usize]
                 * duration.as_secs_f64()
                 / 3600.0;
         }
-        let cloud = self.spec.cloud.as_ref().map(|cl| {
+        let cloud = self.plan.cloud.as_ref().map(|cl| {
             let gpu_hours = total_flops / (cl.tflops * 1e12 * cl.efficiency) / 3600.0;
             let mut usd = gpu_hours * cl.usd_per_gpu_hour;
             if first {

@@ -1,15 +1,25 @@
 //! Punishing offences: slashing stake by policy, jailing, ejection after
 //! repeated offences, and suspension below the minimum stake.
 
-use super::{Economy, OffenceRecord, amount};
+use super::plan::{SlashDestination, SlashingRules};
+use super::{ChainParams, Economy, OffenceRecord};
 use crate::engine::SimTime;
 use crate::system::{Effect, Misconduct};
 use crate::world::Nodes;
 use dmlsim_models::econ::as_tokens;
+use dmlsim_models::econ::ledger::AccountId;
 use dmlsim_models::econ::ledger::LedgerError;
 use dmlsim_models::econ::slashing::Offence;
 
 impl Economy {
+    /// The account slashed stake goes to (None: burned).
+    fn slash_destination(&self, rules: &SlashingRules) -> Option<AccountId> {
+        match rules.destination {
+            SlashDestination::Burn => None,
+            SlashDestination::Treasury => Some(self.treasury),
+        }
+    }
+
     /// Punishes `node`'s operator for an offence: slashes stake by the
     /// policy (burned or to the treasury), jails its nodes, ejects it after
     /// too many offences, and records the offence.
@@ -19,6 +29,7 @@ impl Economy {
         round: u32,
         misconduct: &Misconduct,
         nodes: &Nodes,
+        params: &ChainParams,
         effects: &mut Vec<Effect>,
     ) -> Result<(), LedgerError> {
         let Misconduct {
@@ -26,9 +37,17 @@ impl Economy {
             kind,
             evidence,
         } = *misconduct;
-        let Some((policy, window, to, jail, eject_after)) = self.slashing.clone() else {
+        let Some(rules) = self.plan.slashing.clone() else {
             return Ok(());
         };
+        let to = self.slash_destination(&rules);
+        let SlashingRules {
+            policy,
+            window,
+            jail,
+            eject_after,
+            ..
+        } = rules;
         self.ledger.set_time(t.nanos());
         let op = nodes.operator[node as usize] as usize;
         let account = self.operator_account[op];
@@ -65,11 +84,8 @@ impl Economy {
             }
             let rest = self.ledger.stake(account);
             if rest > 0 {
-                self.ledger.unstake(
-                    account,
-                    rest,
-                    t.saturating_add(self.spec.staking.unbonding.time()).nanos(),
-                )?;
+                self.ledger
+                    .unstake(account, rest, t.saturating_add(params.unbonding).nanos())?;
             }
         } else {
             if jail > SimTime::ZERO {
@@ -79,8 +95,7 @@ impl Economy {
                 });
             }
             // Below the minimum stake an operator may not serve.
-            let min_stake = amount(self.spec.staking.min_stake);
-            if self.in_network[op] && self.ledger.stake(account) < min_stake {
+            if self.in_network[op] && self.ledger.stake(account) < params.min_stake {
                 self.suspended[op] = true;
                 self.set_in_network(op, false, effects);
             }
@@ -109,9 +124,11 @@ impl Economy {
         node: u32,
         nodes: &Nodes,
     ) -> Result<(), LedgerError> {
-        let Some((policy, _, to, _, _)) = self.slashing.clone() else {
+        let Some(rules) = self.plan.slashing.clone() else {
             return Ok(());
         };
+        let to = self.slash_destination(&rules);
+        let policy = rules.policy;
         let Some(&account) = self.validators.get(validator as usize) else {
             return Ok(());
         };

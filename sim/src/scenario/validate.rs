@@ -764,8 +764,8 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
     }
     if let Some(b) = e.emission_budget {
         tok(c, "economics.emission_budget", b);
-        let epochs = crate::economy::epochs_in_horizon(s.horizon.time(), e.epoch.time());
-        if b > 0.0 && crate::economy::curve_of(&e.emission).cumulative(epochs) == 0 {
+        let epochs = crate::lower::epochs_in_horizon(s.horizon.time(), e.epoch.time());
+        if b > 0.0 && crate::lower::curve_of(&e.emission).cumulative(epochs) == 0 {
             c.err(
                 "economics.emission_budget",
                 format!(

@@ -1,13 +1,14 @@
-//! Building a run's root model from a validated scenario: nodes, network,
-//! learner, job, economy, verifier and parameters, in the order that keeps
-//! every random stream where it was.
+//! Building a run's root model from a validated scenario: the world is
+//! instantiated, then everything else is lowered (`crate::lower`) into
+//! runtime parameters and built from those.
 
 use super::{Effect, JobId, System};
 use crate::chain::Chain;
-use crate::economy::{Economy, price_model};
+use crate::economy::Economy;
 use crate::learning_setup::build_learner;
+use crate::lower;
 use crate::network::{Network, Topology};
-use crate::params::{Params, RoundParams, Versioned};
+use crate::params::{Params, Versioned};
 use crate::protocol::job::{Job, JobPlan};
 use crate::run::RunError;
 use crate::scenario::{LoadedScenario, Scenario};
@@ -23,18 +24,21 @@ pub fn build(
     trace: bool,
 ) -> Result<System<Box<dyn Learner + Send>>, RunError> {
     let s = scenario;
+    let seeds = s.seeds();
     let topo = Topology::build(s);
     let nodes = Nodes::instantiate(s, &topo);
     let learner = build_learner(s, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
     let mut effects: Vec<Effect> = Vec::new();
+    let mut chain_params = None;
     let chain = match &s.economics {
         Some(spec) => {
-            let prices = price_model(spec, &loaded.dir, s.seeds().price)
+            let (plan, params) = lower::economy(spec, s, &nodes, &loaded.dir)
                 .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
-            let economy = Economy::new(spec, s, &nodes, prices, &mut effects).map_err(|e| {
+            let economy = Economy::new(plan, &params, &nodes, &mut effects).map_err(|e| {
                 RunError::Check(format!("the genesis distribution was refused: {e}"))
             })?;
+            chain_params = Some(Versioned::new(params));
             Some(Chain::new(economy))
         }
         None => None,
@@ -72,19 +76,14 @@ pub fn build(
         settle: chain.is_some(),
     };
     let params = Params {
-        rounds: Versioned::new(RoundParams {
-            clients_per_round: r.clients_per_round,
-            min_clients: r.min_clients,
-            retry_after: r.retry_after.time(),
-            deadline: r.deadline.time(),
-            gap: r.gap.time(),
-        }),
+        rounds: Versioned::new(lower::round_params(r)),
+        chain: chain_params,
     };
-    let job = Job::new(JobId(0), plan, learner, s.seeds().selection);
+    let job = Job::new(JobId(0), plan, learner, seeds.selection);
     let verifier = s
         .verification
         .as_ref()
-        .map(|v| Verifier::new(v, s.seeds().verification));
+        .map(|v| Verifier::new(lower::verifier(v), seeds.verification));
     Ok(System::new(
         nodes, net, job, chain, verifier, params, effects,
     ))

@@ -53,6 +53,8 @@ pub struct System<L: Learner> {
     effects: Vec<Effect>,
     /// Why the run failed, if it did (exit code 1).
     pub failure: Option<String>,
+    /// Parameter changes that could not apply (reported, not fatal).
+    pub param_errors: Vec<String>,
 }
 
 impl<L: Learner> System<L> {
@@ -77,6 +79,7 @@ impl<L: Learner> System<L> {
             listeners: Vec::new(),
             effects,
             failure: None,
+            param_errors: Vec::new(),
         };
         s.apply_effects(SimTime::ZERO);
         s
@@ -132,9 +135,11 @@ impl<L: Learner> System<L> {
         let mut punished = 0..0;
         if let Some(chain) = self.chain.as_mut() {
             let before = chain.economy.offences.len();
-            let settled = chain
-                .economy
-                .settle_round(&closed, &self.nodes, &mut self.effects);
+            let params = self.params.chain_at(sched.now());
+            let settled =
+                chain
+                    .economy
+                    .settle_round(&closed, &self.nodes, params, &mut self.effects);
             punished = before..chain.economy.offences.len();
             match settled {
                 Ok(slashed) => self.job.note_slashed(closed.round, slashed),
@@ -171,7 +176,9 @@ impl<L: Learner> System<L> {
                     *jailed = (*jailed).max(until);
                 }
                 Effect::ChangeParam { from, change } => {
-                    self.params.apply(from.max(now), &change);
+                    if let Err(message) = self.params.apply(from.max(now), &change) {
+                        self.param_errors.push(message);
+                    }
                 }
             }
         }
@@ -181,10 +188,12 @@ impl<L: Learner> System<L> {
         let Some(chain) = self.chain.as_mut() else {
             return;
         };
+        let params = self.params.chain_at(sched.now());
         let step = chain.handle(
             event,
             sched,
             &self.nodes,
+            params,
             self.job.is_done(),
             &mut self.effects,
         );

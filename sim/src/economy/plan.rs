@@ -1,0 +1,154 @@
+//! The economy's runtime parameters, lowered once from the scenario
+//! (`crate::lower`): ids instead of names, [`SimTime`], base units and the
+//! models' own types. [`ChainParams`] holds what a governance vote may
+//! change; it is versioned in [`crate::params::Params`].
+
+use crate::engine::SimTime;
+use dmlsim_models::econ::emission::Curve;
+use dmlsim_models::econ::price::PriceModel;
+use dmlsim_models::econ::slashing::Policy;
+
+/// What the economy is built from and does not change during a run.
+#[derive(Clone, Debug)]
+pub struct EconomyPlan {
+    /// Time between blocks.
+    pub block_time: SimTime,
+    /// Length of an epoch.
+    pub epoch: SimTime,
+    /// Emission per epoch (already scaled to a budget, if one was given).
+    pub curve: Curve,
+    /// The token-price model.
+    pub price: PriceModel,
+    /// The genesis distribution.
+    pub genesis: Genesis,
+    /// USD per GB a node moves.
+    pub bandwidth_usd_per_gb: f64,
+    /// The rented-GPU baseline, if priced.
+    pub cloud: Option<CloudBaseline>,
+    /// Per operator: the entry and exit rule of its first node's profile.
+    pub operator_rules: Vec<Option<OperatorRule>>,
+    /// Per operator: hardware amortization, USD per hour.
+    pub amortization_usd_per_hour: Vec<f64>,
+    /// Per region: electricity, USD per kWh.
+    pub region_usd_per_kwh: Vec<f64>,
+    /// Staked validators, when the run verifies work.
+    pub validators: Option<Validators>,
+    /// How offences are punished, when the run verifies work.
+    pub slashing: Option<SlashingRules>,
+}
+
+/// The genesis distribution, base units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Genesis {
+    /// Named holders and their tokens.
+    pub holders: Vec<(String, u128)>,
+    /// The job owner's tokens (it pays the fees).
+    pub job_owner: u128,
+    /// Each operator's tokens.
+    pub per_operator: u128,
+}
+
+/// The same work priced on rented datacenter GPUs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CloudBaseline {
+    /// Peak TFLOP/s of the card.
+    pub tflops: f64,
+    /// Achieved fraction of peak.
+    pub efficiency: f64,
+    /// USD per GPU-hour.
+    pub usd_per_gpu_hour: f64,
+    /// USD per GB of the final model leaving the cloud.
+    pub egress_usd_per_gb: f64,
+    /// GB of training data staged into the cloud before round 0.
+    pub data_staging_gb: f64,
+    /// USD per GB staged.
+    pub staging_usd_per_gb: f64,
+}
+
+/// When an operator joins and leaves the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperatorRule {
+    /// Leave when the profit of the last this-many epochs together is negative.
+    pub exit_after_unprofitable_epochs: Option<u32>,
+    /// Start outside and join once the projected profit clears a threshold.
+    pub entry: Option<EntryRule>,
+}
+
+/// The entry test of an operator outside the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryRule {
+    /// Epochs the expected profit is projected over.
+    pub horizon_epochs: u32,
+    /// Join when the projected profit is at least this, USD.
+    pub min_profit_usd: f64,
+}
+
+/// The run's validators.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Validators {
+    /// How many.
+    pub count: u32,
+    /// Each one's stake, base units.
+    pub stake: u128,
+}
+
+/// Where slashed stake goes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SlashDestination {
+    /// Burned (supply falls).
+    Burn,
+    /// To the treasury.
+    Treasury,
+}
+
+/// How offences are punished (was a five-element tuple).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlashingRules {
+    /// The penalty policy.
+    pub policy: Policy,
+    /// Window of recent slashes a correlated policy looks at (zero otherwise).
+    pub window: SimTime,
+    /// Where slashed stake goes.
+    pub destination: SlashDestination,
+    /// How long an offender's nodes are jailed (zero: not at all).
+    pub jail: SimTime,
+    /// Offences after which an operator is ejected (0: never).
+    pub eject_after: u32,
+}
+
+/// Economy parameters a governance vote may change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChainParams {
+    /// What job owners pay.
+    pub fees: Fees,
+    /// How each epoch's pool is shared, parts per million.
+    pub split: Split,
+    /// Stake an operator must hold to serve, base units.
+    pub min_stake: u128,
+    /// Delay before unstaked tokens are released.
+    pub unbonding: SimTime,
+}
+
+/// Fee rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fees {
+    /// Tokens per PFLOP of claimed work.
+    pub tokens_per_pflop: f64,
+    /// Tokens per GPU-hour of claimed work.
+    pub tokens_per_gpu_hour: f64,
+    /// Share of each fee burned, parts per million.
+    pub burn_ppm: u128,
+}
+
+/// Shares of an epoch's pool, parts per million (summing to a million).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// To compute providers, by claimed FLOPs.
+    pub compute_ppm: u128,
+    /// To data providers, by examples used.
+    pub data_ppm: u128,
+    /// To validators, equally.
+    pub validators_ppm: u128,
+    /// To the treasury.
+    pub treasury_ppm: u128,
+}
