@@ -2,7 +2,7 @@
 
 use crate::engine::{Kernel, SimTime, StopReason};
 use crate::output::run_info::LearningRecord;
-use crate::output::{RunInfo, econ_tables, tables};
+use crate::output::{ArrowFileSink, RunInfo, Sink, TableSet, econ_tables, tables};
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
 use sha2::{Digest, Sha256};
@@ -21,6 +21,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// `--set path=value` overrides, applied in order before the typed parse.
     pub overrides: Vec<Override>,
+    /// Which tables to write (all by default).
+    pub tables: TableSet,
 }
 
 /// Progress reported while running: rounds closed, rounds planned, sim time.
@@ -84,6 +86,90 @@ fn stopped_by<L: dmlsim_models::learning::Learner>(
     }
 }
 
+/// Rows of `blocks.arrow` per record batch: the chain is streamed out in
+/// batches of this many blocks, so a year of 12-second blocks (2.6 M) never
+/// sits in memory.
+const BLOCK_BATCH: usize = 65_536;
+
+/// Moves sealed blocks from the ledger to the sink in fixed-size batches
+/// (fixed, so the file's bytes do not depend on how the run was sliced).
+#[derive(Default)]
+struct BlockStream {
+    pending: Vec<dmlsim_models::econ::ledger::Block>,
+}
+
+impl BlockStream {
+    /// Takes the ledger's new blocks; writes full batches, and the rest when
+    /// `last`. Blocks are dropped when the sink does not want them.
+    fn drain<L: dmlsim_models::learning::Learner>(
+        &mut self,
+        sys: &mut System<L>,
+        sink: &mut dyn Sink,
+        last: bool,
+    ) -> std::io::Result<()> {
+        let Some(chain) = sys.chain.as_mut() else {
+            return Ok(());
+        };
+        let new = chain.economy.ledger.take_blocks();
+        if !sink.wants("blocks") {
+            return Ok(());
+        }
+        self.pending.extend(new);
+        while self.pending.len() >= BLOCK_BATCH || (last && !self.pending.is_empty()) {
+            let take = self.pending.len().min(BLOCK_BATCH);
+            let batch: Vec<_> = self.pending.drain(..take).collect();
+            econ_tables::blocks_table(&batch).write_to(sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the tables built at the end of a run (each one only if wanted).
+fn write_tables<L: dmlsim_models::learning::Learner>(
+    scenario: &crate::scenario::Scenario,
+    sys: &System<L>,
+    sink: &mut dyn Sink,
+) -> std::io::Result<()> {
+    let economy = sys.chain.as_ref().map(|c| &c.economy);
+    if sink.wants("rounds") {
+        tables::rounds_table(&sys.job.records, economy).write_to(sink)?;
+    }
+    if sink.wants("nodes") {
+        tables::nodes_table(
+            scenario,
+            &sys.nodes,
+            sys.net.routers() > 0,
+            sys.job.learner(),
+            economy,
+        )
+        .write_to(sink)?;
+    }
+    if let Some(trace) = sys.net.trace.as_ref().filter(|_| sink.wants("transfers")) {
+        tables::transfers_table(trace).write_to(sink)?;
+    }
+    let Some(e) = economy else {
+        return Ok(());
+    };
+    if sink.wants("ledger") {
+        econ_tables::ledger_table(e).write_to(sink)?;
+    }
+    if sink.wants("epochs") {
+        econ_tables::epochs_table(e).write_to(sink)?;
+    }
+    if sink.wants("operators") {
+        econ_tables::operators_table(e, &sys.nodes).write_to(sink)?;
+    }
+    if scenario.verification.is_some() {
+        if sink.wants("offences") {
+            econ_tables::offences_table(e).write_to(sink)?;
+        }
+        if sink.wants("behaviours") {
+            econ_tables::behaviours_table(e, &sys.nodes).write_to(sink)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs a loaded scenario, writing the result files into `opts.out`.
 pub fn run_scenario(
     loaded: &LoadedScenario,
@@ -99,6 +185,9 @@ pub fn run_scenario(
     let started = Instant::now();
     let mut sys = build(&scenario, loaded, opts.trace)?;
     let learning = sys.job.learner().describe();
+    let mut sink = ArrowFileSink::new(&opts.out, opts.tables.clone());
+    let mut blocks = BlockStream::default();
+    let write_err = |e| out_err(&opts.out, e);
     let mut kernel: Kernel<Event> = Kernel::new();
     sys.start(kernel.scheduler());
     let horizon = scenario.horizon.time();
@@ -107,6 +196,9 @@ pub fn run_scenario(
     let stop = loop {
         let stop = kernel.run(&mut sys, horizon, 200_000);
         progress(sys.job.rounds_done(), planned, kernel.now());
+        blocks
+            .drain(&mut sys, &mut sink, false)
+            .map_err(write_err)?;
         if stop != StopReason::Budget {
             break stop;
         }
@@ -116,41 +208,13 @@ pub fn run_scenario(
     if let Some(message) = &sys.failure {
         return Err(RunError::Check(format!("{}: {message}", loaded.file)));
     }
-
-    let mut outputs = Vec::new();
-    let economy = sys.chain.as_ref().map(|c| &c.economy);
-    let mut tables = vec![
-        tables::rounds_table(&sys.job.records, economy),
-        tables::nodes_table(
-            &scenario,
-            &sys.nodes,
-            sys.net.routers() > 0,
-            sys.job.learner(),
-            economy,
-        ),
-    ];
-    if let Some(trace) = &sys.net.trace {
-        tables.push(tables::transfers_table(trace));
-    }
-    if let Some(e) = economy {
-        tables.push(econ_tables::ledger_table(e));
-        tables.push(econ_tables::blocks_table(e));
-        tables.push(econ_tables::epochs_table(e));
-        tables.push(econ_tables::operators_table(e, &sys.nodes));
-        if scenario.verification.is_some() {
-            tables.push(econ_tables::offences_table(e));
-            tables.push(econ_tables::behaviours_table(e, &sys.nodes));
-        }
-    }
-    for t in tables {
-        let path = t.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;
-        outputs.push(
-            path.file_name()
-                .expect("file")
-                .to_string_lossy()
-                .into_owned(),
-        );
-    }
+    blocks.drain(&mut sys, &mut sink, true).map_err(write_err)?;
+    write_tables(&scenario, &sys, &mut sink).map_err(write_err)?;
+    let written = sink.finish().map_err(write_err)?;
+    let mut outputs: Vec<String> = written
+        .iter()
+        .map(|(name, _)| format!("{name}.arrow"))
+        .collect();
     outputs.push("run.json".into());
     let info = RunInfo {
         dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),

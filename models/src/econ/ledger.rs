@@ -158,7 +158,13 @@ pub struct Ledger {
     minted: u128,
     burned: u128,
     entries: Vec<Entry>,
+    /// Blocks sealed and not yet taken by the owner (all of them unless
+    /// [`Ledger::take_blocks`] streams them out).
     blocks: Vec<Block>,
+    /// Blocks sealed so far, taken or not.
+    sealed: u64,
+    /// Hash of the last sealed block (zeros before the first).
+    last_hash: [u8; 32],
     block_start: usize,
     now_ns: u64,
 }
@@ -240,9 +246,21 @@ impl Ledger {
         &self.entries
     }
 
-    /// Every sealed block.
+    /// The sealed blocks not taken yet ([`Ledger::take_blocks`]): every
+    /// sealed block when none were taken.
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
+    }
+
+    /// Takes the sealed blocks not taken yet, so a long run can stream its
+    /// chain out instead of holding it (the hash chain continues).
+    pub fn take_blocks(&mut self) -> Vec<Block> {
+        std::mem::take(&mut self.blocks)
+    }
+
+    /// Number of blocks sealed so far.
+    pub fn blocks_sealed(&self) -> u64 {
+        self.sealed
     }
 
     fn record(
@@ -255,7 +273,7 @@ impl Ledger {
     ) {
         self.entries.push(Entry {
             seq: self.entries.len() as u64,
-            block: self.blocks.len() as u64,
+            block: self.sealed,
             t_ns: self.now_ns,
             kind,
             from,
@@ -400,7 +418,7 @@ impl Ledger {
             Ok(())
         } else {
             Err(Violation {
-                block: self.blocks.len() as u64,
+                block: self.sealed,
                 last_entry: self.entries.last().map(|e| e.seq),
                 supply: self.supply(),
                 held,
@@ -423,8 +441,8 @@ impl Ledger {
         }
         self.unbonding = still;
         self.check_conservation()?;
-        let index = self.blocks.len() as u64;
-        let prev_hash = self.blocks.last().map_or([0u8; 32], |b| b.hash);
+        let index = self.sealed;
+        let prev_hash = self.last_hash;
         let mut h = Sha256::new();
         h.update(prev_hash);
         h.update(index.to_le_bytes());
@@ -450,6 +468,8 @@ impl Ledger {
             supply: self.supply(),
         });
         self.block_start = self.entries.len();
+        self.sealed += 1;
+        self.last_hash = hash;
         Ok(self.blocks.last().expect("just pushed"))
     }
 

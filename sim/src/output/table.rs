@@ -5,11 +5,10 @@ use arrow_array::{
     ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array,
     RecordBatch, StringArray, UInt32Array, UInt64Array,
 };
-use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema};
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// One column's values.
@@ -109,9 +108,8 @@ impl Table {
         self.columns.iter().map(|c| c.0).collect()
     }
 
-    /// Writes `DIR/NAME.arrow` (Arrow IPC file format) atomically.
-    pub fn write(self, dir: &Path) -> std::io::Result<PathBuf> {
-        let name = self.name;
+    /// The table as one Arrow record batch (units in field metadata).
+    pub fn into_batch(self) -> std::io::Result<RecordBatch> {
         let mut fields = Vec::new();
         let mut arrays = Vec::new();
         for (col_name, unit, column) in self.columns {
@@ -125,15 +123,14 @@ impl Table {
             arrays.push(array);
         }
         let schema = Arc::new(Schema::new(fields));
-        let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
-        let path = dir.join(format!("{name}.arrow"));
-        write_atomically(&path, |w| {
-            let mut writer = FileWriter::try_new(w, &schema).map_err(std::io::Error::other)?;
-            writer.write(&batch).map_err(std::io::Error::other)?;
-            writer.finish().map_err(std::io::Error::other)?;
-            Ok(())
-        })?;
-        Ok(path)
+        RecordBatch::try_new(schema, arrays).map_err(std::io::Error::other)
+    }
+
+    /// Writes the table into a sink as one batch.
+    pub fn write_to(self, sink: &mut dyn super::sink::Sink) -> std::io::Result<()> {
+        let name = self.name;
+        let batch = self.into_batch()?;
+        sink.write(name, &batch)
     }
 }
 

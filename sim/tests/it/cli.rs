@@ -204,3 +204,84 @@ fn a_bad_override_names_its_flag_and_exits_2() {
         assert!(stderr.contains(expected), "{flag}: {stderr}");
     }
 }
+
+#[test]
+fn tables_chooses_what_is_written_and_names_unknown_tables() {
+    let out = scratch("cli-tables");
+    run_ok(
+        "scenarios/reward-curves.yaml",
+        &out,
+        &["--tables", "rounds,epochs"],
+        &[],
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["epochs.arrow", "rounds.arrow", "run.json"]);
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        info["outputs"],
+        serde_json::json!(["rounds.arrow", "epochs.arrow", "run.json"])
+    );
+    let r = dmlsim(
+        &[
+            "run",
+            "scenarios/quickstart.yaml",
+            "--out",
+            out.to_str().unwrap(),
+            "--tables",
+            "rounds,ledgr",
+        ],
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("unknown table `ledgr`"));
+}
+
+#[test]
+fn a_long_chain_streams_out_in_batches_and_stays_linked() {
+    // 72,000 one-second blocks: more than one batch of 65,536.
+    let out = scratch("cli-blocks-stream");
+    run_ok(
+        "scenarios/reward-curves.yaml",
+        &out,
+        &[
+            "--set",
+            "economics.block_time=1s",
+            "--set",
+            "horizon=20h",
+            "--tables",
+            "blocks",
+        ],
+        &[],
+    );
+    let batches = read_arrow(&out.join("blocks.arrow"));
+    assert!(batches.len() > 1, "streamed in batches");
+    let mut index = Vec::new();
+    let mut hash = Vec::new();
+    let mut prev = Vec::new();
+    for b in &batches {
+        let strings = |name: &str| {
+            column::<arrow_array::StringArray>(b, name)
+                .iter()
+                .map(|s| s.unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        index.extend(
+            column::<arrow_array::UInt64Array>(b, "block")
+                .values()
+                .iter()
+                .copied(),
+        );
+        hash.extend(strings("hash"));
+        prev.extend(strings("prev_hash"));
+    }
+    assert!(index.len() > 65_536);
+    assert!(index.iter().enumerate().all(|(i, &b)| b == i as u64));
+    for i in 1..hash.len() {
+        assert_eq!(prev[i], hash[i - 1], "block {i} links to its predecessor");
+    }
+}

@@ -1,0 +1,248 @@
+//! Where records leave a run: a [`Sink`] takes record batches table by
+//! table. [`ArrowFileSink`] streams each table into its Arrow IPC file as
+//! batches arrive (so a year of blocks never sits in memory), writing
+//! through a hidden temporary file renamed into place when the table is
+//! complete; [`MemorySink`] keeps the batches, for tests and sweeps.
+//! A [`TableSet`] chooses which tables a run writes.
+
+use arrow_array::RecordBatch;
+use arrow_ipc::writer::FileWriter;
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Every table a run can write, in the order they are documented.
+pub const TABLES: [&str; 9] = [
+    "rounds",
+    "nodes",
+    "transfers",
+    "ledger",
+    "blocks",
+    "epochs",
+    "operators",
+    "offences",
+    "behaviours",
+];
+
+/// Receives a run's records, a batch of rows of one table at a time. A
+/// table's first batch fixes its schema; later batches must match it.
+pub trait Sink {
+    /// Whether the run should produce `table` at all (skipping a table
+    /// skips the work and memory of building it).
+    fn wants(&self, table: &str) -> bool;
+
+    /// Appends a batch of rows to `table`.
+    fn write(&mut self, table: &'static str, batch: &RecordBatch) -> std::io::Result<()>;
+}
+
+/// Which tables a run writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSet(Option<Vec<String>>);
+
+impl Default for TableSet {
+    fn default() -> Self {
+        TableSet::all()
+    }
+}
+
+impl TableSet {
+    /// Every table the run produces.
+    pub fn all() -> TableSet {
+        TableSet(None)
+    }
+
+    /// A comma-separated list such as `rounds,epochs`; unknown names are
+    /// an error that lists the known ones.
+    pub fn parse(list: &str) -> Result<TableSet, String> {
+        let mut names = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let name = name.strip_suffix(".arrow").unwrap_or(name);
+            if !TABLES.contains(&name) {
+                return Err(format!(
+                    "unknown table `{name}`, expected some of {}",
+                    TABLES.join(", ")
+                ));
+            }
+            names.push(name.to_string());
+        }
+        if names.is_empty() {
+            return Err(format!(
+                "expected a comma-separated list of tables: {}",
+                TABLES.join(", ")
+            ));
+        }
+        Ok(TableSet(Some(names)))
+    }
+
+    /// Whether `table` is chosen.
+    pub fn contains(&self, table: &str) -> bool {
+        self.0.as_ref().is_none_or(|t| t.iter().any(|n| n == table))
+    }
+}
+
+struct OpenTable {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: FileWriter<BufWriter<std::fs::File>>,
+    rows: u64,
+}
+
+/// Streams tables into `DIR/NAME.arrow` files.
+pub struct ArrowFileSink {
+    dir: PathBuf,
+    tables: TableSet,
+    open: BTreeMap<&'static str, OpenTable>,
+}
+
+impl ArrowFileSink {
+    /// A sink writing the chosen `tables` into `dir` (which must exist).
+    pub fn new(dir: &Path, tables: TableSet) -> ArrowFileSink {
+        ArrowFileSink {
+            dir: dir.to_path_buf(),
+            tables,
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// Finishes every table and moves it into place; returns each table's
+    /// name and row count, in table order.
+    pub fn finish(mut self) -> std::io::Result<Vec<(&'static str, u64)>> {
+        let mut done = Vec::new();
+        let mut order: Vec<(&'static str, OpenTable)> =
+            std::mem::take(&mut self.open).into_iter().collect();
+        order.sort_by_key(|(name, _)| TABLES.iter().position(|t| t == name));
+        // On an error the tables not yet renamed are removed, none is left half-written.
+        let mut result = Ok(());
+        for (name, mut t) in order {
+            if result.is_ok() {
+                result = (|| {
+                    t.writer.finish().map_err(std::io::Error::other)?;
+                    let mut w = t.writer.into_inner().map_err(std::io::Error::other)?;
+                    w.flush()?;
+                    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                    std::fs::rename(&t.tmp, &t.path)
+                })();
+                if result.is_ok() {
+                    done.push((name, t.rows));
+                    continue;
+                }
+            }
+            let _ = std::fs::remove_file(&t.tmp);
+        }
+        result.map(|()| done)
+    }
+}
+
+impl Sink for ArrowFileSink {
+    fn wants(&self, table: &str) -> bool {
+        self.tables.contains(table)
+    }
+
+    fn write(&mut self, table: &'static str, batch: &RecordBatch) -> std::io::Result<()> {
+        if !self.wants(table) {
+            return Ok(());
+        }
+        if !self.open.contains_key(table) {
+            let path = self.dir.join(format!("{table}.arrow"));
+            let tmp = self.dir.join(format!(".{table}.arrow.partial"));
+            let file = BufWriter::new(std::fs::File::create(&tmp)?);
+            let writer =
+                FileWriter::try_new(file, &batch.schema()).map_err(std::io::Error::other)?;
+            self.open.insert(
+                table,
+                OpenTable {
+                    tmp,
+                    path,
+                    writer,
+                    rows: 0,
+                },
+            );
+        }
+        let t = self.open.get_mut(table).expect("just opened");
+        t.writer.write(batch).map_err(std::io::Error::other)?;
+        t.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+}
+
+impl Drop for ArrowFileSink {
+    /// A sink dropped before [`ArrowFileSink::finish`] (a failed run)
+    /// leaves no partial files behind.
+    fn drop(&mut self) {
+        for t in self.open.values() {
+            let _ = std::fs::remove_file(&t.tmp);
+        }
+    }
+}
+
+/// Keeps every batch in memory, table by table.
+#[derive(Default)]
+pub struct MemorySink {
+    /// Batches per table, in arrival order.
+    pub tables: BTreeMap<&'static str, Vec<RecordBatch>>,
+}
+
+impl Sink for MemorySink {
+    fn wants(&self, _table: &str) -> bool {
+        true
+    }
+
+    fn write(&mut self, table: &'static str, batch: &RecordBatch) -> std::io::Result<()> {
+        self.tables.entry(table).or_default().push(batch.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, UInt64Array};
+    use std::sync::Arc;
+
+    fn batch(values: &[u64]) -> RecordBatch {
+        RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(UInt64Array::from(values.to_vec())) as ArrayRef,
+        )])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_file_sink_streams_batches_into_one_table_and_leaves_no_partials() {
+        let dir = std::env::temp_dir().join(format!("dmlsim-sink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut sink = ArrowFileSink::new(&dir, TableSet::parse("blocks").unwrap());
+        sink.write("blocks", &batch(&[1, 2])).unwrap();
+        sink.write("blocks", &batch(&[3])).unwrap();
+        sink.write("rounds", &batch(&[9])).unwrap(); // not chosen
+        assert!(dir.join(".blocks.arrow.partial").exists());
+        assert_eq!(sink.finish().unwrap(), vec![("blocks", 3)]);
+        let file = std::fs::File::open(dir.join("blocks.arrow")).unwrap();
+        let rows: usize = arrow_ipc::reader::FileReader::try_new(file, None)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 3);
+        assert!(!dir.join("rounds.arrow").exists());
+        assert!(!dir.join(".blocks.arrow.partial").exists());
+        // A sink dropped unfinished removes its temporary files.
+        let mut failed = ArrowFileSink::new(&dir, TableSet::all());
+        failed.write("ledger", &batch(&[1])).unwrap();
+        drop(failed);
+        assert!(!dir.join(".ledger.arrow.partial").exists());
+        assert!(!dir.join("ledger.arrow").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn table_sets_name_known_tables_only() {
+        let t = TableSet::parse("rounds, epochs.arrow").unwrap();
+        assert!(t.contains("rounds") && t.contains("epochs") && !t.contains("ledger"));
+        assert!(TableSet::all().contains("ledger"));
+        assert_eq!(
+            TableSet::parse("rounds,ledgr").unwrap_err(),
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, offences, behaviours"
+        );
+        assert!(TableSet::parse(" , ").is_err());
+    }
+}
