@@ -2,6 +2,7 @@
 
 use crate::engine::{Kernel, SimTime, StopReason};
 use crate::output::run_info::LearningRecord;
+use crate::output::summary::Summary;
 use crate::output::{ArrowFileSink, RunInfo, Sink, TableSet, econ_tables, tables};
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
@@ -242,6 +243,11 @@ pub fn run_scenario(
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
         outputs,
+        summary: Summary::new(
+            &written,
+            &sys.job.records,
+            sys.chain.as_ref().map(|c| &c.economy),
+        ),
         learning: learning.map(|info| LearningRecord {
             info,
             model_bytes: sys.job.plan().model_bytes,

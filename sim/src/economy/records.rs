@@ -6,6 +6,8 @@ use dmlsim_models::econ::slashing::Offence;
 /// What the economy reports for a round.
 #[derive(Clone, Debug, Default)]
 pub struct RoundEconomics {
+    /// The round.
+    pub round: u32,
     /// Fees the job owner paid for the round, base units.
     pub fee: u128,
     /// Emission attributed to the round (its share of its epoch's work), base units.
@@ -17,6 +19,22 @@ pub struct RoundEconomics {
     /// The same work on the cloud baseline, USD (None without one).
     pub cloud_cost_usd: Option<f64>,
     pub(super) flops: f64,
+}
+
+impl RoundEconomics {
+    /// Tokens paid for the round: its fees plus its share of its epoch's
+    /// emission, base units.
+    pub fn paid(&self) -> u128 {
+        self.fee + self.emission
+    }
+
+    /// What the round cost the decentralized network, USD: the tokens paid
+    /// for it at the price when it closed (emission counts: holders pay it
+    /// through dilution) plus the operators' electricity, bandwidth and
+    /// amortization.
+    pub fn cost_usd(&self) -> f64 {
+        dmlsim_models::econ::as_tokens(self.paid()) * self.price_usd + self.operator_cost_usd
+    }
 }
 
 /// One settled epoch, for `epochs.arrow`.

@@ -123,6 +123,7 @@ impl Economy {
         });
         self.epoch_rounds.push(self.rounds.len());
         self.rounds.push(RoundEconomics {
+            round: closed.round,
             fee,
             emission: 0,
             price_usd: self.price_now,

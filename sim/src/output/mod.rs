@@ -7,6 +7,7 @@
 pub mod econ_tables;
 pub mod run_info;
 pub mod sink;
+pub mod summary;
 pub mod table;
 pub mod tables;
 

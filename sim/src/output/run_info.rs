@@ -49,6 +49,8 @@ pub struct RunInfo {
     pub events_per_s: f64,
     /// Files written, relative to the output folder.
     pub outputs: Vec<String>,
+    /// Headline figures of each table.
+    pub summary: super::summary::Summary,
     /// What is trained on what (absent for timing-only runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learning: Option<LearningRecord>,

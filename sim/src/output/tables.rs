@@ -16,18 +16,23 @@ fn secs(t: crate::engine::SimTime) -> f64 {
 /// without an `economics` section).
 pub fn rounds_table(records: &[RoundRecord], econ: Option<&crate::economy::Economy>) -> Table {
     let r = records;
-    let e = |i: usize| econ.and_then(|e| e.rounds.get(i));
+    // The economy's record of the same round (both are in round order).
+    let e = |i: usize| {
+        let round = r[i].round;
+        econ.and_then(|e| {
+            let k = e.rounds.partition_point(|x| x.round < round);
+            e.rounds.get(k).filter(|x| x.round == round)
+        })
+    };
     use dmlsim_models::econ::as_tokens;
     let fee: Vec<Option<f64>> = (0..r.len())
         .map(|i| e(i).map(|x| as_tokens(x.fee)))
         .collect();
     let reward: Vec<Option<f64>> = (0..r.len())
-        .map(|i| e(i).map(|x| as_tokens(x.fee + x.emission)))
+        .map(|i| e(i).map(|x| as_tokens(x.paid())))
         .collect();
     let price: Vec<Option<f64>> = (0..r.len()).map(|i| e(i).map(|x| x.price_usd)).collect();
-    let cost: Vec<Option<f64>> = (0..r.len())
-        .map(|i| e(i).map(|x| as_tokens(x.fee + x.emission) * x.price_usd + x.operator_cost_usd))
-        .collect();
+    let cost: Vec<Option<f64>> = (0..r.len()).map(|i| e(i).map(|x| x.cost_usd())).collect();
     let op_cost: Vec<Option<f64>> = (0..r.len())
         .map(|i| e(i).map(|x| x.operator_cost_usd))
         .collect();

@@ -226,6 +226,19 @@ fn tables_chooses_what_is_written_and_names_unknown_tables() {
         info["outputs"],
         serde_json::json!(["rounds.arrow", "epochs.arrow", "run.json"])
     );
+    // The summary counts the rows written and gives headline figures.
+    let rows = |t: &str| -> usize {
+        read_arrow(&out.join(format!("{t}.arrow")))
+            .iter()
+            .map(|b| b.num_rows())
+            .sum()
+    };
+    let summary = &info["summary"];
+    assert_eq!(summary["rows"]["rounds"], rows("rounds"));
+    assert_eq!(summary["rows"]["epochs"], rows("epochs"));
+    assert_eq!(summary["rounds"]["rounds"], rows("rounds"));
+    assert_eq!(summary["economy"]["epochs"], rows("epochs"));
+    assert!(summary["economy"]["supply_tokens"].as_f64().unwrap() > 0.0);
     let r = dmlsim(
         &[
             "run",
