@@ -46,18 +46,20 @@ pub struct NodeLearning {
     pub behaviour: &'static str,
 }
 
-/// The learning behind federated rounds.
-///
-/// Training is deterministic given the global model, a node's data and the
-/// round, so the learner trains the contributors' updates when the round
-/// closes (in parallel, combined in node-id order).
-pub trait Learner {
-    /// Short name recorded in `run.json`.
-    fn name(&self) -> &str;
-
+/// What a round's work costs, apart from learning itself: the FLOPs each
+/// client spends and claims, and the bytes on the wire. The round protocol
+/// times compute and transfers from it; a training backend (CPU or GPU)
+/// never changes it.
+pub trait CostModel {
     /// FLOPs `node` spends on local work in `round`; simulated compute time
     /// is this divided by the node's effective FLOP/s.
     fn client_work_flops(&self, round: u32, node: u32) -> f64;
+
+    /// FLOPs `node` claims for `round` (what it is paid for): honest work,
+    /// even when a free-rider skipped it.
+    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
+        self.client_work_flops(round, node)
+    }
 
     /// Bytes of the global model sent to each client, if the learner sets it.
     fn model_bytes(&self) -> Option<u64> {
@@ -68,6 +70,16 @@ pub trait Learner {
     fn update_bytes(&self) -> Option<u64> {
         None
     }
+}
+
+/// The learning behind federated rounds (its costs are its [`CostModel`]).
+///
+/// Training is deterministic given the global model, a node's data and the
+/// round, so the learner trains the contributors' updates when the round
+/// closes (in parallel, combined in node-id order).
+pub trait Learner: CostModel {
+    /// Short name recorded in `run.json`.
+    fn name(&self) -> &str;
 
     /// Closes `round`: `contributors` (ascending node ids) are the clients
     /// whose updates arrived before the deadline.
@@ -84,12 +96,6 @@ pub trait Learner {
     /// What is trained on what, for `run.json` (None when nothing is trained).
     fn describe(&self) -> Option<LearningInfo> {
         None
-    }
-
-    /// FLOPs `node` claims for `round` (what it is paid for): honest work,
-    /// even when a free-rider skipped it.
-    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
-        self.client_work_flops(round, node)
     }
 
     /// SHA-256 of the current global model (zeros when nothing is trained).
@@ -194,18 +200,27 @@ pub struct LearningInfo {
     pub compression: String,
 }
 
-impl<L: Learner + ?Sized> Learner for Box<L> {
-    fn name(&self) -> &str {
-        (**self).name()
-    }
+impl<L: CostModel + ?Sized> CostModel for Box<L> {
     fn client_work_flops(&self, round: u32, node: u32) -> f64 {
         (**self).client_work_flops(round, node)
     }
+
     fn model_bytes(&self) -> Option<u64> {
         (**self).model_bytes()
     }
+
     fn update_bytes(&self) -> Option<u64> {
         (**self).update_bytes()
+    }
+
+    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
+        (**self).claimed_work_flops(round, node)
+    }
+}
+
+impl<L: Learner + ?Sized> Learner for Box<L> {
+    fn name(&self) -> &str {
+        (**self).name()
     }
     fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning {
         (**self).complete_round(round, contributors)
@@ -215,9 +230,6 @@ impl<L: Learner + ?Sized> Learner for Box<L> {
     }
     fn describe(&self) -> Option<LearningInfo> {
         (**self).describe()
-    }
-    fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
-        (**self).claimed_work_flops(round, node)
     }
     fn model_hash(&self) -> [u8; 32] {
         (**self).model_hash()
@@ -238,13 +250,15 @@ pub struct TimingOnly {
     pub work_flops: f64,
 }
 
+impl CostModel for TimingOnly {
+    fn client_work_flops(&self, _round: u32, _node: u32) -> f64 {
+        self.work_flops
+    }
+}
+
 impl Learner for TimingOnly {
     fn name(&self) -> &str {
         "timing-only"
-    }
-
-    fn client_work_flops(&self, _round: u32, _node: u32) -> f64 {
-        self.work_flops
     }
 
     fn complete_round(&mut self, _round: u32, _contributors: &[u32]) -> RoundLearning {
@@ -415,11 +429,7 @@ impl FederatedLearner {
     }
 }
 
-impl Learner for FederatedLearner {
-    fn name(&self) -> &str {
-        "federated"
-    }
-
+impl CostModel for FederatedLearner {
     fn client_work_flops(&self, round: u32, node: u32) -> f64 {
         if self.behaviours[node as usize] == Behaviour::Lazy {
             return 0.0;
@@ -437,6 +447,20 @@ impl Learner for FederatedLearner {
                 .compression
                 .wire_bytes(self.wire_parameters(), f64::from(self.cfg.precision_bytes)),
         )
+    }
+
+    fn claimed_work_flops(&self, _round: u32, node: u32) -> f64 {
+        let samples = self.shards[node as usize].len();
+        match &self.cfg.logical {
+            Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
+            None => work_flops(&self.model, samples, &self.cfg.local),
+        }
+    }
+}
+
+impl Learner for FederatedLearner {
+    fn name(&self) -> &str {
+        "federated"
     }
 
     fn complete_round(&mut self, round: u32, contributors: &[u32]) -> RoundLearning {
@@ -479,14 +503,6 @@ impl Learner for FederatedLearner {
         NodeLearning {
             samples: self.shards[node as usize].len() as u64,
             behaviour: self.behaviours[node as usize].label(),
-        }
-    }
-
-    fn claimed_work_flops(&self, _round: u32, node: u32) -> f64 {
-        let samples = self.shards[node as usize].len();
-        match &self.cfg.logical {
-            Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
-            None => work_flops(&self.model, samples, &self.cfg.local),
         }
     }
 
