@@ -523,7 +523,7 @@ impl Learner for FederatedLearner {
             })
             .collect();
         let refs: Vec<&[f32]> = updates.iter().map(|u| u.as_slice()).collect();
-        let flags = crate::econ::verify::screen(&refs, threshold);
+        let flags = crate::screening::screen(&refs, threshold);
         self.prepared = Some((round, contributors.to_vec(), sent));
         flags
     }

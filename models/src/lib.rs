@@ -10,6 +10,7 @@
 //! - [`aggregate`]: FedAvg and robust aggregation rules.
 //! - [`behaviour`]: honest, lazy and poisoning clients.
 //! - [`compress`]: top-k sparsification and 8-bit quantization of updates.
+//! - [`screening`]: robust-statistics screening of updates.
 //! - [`econ`]: the token economy: ledger and blocks, emission curves,
 //!   reward splits, token price and USD costs.
 //! - [`learning`]: the seam a federated round calls, and the real federated
@@ -24,4 +25,5 @@ pub mod learning;
 pub mod nn;
 pub mod partition;
 pub mod rng;
+pub mod screening;
 pub mod train;

@@ -1,6 +1,7 @@
 //! Epoch settlement: emission, the pool's payout by work, data and
 //! validation, and the epoch record with its concentration metrics.
 
+use super::records::ProfitQuantiles;
 use super::{ChainParams, Economy, EpochRecord};
 use crate::engine::SimTime;
 use crate::system::Effect;
@@ -161,7 +162,11 @@ impl Economy {
             operators_in_network: self.operators_in_network(),
             joined,
             left,
-            profit_quantiles_usd: [q(0.1), q(0.5), q(0.9)],
+            operator_profit_usd: ProfitQuantiles {
+                p10: q(0.1),
+                p50: q(0.5),
+                p90: q(0.9),
+            },
         });
         self.epoch += 1;
         self.flops.iter_mut().for_each(|f| *f = 0);

@@ -19,7 +19,7 @@ mod round;
 mod slashing;
 
 pub use plan::{ChainParams, EconomyPlan};
-pub use records::{EpochRecord, OffenceRecord, RoundEconomics};
+pub use records::{EpochRecord, OffenceRecord, ProfitQuantiles, RoundEconomics};
 
 use crate::engine::SimTime;
 use crate::system::Effect;

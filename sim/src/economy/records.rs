@@ -37,6 +37,17 @@ impl RoundEconomics {
     }
 }
 
+/// Quantiles of operators' cumulative profit, USD (nearest rank).
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct ProfitQuantiles {
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
 /// One settled epoch, for `epochs.arrow`.
 #[derive(Clone, Debug)]
 pub struct EpochRecord {
@@ -77,8 +88,8 @@ pub struct EpochRecord {
     /// Operators that left at this settlement.
     pub left: u32,
     /// Quantiles (10%, 50%, 90%) of operators' cumulative profit (see
-    /// [`Economy::operator_profit_usd`]).
-    pub profit_quantiles_usd: [f64; 3],
+    /// [`super::Economy::operator_profit_usd`]).
+    pub operator_profit_usd: ProfitQuantiles,
 }
 
 /// A detected offence and the ledger entry that punished it.

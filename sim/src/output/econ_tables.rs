@@ -189,17 +189,17 @@ pub fn epochs_table(e: &Economy) -> Table {
         .col(
             "operator_profit_usd_p10",
             "USD",
-            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[0]).collect()),
+            Column::F64(x.iter().map(|r| r.operator_profit_usd.p10).collect()),
         )
         .col(
             "operator_profit_usd_p50",
             "USD",
-            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[1]).collect()),
+            Column::F64(x.iter().map(|r| r.operator_profit_usd.p50).collect()),
         )
         .col(
             "operator_profit_usd_p90",
             "USD",
-            Column::F64(x.iter().map(|r| r.profit_quantiles_usd[2]).collect()),
+            Column::F64(x.iter().map(|r| r.operator_profit_usd.p90).collect()),
         )
 }
 
