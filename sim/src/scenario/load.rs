@@ -412,7 +412,8 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// How a YAML value is named in messages ("a number", "a list", …).
+pub(super) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing (null)",
         Value::Bool(_) => "a boolean",

@@ -8,6 +8,7 @@
 //! is YAML: `5`, `2h`, `"quoted text"`, or a whole mapping such as
 //! `{constant: {per_epoch: 100}}` to switch a tagged choice.
 
+use super::load::kind_of as kind;
 use serde_yaml_ng::{Mapping, Value};
 use std::fmt;
 
@@ -150,18 +151,6 @@ impl Override {
         }
         *node = self.value.clone();
         Ok(())
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "empty",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
     }
 }
 

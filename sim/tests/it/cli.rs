@@ -160,8 +160,7 @@ fn set_overrides_any_field_and_matches_the_edited_file() {
             "{t}"
         );
     }
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(flagged.join("run.json")).unwrap()).unwrap();
+    let info = run_json(&flagged);
     assert_eq!(
         info["overrides"],
         serde_json::json!(["rounds.count=4", "populations[0].count=300"])
@@ -220,8 +219,7 @@ fn tables_chooses_what_is_written_and_names_unknown_tables() {
         .collect();
     files.sort();
     assert_eq!(files, ["epochs.arrow", "rounds.arrow", "run.json"]);
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let info = run_json(&out);
     assert_eq!(
         info["outputs"],
         serde_json::json!(["rounds.arrow", "epochs.arrow", "run.json"])

@@ -353,8 +353,7 @@ fn a_collapsed_network_says_so_in_run_json_and_on_stderr() {
             &[],
         );
         assert!(o.status.success());
-        let info: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        let info = run_json(&out);
         (info, String::from_utf8_lossy(&o.stderr).into_owned())
     };
     // Nobody can come back: the run stops at the settlement that emptied it.

@@ -6,13 +6,7 @@ use super::support::*;
 const GBM: &str = "economics.token_price={gbm: {initial_usd: 0.02, mu: 0.0, sigma: 2.0}}";
 
 fn run_set(name: &str, sets: &[&str]) -> std::path::PathBuf {
-    let out = scratch(name);
-    let mut extra = Vec::new();
-    for s in sets {
-        extra.extend(["--set", s]);
-    }
-    run_ok("scenarios/reward-curves.yaml", &out, &extra, &[]);
-    out
+    run_with_sets("scenarios/reward-curves.yaml", name, sets)
 }
 
 fn prices(out: &std::path::Path) -> (Vec<f64>, Vec<f64>) {
@@ -83,8 +77,7 @@ fn reseeding_selection_keeps_the_world_and_changes_the_rounds() {
             "{t}"
         );
     }
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(other.join("run.json")).unwrap()).unwrap();
+    let info = run_json(&other);
     assert_eq!(info["seeds"]["selection"], 99);
     assert_eq!(info["seeds"]["world"], 42);
 }

@@ -42,6 +42,23 @@ pub fn run_ok(scenario: &str, out: &Path, extra: &[&str], env: &[(&str, &str)]) 
     );
 }
 
+/// Runs a scenario with `--set` flags into a fresh folder named `name`;
+/// returns the folder.
+pub fn run_with_sets(scenario: &str, name: &str, sets: &[&str]) -> PathBuf {
+    let out = scratch(name);
+    let mut extra = Vec::new();
+    for s in sets {
+        extra.extend(["--set", s]);
+    }
+    run_ok(scenario, &out, &extra, &[]);
+    out
+}
+
+/// A run's `run.json`.
+pub fn run_json(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap()
+}
+
 /// Reads every batch of an Arrow IPC file.
 pub fn read_arrow(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

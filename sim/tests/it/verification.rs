@@ -159,13 +159,7 @@ fn a_colluding_validator_lets_cheaters_through_until_an_audit_catches_it() {
 
 /// Runs free-riders with `--set` flags into a fresh folder.
 fn free_riders_with(name: &str, sets: &[&str]) -> std::path::PathBuf {
-    let out = scratch(name);
-    let mut extra = Vec::new();
-    for s in sets {
-        extra.extend(["--set", s]);
-    }
-    run_ok("scenarios/free-riders.yaml", &out, &extra, &[]);
-    out
+    run_with_sets("scenarios/free-riders.yaml", name, sets)
 }
 
 #[test]
