@@ -164,6 +164,9 @@ fn main() -> ExitCode {
             }
             match result {
                 Ok(info) => {
+                    for w in &info.warnings {
+                        eprintln!("warning: {}: {w}", info.scenario);
+                    }
                     if let Some(t) = info.no_operators_since_s {
                         // A warning even with --quiet: the results describe a dead network.
                         eprintln!(

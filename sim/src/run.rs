@@ -243,6 +243,7 @@ pub fn run_scenario(
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
         outputs,
+        warnings: sys.param_errors.clone(),
         summary: Summary::new(
             &written,
             &sys.job.records,

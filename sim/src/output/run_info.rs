@@ -51,6 +51,10 @@ pub struct RunInfo {
     pub outputs: Vec<String>,
     /// Headline figures of each table.
     pub summary: super::summary::Summary,
+    /// Things the run could not do but went on without (e.g. a parameter
+    /// change a policy asked for that does not apply to this run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// What is trained on what (absent for timing-only runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learning: Option<LearningRecord>,

@@ -203,3 +203,36 @@ economics:
         .collect();
     assert_eq!(times, vec![12, 24, 36, 48, 60]);
 }
+
+/// Asks for an economy parameter change in a run without an economy.
+struct MisplacedChange;
+
+impl Listener for MisplacedChange {
+    fn name(&self) -> &str {
+        "misplaced"
+    }
+
+    fn on_fact(&mut self, now: SimTime, fact: Fact<'_>, effects: &mut Vec<Effect>) {
+        if let Fact::RoundClosed(r) = fact
+            && r.round == 0
+        {
+            effects.push(Effect::ChangeParam {
+                from: now,
+                change: ParamChange::MinStake(1),
+            });
+        }
+    }
+}
+
+#[test]
+fn a_change_that_does_not_apply_is_reported_not_fatal() {
+    let loaded = lab(10, "");
+    let mut sys = system(&loaded);
+    sys.add_listener(Box::new(MisplacedChange));
+    run(&mut sys, SimTime::MAX);
+    assert_eq!(sys.job.rounds_done(), 6);
+    assert_eq!(
+        sys.param_errors,
+        vec!["`economics.staking.min_stake` changed in a run without an economy".to_string()]
+    );
+}
