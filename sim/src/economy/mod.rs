@@ -84,8 +84,9 @@ pub struct Economy {
     pub unpaid_fees: u128,
     /// Hash of the latest aggregated model (recorded in the next block).
     pub model_hash: [u8; 32],
-    /// Each operator's cumulative USD profit at each settled epoch (for exit windows).
-    profit_history: Vec<Vec<f64>>,
+    /// Each operator's cumulative USD profit at its last settled epochs (as
+    /// many as its exit window needs).
+    profit_history: Vec<std::collections::VecDeque<f64>>,
     epoch_reward: Vec<u128>,
     /// Whether each operator is in the network (staked and not ejected);
     /// the world learns of changes through effects.
@@ -197,7 +198,7 @@ impl Economy {
             epochs: Vec::new(),
             unpaid_fees: 0,
             model_hash: [0; 32],
-            profit_history: vec![Vec::new(); ops],
+            profit_history: vec![std::collections::VecDeque::new(); ops],
             epoch_reward: vec![0; ops],
             in_network,
             suspended: vec![false; ops],

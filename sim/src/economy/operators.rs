@@ -41,8 +41,16 @@ impl Economy {
                 continue;
             };
             let profit = self.operator_profit_usd(o);
+            // Only the exit window's epochs are kept (memory stays flat over
+            // a long run).
+            let keep = rule
+                .exit_after_unprofitable_epochs
+                .map_or(1, |w| w as usize + 1);
             let history = &mut self.profit_history[o];
-            history.push(profit);
+            history.push_back(profit);
+            while history.len() > keep {
+                history.pop_front();
+            }
             let account = self.operator_account[o];
             if self.in_network[o] {
                 let Some(window) = rule.exit_after_unprofitable_epochs else {
