@@ -92,6 +92,9 @@ fn stopped_by<L: dmlsim_models::learning::Learner>(
 /// sits in memory.
 const BLOCK_BATCH: usize = 65_536;
 
+/// Rows of `rounds.arrow` per record batch.
+const ROUND_BATCH: usize = 65_536;
+
 /// Moves sealed blocks from the ledger to the sink in fixed-size batches
 /// (fixed, so the file's bytes do not depend on how the run was sliced).
 #[derive(Default)]
@@ -125,6 +128,62 @@ impl BlockStream {
     }
 }
 
+/// Moves closed rounds out of the job (and, with an economy, their settled
+/// economy rows) into `rounds.arrow` in fixed-size batches, so memory does
+/// not grow with the number of rounds.
+#[derive(Default)]
+struct RoundStream {
+    records: Vec<crate::protocol::RoundRecord>,
+    economy: Vec<crate::economy::RoundEconomics>,
+    summary: crate::output::summary::RoundsSummary,
+}
+
+impl RoundStream {
+    /// Takes the rounds whose rows are final (all of them when `last`),
+    /// writes full batches, and the rest when `last`.
+    fn drain<L: dmlsim_models::learning::Learner>(
+        &mut self,
+        sys: &mut System<L>,
+        sink: &mut dyn Sink,
+        last: bool,
+    ) -> std::io::Result<()> {
+        let new = match sys.chain.as_mut() {
+            // A round's economy row is final once its epoch has settled.
+            Some(chain) if !last => {
+                let settled = chain.economy.take_settled_rounds();
+                let through = settled.last().map(|r| r.round);
+                self.economy.extend(settled);
+                match through {
+                    Some(r) => sys.job.take_records(Some(r)),
+                    None => Vec::new(),
+                }
+            }
+            Some(chain) => {
+                self.economy.extend(chain.economy.take_settled_rounds());
+                self.economy.append(&mut chain.economy.rounds);
+                sys.job.take_records(None)
+            }
+            None => sys.job.take_records(None),
+        };
+        self.summary.add(&new);
+        if !sink.wants("rounds") {
+            self.economy.clear();
+            return Ok(());
+        }
+        self.records.extend(new);
+        let with_economy = sys.chain.is_some();
+        while self.records.len() >= ROUND_BATCH || (last && !self.records.is_empty()) {
+            let take = self.records.len().min(ROUND_BATCH);
+            let batch: Vec<_> = self.records.drain(..take).collect();
+            let through = batch.last().expect("non-empty").round;
+            let k = self.economy.partition_point(|e| e.round <= through);
+            let econ: Vec<_> = self.economy.drain(..k).collect();
+            tables::rounds_table(&batch, with_economy.then_some(econ.as_slice())).write_to(sink)?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes the tables built at the end of a run (each one only if wanted).
 fn write_tables<L: dmlsim_models::learning::Learner>(
     scenario: &crate::scenario::Scenario,
@@ -132,9 +191,6 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     sink: &mut dyn Sink,
 ) -> std::io::Result<()> {
     let economy = sys.chain.as_ref().map(|c| &c.economy);
-    if sink.wants("rounds") {
-        tables::rounds_table(&sys.job.records, economy).write_to(sink)?;
-    }
     if sink.wants("nodes") {
         tables::nodes_table(
             scenario,
@@ -188,6 +244,7 @@ pub fn run_scenario(
     let learning = sys.job.learner().describe();
     let mut sink = ArrowFileSink::new(&opts.out, opts.tables.clone());
     let mut blocks = BlockStream::default();
+    let mut rounds = RoundStream::default();
     let write_err = |e| out_err(&opts.out, e);
     let mut kernel: Kernel<Event> = Kernel::new();
     sys.start(kernel.scheduler());
@@ -200,6 +257,9 @@ pub fn run_scenario(
         blocks
             .drain(&mut sys, &mut sink, false)
             .map_err(write_err)?;
+        rounds
+            .drain(&mut sys, &mut sink, false)
+            .map_err(write_err)?;
         if stop != StopReason::Budget {
             break stop;
         }
@@ -210,6 +270,7 @@ pub fn run_scenario(
         return Err(RunError::Check(format!("{}: {message}", loaded.file)));
     }
     blocks.drain(&mut sys, &mut sink, true).map_err(write_err)?;
+    rounds.drain(&mut sys, &mut sink, true).map_err(write_err)?;
     write_tables(&scenario, &sys, &mut sink).map_err(write_err)?;
     let written = sink.finish().map_err(write_err)?;
     let mut outputs: Vec<String> = written
@@ -246,7 +307,7 @@ pub fn run_scenario(
         warnings: sys.param_errors.clone(),
         summary: Summary::new(
             &written,
-            &sys.job.records,
+            rounds.summary,
             sys.chain.as_ref().map(|c| &c.economy),
         ),
         learning: learning.map(|info| LearningRecord {

@@ -29,14 +29,14 @@ impl Economy {
             self.ledger.mint(self.pool, emission, "emission")?;
         }
         // Attribute the emission to the epoch's rounds by their work.
-        let weights: Vec<u128> = self
-            .epoch_rounds
+        let epoch_rounds = &mut self.rounds[self.unsettled..];
+        let weights: Vec<u128> = epoch_rounds
             .iter()
-            .map(|&r| self.rounds[r].flops.max(0.0) as u128)
+            .map(|r| r.flops.max(0.0) as u128)
             .collect();
         let (parts, _) = pro_rata(emission, &weights);
-        for (&r, p) in self.epoch_rounds.iter().zip(parts) {
-            self.rounds[r].emission = p;
+        for (r, p) in epoch_rounds.iter_mut().zip(parts) {
+            r.emission = p;
         }
         let pool = self.ledger.balance(self.pool);
         let sp = &params.split;
@@ -172,7 +172,7 @@ impl Economy {
         self.flops.iter_mut().for_each(|f| *f = 0);
         self.samples.iter_mut().for_each(|f| *f = 0);
         self.epoch_fees = 0;
-        self.epoch_rounds.clear();
+        self.unsettled = self.rounds.len();
         Ok(())
     }
 }

@@ -66,7 +66,9 @@ pub struct Economy {
     slash_window: Vec<(SimTime, u128)>,
     node_share: Vec<f64>,
     epoch_fees: u128,
-    epoch_rounds: Vec<usize>,
+    /// Index in `rounds` of the first round of the open epoch (rounds
+    /// before it are settled: their emission share is final).
+    unsettled: usize,
     price: PricePath,
     price_now: f64,
     /// Per operator: USD revenue (rewards × price at payout).
@@ -76,7 +78,7 @@ pub struct Economy {
     /// Per operator: tokens earned, base units.
     pub earned: Vec<u128>,
     last_amortized: SimTime,
-    /// Per round, in round order.
+    /// Per round, in round order (settled rounds may have been taken out).
     pub rounds: Vec<RoundEconomics>,
     /// Settled epochs.
     pub epochs: Vec<EpochRecord>,
@@ -187,7 +189,7 @@ impl Economy {
             slash_window: Vec::new(),
             node_share,
             epoch_fees: 0,
-            epoch_rounds: Vec::new(),
+            unsettled: 0,
             price,
             price_now,
             revenue_usd: vec![0.0; ops],
@@ -256,6 +258,14 @@ impl Economy {
                         .as_ref()
                         .is_some_and(|r| r.entry.is_some()))
         })
+    }
+
+    /// Takes the rounds whose epoch has settled (their rows are final), so
+    /// a long run can stream them out.
+    pub fn take_settled_rounds(&mut self) -> Vec<RoundEconomics> {
+        let settled = self.rounds.drain(..self.unsettled).collect();
+        self.unsettled = 0;
+        settled
     }
 
     /// Operators in the network now.

@@ -121,7 +121,6 @@ impl Economy {
             }
             usd
         });
-        self.epoch_rounds.push(self.rounds.len());
         self.rounds.push(RoundEconomics {
             round: closed.round,
             fee,

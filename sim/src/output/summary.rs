@@ -20,8 +20,8 @@ pub struct Summary {
     pub economy: Option<EconomySummary>,
 }
 
-/// Headline figures of `rounds.arrow`.
-#[derive(Clone, Debug, Serialize)]
+/// Headline figures of `rounds.arrow`, accumulated as rounds stream out.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct RoundsSummary {
     /// Rounds closed.
     pub rounds: u32,
@@ -33,6 +33,23 @@ pub struct RoundsSummary {
     pub duration_s_mean: Option<f64>,
     /// Test accuracy after the last round (null when nothing is trained).
     pub final_test_accuracy: Option<f64>,
+    #[serde(skip)]
+    duration_s_sum: f64,
+}
+
+impl RoundsSummary {
+    /// Adds rounds (in order) to the summary.
+    pub fn add(&mut self, rounds: &[RoundRecord]) {
+        for r in rounds {
+            self.rounds += 1;
+            self.updates_completed += u64::from(r.completed);
+            self.clients_dropped += u64::from(r.dropped_late + r.dropped_offline);
+            self.duration_s_sum += r.t_end.saturating_sub(r.t_start).as_secs_f64();
+            self.final_test_accuracy = r.evaluation.map(|e| e.test_accuracy);
+        }
+        self.duration_s_mean =
+            (self.rounds > 0).then(|| self.duration_s_sum / f64::from(self.rounds));
+    }
 }
 
 /// Headline figures of the economy's tables.
@@ -61,30 +78,12 @@ pub struct EconomySummary {
 }
 
 impl Summary {
-    /// The summary of a run's records; `rows` are the tables written.
-    pub fn new(rows: &[(&'static str, u64)], rounds: &[RoundRecord], e: Option<&Economy>) -> Self {
-        let n = rounds.len();
+    /// The summary of a run; `rows` are the tables written, `rounds` the
+    /// rounds' figures accumulated as they streamed out.
+    pub fn new(rows: &[(&'static str, u64)], rounds: RoundsSummary, e: Option<&Economy>) -> Self {
         Summary {
             rows: rows.iter().copied().collect(),
-            rounds: RoundsSummary {
-                rounds: n as u32,
-                updates_completed: rounds.iter().map(|r| u64::from(r.completed)).sum(),
-                clients_dropped: rounds
-                    .iter()
-                    .map(|r| u64::from(r.dropped_late + r.dropped_offline))
-                    .sum(),
-                duration_s_mean: (n > 0).then(|| {
-                    rounds
-                        .iter()
-                        .map(|r| r.t_end.saturating_sub(r.t_start).as_secs_f64())
-                        .sum::<f64>()
-                        / n as f64
-                }),
-                final_test_accuracy: rounds
-                    .last()
-                    .and_then(|r| r.evaluation)
-                    .map(|e| e.test_accuracy),
-            },
+            rounds,
             economy: e.map(|e| {
                 let last = e.epochs.last();
                 EconomySummary {

@@ -3,6 +3,7 @@
 //! same unit is stored in each field's Arrow metadata.
 
 use super::table::{Column, Table, dictionary};
+use crate::economy::RoundEconomics;
 use crate::protocol::{RoundRecord, TransferRecord};
 use crate::scenario::Scenario;
 use crate::world::Nodes;
@@ -14,14 +15,14 @@ fn secs(t: crate::engine::SimTime) -> f64 {
 
 /// `rounds.arrow`: one row per closed round (economics columns are null
 /// without an `economics` section).
-pub fn rounds_table(records: &[RoundRecord], econ: Option<&crate::economy::Economy>) -> Table {
+pub fn rounds_table(records: &[RoundRecord], econ: Option<&[RoundEconomics]>) -> Table {
     let r = records;
     // The economy's record of the same round (both are in round order).
     let e = |i: usize| {
         let round = r[i].round;
         econ.and_then(|e| {
-            let k = e.rounds.partition_point(|x| x.round < round);
-            e.rounds.get(k).filter(|x| x.round == round)
+            let k = e.partition_point(|x| x.round < round);
+            e.get(k).filter(|x| x.round == round)
         })
     };
     use dmlsim_models::econ::as_tokens;

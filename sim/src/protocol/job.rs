@@ -129,8 +129,9 @@ pub struct Job<L: Learner> {
     selection_rng: StreamRng,
     round: Option<ActiveRound>,
     next_round: u32,
-    /// Closed rounds, in order.
+    /// Closed rounds not yet taken out ([`Job::take_records`]), in order.
     pub records: Vec<RoundRecord>,
+    closed: u32,
     /// Times selection found too few online nodes and was retried.
     pub selection_retries: u64,
 }
@@ -147,6 +148,7 @@ impl<L: Learner> Job<L> {
             round: None,
             next_round: 0,
             records: Vec::new(),
+            closed: 0,
             selection_retries: 0,
         }
     }
@@ -168,7 +170,7 @@ impl<L: Learner> Job<L> {
 
     /// Rounds closed so far.
     pub fn rounds_done(&self) -> u32 {
-        self.records.len() as u32
+        self.closed
     }
 
     /// Whether every planned round has closed.
@@ -183,6 +185,16 @@ impl<L: Learner> Job<L> {
             &ended.round.contributors,
             &mut self.learner,
         )
+    }
+
+    /// Takes the records of closed rounds up to and including `through`
+    /// (all of them with None), so a long run can stream them out.
+    pub fn take_records(&mut self, through: Option<u32>) -> Vec<RoundRecord> {
+        let n = match through {
+            Some(r) => self.records.partition_point(|x| x.round <= r),
+            None => self.records.len(),
+        };
+        self.records.drain(..n).collect()
     }
 
     /// Records the stake slashed for a closed round's offences.
@@ -468,6 +480,7 @@ impl<L: Learner> Job<L> {
         // Only verified (or unchecked) updates are aggregated and paid.
         let learning = self.learner.complete_round(r.index, &checks.accepted);
         let mean = |sum: f64| (r.completed > 0).then(|| sum / f64::from(r.completed));
+        self.closed += 1;
         self.records.push(RoundRecord {
             round: r.index,
             t_start: r.t_start,

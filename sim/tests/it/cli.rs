@@ -296,3 +296,55 @@ fn a_long_chain_streams_out_in_batches_and_stays_linked() {
         assert_eq!(prev[i], hash[i - 1], "block {i} links to its predecessor");
     }
 }
+
+#[test]
+fn many_rounds_stream_out_in_batches_joined_with_their_economy() {
+    // 70,000 nine-second rounds: more than one batch of 65,536 rows. Each
+    // round's economy row (its share of its epoch's emission) must follow it
+    // into the right batch: the rounds' rewards add up to the emission.
+    let out = scratch("cli-rounds-stream");
+    run_ok(
+        "sim/tests/scenarios/two-tier.yaml",
+        &out,
+        &[
+            "--set",
+            "rounds.count=70000",
+            "--set",
+            "horizon=30d",
+            "--set",
+            "economics={block_time: 1h, epoch: 6h, emission: {constant: {per_epoch: 10}}, split: {compute: 1.0}, token_price: {constant: {usd: 1}}}",
+            "--tables",
+            "rounds,epochs",
+        ],
+        &[],
+    );
+    let batches = read_arrow(&out.join("rounds.arrow"));
+    assert!(batches.len() > 1, "streamed in batches");
+    let mut rounds = Vec::new();
+    let mut rewards = 0.0;
+    for b in &batches {
+        rounds.extend(
+            column::<arrow_array::UInt32Array>(b, "round")
+                .values()
+                .iter()
+                .copied(),
+        );
+        let r = column::<arrow_array::Float64Array>(b, "reward_tokens");
+        assert_eq!(
+            arrow_array::Array::null_count(r),
+            0,
+            "every round has its economy row"
+        );
+        rewards += r.values().iter().sum::<f64>();
+    }
+    assert_eq!(rounds, (0..70_000).collect::<Vec<u32>>());
+    let emitted: f64 = f64_col(&read_arrow(&out.join("epochs.arrow"))[0], "emission_tokens")
+        .iter()
+        .sum();
+    assert!(emitted > 0.0);
+    assert!(
+        (rewards - emitted).abs() < 1e-6 * emitted,
+        "{rewards} vs {emitted}"
+    );
+    assert_eq!(run_json(&out)["summary"]["rounds"]["rounds"], 70_000);
+}
