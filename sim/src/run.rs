@@ -100,6 +100,7 @@ const ROUND_BATCH: usize = 65_536;
 #[derive(Default)]
 struct BlockStream {
     pending: Vec<dmlsim_models::econ::ledger::Block>,
+    written: bool,
 }
 
 impl BlockStream {
@@ -119,10 +120,14 @@ impl BlockStream {
             return Ok(());
         }
         self.pending.extend(new);
-        while self.pending.len() >= BLOCK_BATCH || (last && !self.pending.is_empty()) {
+        // At the end, a chain that sealed nothing still gets its (empty) table.
+        while self.pending.len() >= BLOCK_BATCH
+            || (last && (!self.pending.is_empty() || !self.written))
+        {
             let take = self.pending.len().min(BLOCK_BATCH);
             let batch: Vec<_> = self.pending.drain(..take).collect();
             econ_tables::blocks_table(&batch).write_to(sink)?;
+            self.written = true;
         }
         Ok(())
     }
@@ -136,6 +141,7 @@ struct RoundStream {
     records: Vec<crate::protocol::RoundRecord>,
     economy: Vec<crate::economy::RoundEconomics>,
     summary: crate::output::summary::RoundsSummary,
+    written: bool,
 }
 
 impl RoundStream {
@@ -172,13 +178,17 @@ impl RoundStream {
         }
         self.records.extend(new);
         let with_economy = sys.chain.is_some();
-        while self.records.len() >= ROUND_BATCH || (last && !self.records.is_empty()) {
+        // At the end, a run that closed no round still gets its (empty) table.
+        while self.records.len() >= ROUND_BATCH
+            || (last && (!self.records.is_empty() || !self.written))
+        {
             let take = self.records.len().min(ROUND_BATCH);
             let batch: Vec<_> = self.records.drain(..take).collect();
-            let through = batch.last().expect("non-empty").round;
+            let through = batch.last().map_or(0, |r| r.round);
             let k = self.economy.partition_point(|e| e.round <= through);
             let econ: Vec<_> = self.economy.drain(..k).collect();
             tables::rounds_table(&batch, with_economy.then_some(econ.as_slice())).write_to(sink)?;
+            self.written = true;
         }
         Ok(())
     }

@@ -348,3 +348,26 @@ fn many_rounds_stream_out_in_batches_joined_with_their_economy() {
     );
     assert_eq!(run_json(&out)["summary"]["rounds"]["rounds"], 70_000);
 }
+
+#[test]
+fn a_run_that_closes_no_round_still_writes_its_tables() {
+    // The horizon ends before the first round and the first block.
+    let out = scratch("cli-empty-tables");
+    run_ok(
+        "scenarios/reward-curves.yaml",
+        &out,
+        &["--set", "horizon=5s"],
+        &[],
+    );
+    let rows = |t: &str| -> usize {
+        read_arrow(&out.join(format!("{t}.arrow")))
+            .iter()
+            .map(|b| b.num_rows())
+            .sum()
+    };
+    for t in ["rounds", "blocks", "epochs"] {
+        assert_eq!(rows(t), 0, "{t}");
+    }
+    assert!(rows("ledger") > 0, "the genesis entries");
+    assert_eq!(run_json(&out)["summary"]["rounds"]["rounds"], 0);
+}
