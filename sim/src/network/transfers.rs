@@ -181,14 +181,15 @@ impl Network {
         flow
     }
 
-    /// Abandons a running transfer (its round closed for it); returns the
-    /// bytes it moved. The trace row ends now, undelivered.
-    pub fn abandon(&mut self, sched: &mut Scheduler<Event>, flow: FlowId) -> u64 {
+    /// Abandons a running transfer (its round closed for it); returns
+    /// whose it was and the bytes it moved. The trace row ends now,
+    /// undelivered.
+    pub fn abandon(&mut self, sched: &mut Scheduler<Event>, flow: FlowId) -> (TransferTag, u64) {
         let (t, moved) = self.stop_flow(sched, flow);
         if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
             trace[i].end = sched.now();
         }
-        moved
+        (t.tag, moved)
     }
 
     /// Marks a finished transfer as delivered: its last byte reached a

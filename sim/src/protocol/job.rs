@@ -446,14 +446,8 @@ impl<L: Learner> Job<L> {
                 )
             };
             if let Some(f) = flow {
-                let kind = self.round.as_ref().expect("open").clients[slot as usize].phase;
-                let moved = ctx.net.abandon(ctx.sched, f);
-                let kind = if kind == Phase::Downloading {
-                    TransferKind::Broadcast
-                } else {
-                    TransferKind::Upload
-                };
-                self.account_bytes(ctx.nodes, slot, kind, moved);
+                let (tag, moved) = ctx.net.abandon(ctx.sched, f);
+                self.account_bytes(ctx.nodes, slot, tag.kind, moved);
             }
             if let Some(e) = compute {
                 ctx.sched.cancel(e);
