@@ -96,7 +96,8 @@ const BLOCK_BATCH: usize = 65_536;
 const ROUND_BATCH: usize = 65_536;
 
 /// Moves sealed blocks from the ledger to the sink in fixed-size batches
-/// (fixed, so the file's bytes do not depend on how the run was sliced).
+/// (fixed, so the file's bytes do not depend on how the run was sliced),
+/// and forgets sealed ledger entries when `ledger.arrow` is not written.
 #[derive(Default)]
 struct BlockStream {
     pending: Vec<dmlsim_models::econ::ledger::Block>,
@@ -115,6 +116,10 @@ impl BlockStream {
         let Some(chain) = sys.chain.as_mut() else {
             return Ok(());
         };
+        if !sink.wants("ledger") {
+            // Sealed entries are in the chain's hashes; nobody reads them.
+            chain.economy.ledger.drop_sealed_entries();
+        }
         let new = chain.economy.ledger.take_blocks();
         if !sink.wants("blocks") {
             return Ok(());

@@ -158,6 +158,8 @@ pub struct Ledger {
     minted: u128,
     burned: u128,
     entries: Vec<Entry>,
+    /// Entries taken out by the owner ([`Ledger::drop_sealed_entries`]).
+    entries_taken: u64,
     /// Blocks sealed and not yet taken by the owner (all of them unless
     /// [`Ledger::take_blocks`] streams them out).
     blocks: Vec<Block>,
@@ -241,9 +243,23 @@ impl Ledger {
         self.stake.iter().sum::<u128>() + self.unbonding.iter().map(|u| u.1).sum::<u128>()
     }
 
-    /// Every entry so far.
+    /// The entries not dropped yet: every entry so far unless
+    /// [`Ledger::drop_sealed_entries`] was called.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// Sequence number of the latest entry (None before the first).
+    pub fn last_seq(&self) -> Option<u64> {
+        (self.entries_taken + self.entries.len() as u64).checked_sub(1)
+    }
+
+    /// Forgets the entries of sealed blocks (their hashes are in the chain),
+    /// so a run that does not write the ledger does not keep it.
+    pub fn drop_sealed_entries(&mut self) {
+        self.entries.drain(..self.block_start);
+        self.entries_taken += self.block_start as u64;
+        self.block_start = 0;
     }
 
     /// The sealed blocks not taken yet ([`Ledger::take_blocks`]): every
@@ -272,7 +288,7 @@ impl Ledger {
         memo: &'static str,
     ) {
         self.entries.push(Entry {
-            seq: self.entries.len() as u64,
+            seq: self.entries_taken + self.entries.len() as u64,
             block: self.sealed,
             t_ns: self.now_ns,
             kind,
@@ -419,7 +435,7 @@ impl Ledger {
         } else {
             Err(Violation {
                 block: self.sealed,
-                last_entry: self.entries.last().map(|e| e.seq),
+                last_entry: self.last_seq(),
                 supply: self.supply(),
                 held,
             })
@@ -517,6 +533,31 @@ mod tests {
         l.tamper_for_test(a, 1);
         let v = l.seal_block(60, [0; 32]).unwrap_err();
         assert_eq!((v.block, v.supply, v.held), (2, 90, 91));
+    }
+
+    #[test]
+    fn dropping_sealed_entries_changes_neither_the_chain_nor_the_numbering() {
+        let run = |drop: bool| {
+            let mut l = Ledger::new();
+            let a = l.open("a");
+            let b = l.open("b");
+            for i in 0..4u64 {
+                l.mint(a, 100, "emission").unwrap();
+                l.transfer(EntryKind::Transfer, a, b, 10, "pay").unwrap();
+                l.seal_block(i * 10, [0; 32]).unwrap();
+                if drop {
+                    l.drop_sealed_entries();
+                }
+            }
+            l.mint(a, 1, "emission").unwrap(); // pending, never dropped
+            (l.blocks().to_vec(), l.last_seq(), l.entries().len())
+        };
+        let (kept, kept_seq, kept_len) = run(false);
+        let (dropped, dropped_seq, dropped_len) = run(true);
+        assert_eq!(kept, dropped);
+        assert_eq!(kept_seq, Some(8));
+        assert_eq!(dropped_seq, Some(8));
+        assert_eq!((kept_len, dropped_len), (9, 1));
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Economy {
         let mut ledger_seq = None;
         if penalty > 0 {
             self.ledger.slash(account, penalty, to, kind.label())?;
-            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+            ledger_seq = self.ledger.last_seq();
             self.slash_window.push((t, penalty));
         }
         self.node_offences[node as usize] += 1;
@@ -141,7 +141,7 @@ impl Economy {
         if penalty > 0 {
             self.ledger
                 .slash(account, penalty, to, Offence::BadApproval.label())?;
-            ledger_seq = self.ledger.entries().last().map(|e| e.seq);
+            ledger_seq = self.ledger.last_seq();
         }
         self.offences.push(OffenceRecord {
             t,
