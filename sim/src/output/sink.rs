@@ -115,13 +115,15 @@ impl ArrowFileSink {
         let mut result = Ok(());
         for (name, mut t) in order {
             if result.is_ok() {
+                let tmp = t.tmp.clone();
                 result = (|| {
                     t.writer.finish().map_err(std::io::Error::other)?;
                     let mut w = t.writer.into_inner().map_err(std::io::Error::other)?;
                     w.flush()?;
                     w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
                     std::fs::rename(&t.tmp, &t.path)
-                })();
+                })()
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", tmp.display())));
                 if result.is_ok() {
                     done.push((name, t.rows));
                     continue;
@@ -145,7 +147,7 @@ impl Sink for ArrowFileSink {
         if !self.open.contains_key(table) {
             let path = self.dir.join(format!("{table}.arrow"));
             let tmp = self.dir.join(format!(".{table}.arrow.partial"));
-            let file = BufWriter::new(std::fs::File::create(&tmp)?);
+            let file = BufWriter::new(super::table::create_exclusive(&tmp)?);
             let writer =
                 FileWriter::try_new(file, &batch.schema()).map_err(std::io::Error::other)?;
             self.open.insert(
@@ -159,7 +161,9 @@ impl Sink for ArrowFileSink {
             );
         }
         let t = self.open.get_mut(table).expect("just opened");
-        t.writer.write(batch).map_err(std::io::Error::other)?;
+        t.writer
+            .write(batch)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", t.tmp.display())))?;
         t.rows += batch.num_rows() as u64;
         Ok(())
     }

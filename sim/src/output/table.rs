@@ -134,6 +134,27 @@ impl Table {
     }
 }
 
+/// Creates a new temporary file exclusively: whatever stands at `path` (a
+/// stale file of a killed run, or a planted symlink) is removed first —
+/// removing a symlink removes the link, not its target — and the file is
+/// then created with O_EXCL, which never follows a symlink. Errors name the
+/// file.
+pub fn create_exclusive(path: &Path) -> std::io::Result<std::fs::File> {
+    let named =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.is_dir() {
+            return Err(named(std::io::Error::other("a folder is in the way")));
+        }
+        std::fs::remove_file(path).map_err(named)?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(named)
+}
+
 /// Writes a file through a temporary sibling and renames it into place.
 pub fn write_atomically(
     path: &Path,
@@ -142,7 +163,7 @@ pub fn write_atomically(
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{file_name}.partial"));
     let result = (|| {
-        let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut w = BufWriter::new(create_exclusive(&tmp)?);
         body(&mut w)?;
         w.flush()?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;

@@ -371,3 +371,29 @@ fn a_run_that_closes_no_round_still_writes_its_tables() {
     assert!(rows("ledger") > 0, "the genesis entries");
     assert_eq!(run_json(&out)["summary"]["rounds"]["rounds"], 0);
 }
+
+#[cfg(unix)]
+#[test]
+fn planted_symlinks_at_temporary_names_are_never_followed() {
+    // A `.rounds.arrow.partial` (or `.run.json.partial`) symlink made the
+    // run overwrite a file outside the output folder.
+    let dir = scratch("cli-symlinks");
+    let victim = dir.join("precious.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in [
+        ".rounds.arrow.partial",
+        ".run.json.partial",
+        ".nodes.arrow.partial",
+    ] {
+        std::os::unix::fs::symlink(&victim, out.join(name)).unwrap();
+    }
+    run_ok("scenarios/quickstart.yaml", &out, &[], &[]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for name in ["rounds.arrow", "run.json", "nodes.arrow"] {
+        let meta = std::fs::symlink_metadata(out.join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is a regular file");
+    }
+    assert!(!out.join(".rounds.arrow.partial").exists());
+}
