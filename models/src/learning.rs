@@ -138,11 +138,6 @@ impl<'a> RoundUpdates<'a> {
         }
     }
 
-    /// The round.
-    pub fn round(&self) -> u32 {
-        self.round
-    }
-
     /// Nodes that sent an update, ascending.
     pub fn senders(&self) -> &'a [u32] {
         self.senders

@@ -41,6 +41,16 @@ impl<T> Versioned<T> {
         }
     }
 
+    /// Changes a copy of the value in effect at `from` and sets it from then on.
+    pub fn edit(&mut self, from: SimTime, change: impl FnOnce(&mut T))
+    where
+        T: Clone,
+    {
+        let mut value = self.at(from).clone();
+        change(&mut value);
+        self.set(from, value);
+    }
+
     /// Every value with the time it took effect, oldest first.
     pub fn history(&self) -> &[(SimTime, T)] {
         &self.log
@@ -110,35 +120,24 @@ impl Params {
     /// parameter in a run without an economy changes nothing and says so.
     pub fn apply(&mut self, from: SimTime, change: &ParamChange) -> Result<(), String> {
         match *change {
-            ParamChange::ClientsPerRound(_)
-            | ParamChange::MinClients(_)
-            | ParamChange::Deadline(_)
-            | ParamChange::RoundGap(_) => {
-                let mut r = self.rounds.at(from).clone();
-                match *change {
-                    ParamChange::ClientsPerRound(v) => r.clients_per_round = v,
-                    ParamChange::MinClients(v) => r.min_clients = v,
-                    ParamChange::Deadline(v) => r.deadline = v,
-                    ParamChange::RoundGap(v) => r.gap = v,
-                    _ => unreachable!("round parameters only"),
-                }
-                self.rounds.set(from, r);
-            }
-            ParamChange::MinStake(_) | ParamChange::FeePerPflop(_) | ParamChange::BurnPpm(_) => {
-                let chain = self.chain.as_mut().ok_or_else(|| {
-                    format!("`{}` changed in a run without an economy", change.path())
-                })?;
-                let mut c = chain.at(from).clone();
-                match *change {
-                    ParamChange::MinStake(v) => c.min_stake = v,
-                    ParamChange::FeePerPflop(v) => c.fees.tokens_per_pflop = v,
-                    ParamChange::BurnPpm(v) => c.fees.burn_ppm = v,
-                    _ => unreachable!("economy parameters only"),
-                }
-                chain.set(from, c);
-            }
+            ParamChange::ClientsPerRound(v) => self.rounds.edit(from, |r| r.clients_per_round = v),
+            ParamChange::MinClients(v) => self.rounds.edit(from, |r| r.min_clients = v),
+            ParamChange::Deadline(v) => self.rounds.edit(from, |r| r.deadline = v),
+            ParamChange::RoundGap(v) => self.rounds.edit(from, |r| r.gap = v),
+            ParamChange::MinStake(v) => self.chain(change)?.edit(from, |c| c.min_stake = v),
+            ParamChange::FeePerPflop(v) => self
+                .chain(change)?
+                .edit(from, |c| c.fees.tokens_per_pflop = v),
+            ParamChange::BurnPpm(v) => self.chain(change)?.edit(from, |c| c.fees.burn_ppm = v),
         }
         Ok(())
+    }
+
+    /// The economy's parameters, for a change that needs them.
+    fn chain(&mut self, change: &ParamChange) -> Result<&mut Versioned<ChainParams>, String> {
+        self.chain
+            .as_mut()
+            .ok_or_else(|| format!("`{}` changed in a run without an economy", change.path()))
     }
 
     /// The economy's parameters in effect at `t` (panics without an economy,

@@ -87,26 +87,55 @@ fn stopped_by<L: dmlsim_models::learning::Learner>(
     }
 }
 
-/// Rows of `blocks.arrow` per record batch: the chain is streamed out in
-/// batches of this many blocks, so a year of 12-second blocks (2.6 M) never
-/// sits in memory.
-const BLOCK_BATCH: usize = 65_536;
+/// Rows per record batch of a streamed table (`blocks.arrow`,
+/// `rounds.arrow`): a year of 12-second blocks (2.6 M) never sits in memory.
+const BATCH_ROWS: usize = 65_536;
 
-/// Rows of `rounds.arrow` per record batch.
-const ROUND_BATCH: usize = 65_536;
-
-/// Moves sealed blocks from the ledger to the sink in fixed-size batches
-/// (fixed, so the file's bytes do not depend on how the run was sliced),
-/// and forgets sealed ledger entries when `ledger.arrow` is not written.
-#[derive(Default)]
-struct BlockStream {
-    pending: Vec<dmlsim_models::econ::ledger::Block>,
+/// Rows of one streamed table waiting for a full batch. Batches have a fixed
+/// size, so a file's bytes do not depend on how the run was sliced.
+struct Batches<T> {
+    pending: Vec<T>,
     written: bool,
 }
 
+impl<T> Default for Batches<T> {
+    fn default() -> Self {
+        Batches {
+            pending: Vec::new(),
+            written: false,
+        }
+    }
+}
+
+impl<T> Batches<T> {
+    /// Hands full batches to `emit`, and at the `last` call the rest — or an
+    /// empty batch, so a table that got no row is still written.
+    fn flush(
+        &mut self,
+        last: bool,
+        mut emit: impl FnMut(Vec<T>) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        while self.pending.len() >= BATCH_ROWS
+            || (last && (!self.pending.is_empty() || !self.written))
+        {
+            let take = self.pending.len().min(BATCH_ROWS);
+            emit(self.pending.drain(..take).collect())?;
+            self.written = true;
+        }
+        Ok(())
+    }
+}
+
+/// Moves sealed blocks from the ledger into `blocks.arrow`, and forgets
+/// sealed ledger entries when `ledger.arrow` is not written.
+#[derive(Default)]
+struct BlockStream {
+    blocks: Batches<dmlsim_models::econ::ledger::Block>,
+}
+
 impl BlockStream {
-    /// Takes the ledger's new blocks; writes full batches, and the rest when
-    /// `last`. Blocks are dropped when the sink does not want them.
+    /// Takes the ledger's new blocks and writes what fills batches (all of
+    /// it when `last`). Blocks are dropped when the sink does not want them.
     fn drain<L: dmlsim_models::learning::Learner>(
         &mut self,
         sys: &mut System<L>,
@@ -124,34 +153,26 @@ impl BlockStream {
         if !sink.wants("blocks") {
             return Ok(());
         }
-        self.pending.extend(new);
-        // At the end, a chain that sealed nothing still gets its (empty) table.
-        while self.pending.len() >= BLOCK_BATCH
-            || (last && (!self.pending.is_empty() || !self.written))
-        {
-            let take = self.pending.len().min(BLOCK_BATCH);
-            let batch: Vec<_> = self.pending.drain(..take).collect();
-            econ_tables::blocks_table(&batch).write_to(sink)?;
-            self.written = true;
-        }
-        Ok(())
+        self.blocks.pending.extend(new);
+        self.blocks.flush(last, |batch| {
+            econ_tables::blocks_table(&batch).write_to(sink)
+        })
     }
 }
 
 /// Moves closed rounds out of the job (and, with an economy, their settled
-/// economy rows) into `rounds.arrow` in fixed-size batches, so memory does
-/// not grow with the number of rounds.
+/// economy rows) into `rounds.arrow`, so memory does not grow with the
+/// number of rounds.
 #[derive(Default)]
 struct RoundStream {
-    records: Vec<crate::protocol::RoundRecord>,
+    records: Batches<crate::protocol::RoundRecord>,
     economy: Vec<crate::economy::RoundEconomics>,
     summary: crate::output::summary::RoundsSummary,
-    written: bool,
 }
 
 impl RoundStream {
-    /// Takes the rounds whose rows are final (all of them when `last`),
-    /// writes full batches, and the rest when `last`.
+    /// Takes the rounds whose rows are final (all of them when `last`) and
+    /// writes what fills batches (all of it when `last`).
     fn drain<L: dmlsim_models::learning::Learner>(
         &mut self,
         sys: &mut System<L>,
@@ -181,21 +202,16 @@ impl RoundStream {
             self.economy.clear();
             return Ok(());
         }
-        self.records.extend(new);
+        self.records.pending.extend(new);
         let with_economy = sys.chain.is_some();
-        // At the end, a run that closed no round still gets its (empty) table.
-        while self.records.len() >= ROUND_BATCH
-            || (last && (!self.records.is_empty() || !self.written))
-        {
-            let take = self.records.len().min(ROUND_BATCH);
-            let batch: Vec<_> = self.records.drain(..take).collect();
+        let economy = &mut self.economy;
+        self.records.flush(last, |batch| {
+            // The batch's economy rows, joined by round number.
             let through = batch.last().map_or(0, |r| r.round);
-            let k = self.economy.partition_point(|e| e.round <= through);
-            let econ: Vec<_> = self.economy.drain(..k).collect();
-            tables::rounds_table(&batch, with_economy.then_some(econ.as_slice())).write_to(sink)?;
-            self.written = true;
-        }
-        Ok(())
+            let k = economy.partition_point(|e| e.round <= through);
+            let econ: Vec<_> = economy.drain(..k).collect();
+            tables::rounds_table(&batch, with_economy.then_some(econ.as_slice())).write_to(sink)
+        })
     }
 }
 

@@ -274,11 +274,6 @@ impl Ledger {
         std::mem::take(&mut self.blocks)
     }
 
-    /// Number of blocks sealed so far.
-    pub fn blocks_sealed(&self) -> u64 {
-        self.sealed
-    }
-
     fn record(
         &mut self,
         kind: EntryKind,

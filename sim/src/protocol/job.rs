@@ -104,11 +104,6 @@ pub struct RoundEnded {
 }
 
 impl RoundEnded {
-    /// Round number.
-    pub fn index(&self) -> u32 {
-        self.round.index
-    }
-
     /// Nodes whose update arrived in time, ascending.
     pub fn contributors(&self) -> &[u32] {
         &self.round.contributors

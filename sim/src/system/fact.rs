@@ -111,9 +111,6 @@ pub enum Effect {
 /// A subsystem that only listens to facts and answers with effects — the
 /// seam governance and other policies plug into.
 pub trait Listener {
-    /// A short name for messages.
-    fn name(&self) -> &str;
-
     /// Reacts to a fact at `now`, pushing any effects it decides on.
     fn on_fact(&mut self, now: SimTime, fact: Fact<'_>, effects: &mut Vec<Effect>);
 }

@@ -147,21 +147,23 @@ impl<L: Learner> System<L> {
             }
         }
         let now = sched.now();
-        self.notify(now, Fact::RoundClosed(&closed));
+        notify(
+            &mut self.listeners,
+            &mut self.effects,
+            now,
+            Fact::RoundClosed(&closed),
+        );
         if let Some(chain) = &self.chain {
             for o in &chain.economy.offences[punished] {
-                for l in &mut self.listeners {
-                    l.on_fact(now, Fact::OffencePunished(o), &mut self.effects);
-                }
+                notify(
+                    &mut self.listeners,
+                    &mut self.effects,
+                    now,
+                    Fact::OffencePunished(o),
+                );
             }
         }
         self.apply_effects(now);
-    }
-
-    fn notify(&mut self, now: SimTime, fact: Fact) {
-        for l in &mut self.listeners {
-            l.on_fact(now, fact, &mut self.effects);
-        }
     }
 
     /// Applies the pending effects in the order they were decided.
@@ -202,9 +204,12 @@ impl<L: Learner> System<L> {
             Ok(step) => {
                 let now = sched.now();
                 if let Some(record) = self.chain.as_ref().and_then(|c| c.economy.epochs.last()) {
-                    for l in &mut self.listeners {
-                        l.on_fact(now, Fact::EpochSettled(record), &mut self.effects);
-                    }
+                    notify(
+                        &mut self.listeners,
+                        &mut self.effects,
+                        now,
+                        Fact::EpochSettled(record),
+                    );
                 }
                 self.apply_effects(now);
                 if matches!(step, ChainStep::Finished | ChainStep::Collapsed) {
@@ -213,6 +218,18 @@ impl<L: Learner> System<L> {
             }
             Err(message) => self.fail(sched, message),
         }
+    }
+}
+
+/// Tells every listener a fact, collecting the effects they decide on.
+fn notify(
+    listeners: &mut [Box<dyn Listener>],
+    effects: &mut Vec<Effect>,
+    now: SimTime,
+    fact: Fact,
+) {
+    for l in listeners {
+        l.on_fact(now, fact, effects);
     }
 }
 

@@ -64,10 +64,6 @@ struct ShrinkRounds {
 }
 
 impl Listener for ShrinkRounds {
-    fn name(&self) -> &str {
-        "shrink-rounds"
-    }
-
     fn on_fact(&mut self, now: SimTime, fact: Fact<'_>, effects: &mut Vec<Effect>) {
         if let Fact::RoundClosed(r) = fact
             && r.round == self.after
@@ -99,10 +95,6 @@ fn a_listener_changes_a_parameter_and_later_rounds_see_it() {
 struct Evict;
 
 impl Listener for Evict {
-    fn name(&self) -> &str {
-        "evict"
-    }
-
     fn on_fact(&mut self, _now: SimTime, fact: Fact<'_>, effects: &mut Vec<Effect>) {
         if let Fact::RoundClosed(r) = fact
             && r.round == 0
@@ -208,10 +200,6 @@ economics:
 struct MisplacedChange;
 
 impl Listener for MisplacedChange {
-    fn name(&self) -> &str {
-        "misplaced"
-    }
-
     fn on_fact(&mut self, now: SimTime, fact: Fact<'_>, effects: &mut Vec<Effect>) {
         if let Fact::RoundClosed(r) = fact
             && r.round == 0
