@@ -29,7 +29,7 @@ fn run_one(scenario: &Path) -> ExitCode {
         trace: false,
         seed: None,
         overrides: Vec::new(),
-        tables: Default::default(),
+        ..RunOptions::default()
     };
     let result = run_file(scenario, &opts, &mut |_, _, _| {});
     let _ = std::fs::remove_dir_all(&out);

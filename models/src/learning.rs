@@ -179,6 +179,10 @@ pub struct LearningInfo {
     pub features: usize,
     /// Classes.
     pub classes: usize,
+    /// The source table's label of each class, in class order (absent for
+    /// generated data).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_labels: Vec<String>,
     /// `logistic` or `mlp`.
     pub model: String,
     /// Layer sizes.
@@ -539,6 +543,7 @@ impl Learner for FederatedLearner {
             test_examples: self.test.len(),
             features: self.train.dim(),
             classes: self.train.classes,
+            class_labels: self.train.class_labels.clone(),
             model: self.model.kind().to_string(),
             layers: self.model.sizes().to_vec(),
             parameters: self.model.num_params(),

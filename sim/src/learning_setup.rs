@@ -251,14 +251,25 @@ fn batches_to_cells(batches: &[RecordBatch]) -> Result<Vec<(String, Cells)>, Str
     let mut out = Vec::new();
     for (c, field) in schema.fields().iter().enumerate() {
         let name = field.name().clone();
-        let numeric = !matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8);
+        let numeric = !matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Dictionary(..)
+        );
         let mut nums = Vec::new();
         let mut text = Vec::new();
+        let mut row = 0;
         for b in batches {
             let a = b.column(c);
-            if a.null_count() > 0 {
-                return Err(format!("column `{name}` has missing values"));
+            if let Some(i) = a
+                .logical_nulls()
+                .and_then(|n| n.iter().position(|valid| !valid))
+            {
+                return Err(format!(
+                    "column `{name}`, row {}: missing value; drop or fill such rows",
+                    row + i + 1
+                ));
             }
+            row += a.len();
             macro_rules! push {
                 ($t:ty) => {
                     nums.extend(a.as_primitive::<$t>().values().iter().map(|&v| v as f64))
@@ -285,9 +296,21 @@ fn batches_to_cells(batches: &[RecordBatch]) -> Result<Vec<(String, Cells)>, Str
                         .iter()
                         .map(|s| s.unwrap_or("").to_string()),
                 ),
+                // Categorical columns (pandas' `category`, Polars' `Categorical`).
+                DataType::Dictionary(_, value)
+                    if matches!(**value, DataType::Utf8 | DataType::LargeUtf8) =>
+                {
+                    let dict = a.as_any_dictionary();
+                    let values = dict.values();
+                    let label = |k: usize| match **value {
+                        DataType::Utf8 => values.as_string::<i32>().value(k).to_string(),
+                        _ => values.as_string::<i64>().value(k).to_string(),
+                    };
+                    text.extend(dict.normalized_keys().into_iter().map(label));
+                }
                 other => {
                     return Err(format!(
-                        "column `{name}` has type {other}; expected numbers or text"
+                        "column `{name}` has type {other}; expected numbers, text or categories"
                     ));
                 }
             }

@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Deterministic simulator and economics lab for decentralized ML networks.
 #[derive(Parser)]
@@ -42,6 +44,15 @@ enum Command {
         /// the run produces.
         #[arg(long, value_name = "LIST")]
         tables: Option<String>,
+        /// Stop cleanly after this many events (run.json: `stopped_by:
+        /// max_events`); what is complete is written.
+        #[arg(long, value_name = "N")]
+        max_events: Option<u64>,
+        /// Stop cleanly after this much wall-clock time, e.g. `10m`
+        /// (run.json: `stopped_by: max_wall`; such a run's tables depend on
+        /// the machine's speed).
+        #[arg(long, value_name = "DURATION", value_parser = parse_wall)]
+        max_wall: Option<std::time::Duration>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -57,6 +68,37 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+/// Parses `--max-wall` (`90s`, `10m`, `2h`).
+fn parse_wall(text: &str) -> Result<std::time::Duration, String> {
+    dmlsim::scenario::duration::parse_duration(text)
+        .map(|t| std::time::Duration::from_nanos(t.nanos()))
+}
+
+/// Ctrl-C once: the run stops at the next event boundary and writes what is
+/// complete (`stopped_by: interrupted`, exit 130). Twice: abort at once,
+/// removing the run's staging folder, so `--out` keeps what it held.
+fn install_interrupt_handler() -> Option<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&flag);
+    let installed = ctrlc::set_handler(move || {
+        if seen.swap(true, Ordering::SeqCst) {
+            dmlsim::output::folder::remove_partial_outputs();
+            eprintln!("\ninterrupted again: aborted without writing; --out is unchanged");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: stopping at the next event and writing what is complete (Ctrl-C again aborts without writing)"
+        );
+    });
+    match installed {
+        Ok(()) => Some(flag),
+        Err(e) => {
+            eprintln!("warning: Ctrl-C will abort without writing: {e}");
+            None
+        }
+    }
 }
 
 /// Reads `--set` flags; a malformed one is a usage error (exit 2).
@@ -119,6 +161,8 @@ fn main() -> ExitCode {
             seed,
             set,
             tables,
+            max_events,
+            max_wall,
             quiet,
         } => {
             let tables = match tables.as_deref().map(TableSet::parse) {
@@ -157,6 +201,9 @@ fn main() -> ExitCode {
                 seed,
                 overrides,
                 tables,
+                interrupt: install_interrupt_handler(),
+                max_events,
+                max_wall,
             };
             let result = run_file(&scenario, &opts, &mut progress);
             if let Some(b) = bar {
@@ -174,6 +221,20 @@ fn main() -> ExitCode {
                             info.scenario, info.rounds_completed, info.rounds_planned
                         );
                     }
+                    let stopped_early = matches!(
+                        info.stopped_by.as_str(),
+                        "interrupted" | "max_events" | "max_wall"
+                    );
+                    if stopped_early {
+                        // Even with --quiet: the tables end where the run was stopped.
+                        eprintln!(
+                            "warning: {}: stopped early ({}) after {} of {} rounds; the tables hold what was complete",
+                            info.scenario,
+                            info.stopped_by,
+                            info.rounds_completed,
+                            info.rounds_planned
+                        );
+                    }
                     if !quiet {
                         eprintln!(
                             "{}: {} of {} rounds in {:.0} s simulated ({}), {} events in {:.2} s wall; results in {}",
@@ -187,7 +248,11 @@ fn main() -> ExitCode {
                             out.display()
                         );
                     }
-                    ExitCode::SUCCESS
+                    if info.stopped_by == "interrupted" {
+                        ExitCode::from(130)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
                 Err(e @ RunError::Check(_)) => {
                     eprintln!("error: {e}");

@@ -1,15 +1,17 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
 use crate::engine::{Kernel, SimTime, StopReason};
-use crate::output::run_info::LearningRecord;
+use crate::output::run_info::{FileRecord, LearningRecord};
 use crate::output::summary::Summary;
-use crate::output::{ArrowFileSink, RunInfo, Sink, TableSet, econ_tables, tables};
+use crate::output::{ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, tables};
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +26,14 @@ pub struct RunOptions {
     pub overrides: Vec<Override>,
     /// Which tables to write (all by default).
     pub tables: TableSet,
+    /// Set (e.g. by Ctrl-C) to stop the run at the next event boundary;
+    /// what is complete is written and `stopped_by` is `interrupted`.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Stop after this many events (`stopped_by: max_events`).
+    pub max_events: Option<u64>,
+    /// Stop after this much wall-clock time (`stopped_by: max_wall`); such
+    /// a run's tables depend on the machine's speed.
+    pub max_wall: Option<Duration>,
 }
 
 /// Progress reported while running: rounds closed, rounds planned, sim time.
@@ -36,6 +46,9 @@ pub enum RunError {
     Scenario(ScenarioError),
     /// The output folder or a file in it could not be written.
     Output(PathBuf, std::io::Error),
+    /// The output folder cannot be used (another run is writing it, or it
+    /// holds files dmlsim did not write).
+    Folder(crate::output::folder::ClaimError),
     /// A check or invariant failed during the run (exit code 1).
     Check(String),
 }
@@ -46,6 +59,7 @@ impl fmt::Display for RunError {
             RunError::Scenario(e) => write!(f, "{e}"),
             RunError::Output(p, e) => write!(f, "cannot write {}: {e}", p.display()),
             RunError::Check(m) => write!(f, "{m}"),
+            RunError::Folder(e) => write!(f, "{e}"),
         }
     }
 }
@@ -60,18 +74,39 @@ pub fn run_file(path: &Path, opts: &RunOptions, progress: Progress) -> Result<Ru
 
 /// Hex SHA-256 of a text.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::output::sink::hex(&Sha256::digest(text.as_bytes()))
 }
 
+/// What ended the kernel loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// The kernel stopped by itself (horizon, empty queue, model stop).
+    Kernel(StopReason),
+    /// The interrupt flag was set (Ctrl-C).
+    Interrupted,
+    /// `--max-events` was reached.
+    MaxEvents,
+    /// `--max-wall` was reached.
+    MaxWall,
+}
+
+/// Events per kernel slice between checks of the wall-clock budget and
+/// draining of streamed tables (the kernel also pauses at every round).
+const SLICE_EVENTS: u64 = 200_000;
+
 /// Why a run ended: `rounds_done`, `no_operators` when every operator left
-/// the network before the job finished, or `horizon`.
+/// the network before the job finished, `horizon`, or a stop from outside:
+/// `interrupted`, `max_events`, `max_wall`.
 fn stopped_by<L: dmlsim_models::learning::Learner>(
     sys: &System<L>,
-    stop: StopReason,
+    ending: Ending,
 ) -> &'static str {
+    let stop = match ending {
+        Ending::Interrupted => return "interrupted",
+        Ending::MaxEvents => return "max_events",
+        Ending::MaxWall => return "max_wall",
+        Ending::Kernel(stop) => stop,
+    };
     if sys.job.is_done() {
         "rounds_done"
     } else if sys
@@ -258,7 +293,9 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     Ok(())
 }
 
-/// Runs a loaded scenario, writing the result files into `opts.out`.
+/// Runs a loaded scenario, writing the result files into `opts.out`: into
+/// a staging folder that replaces `opts.out` as a whole when the run is
+/// complete (see [`crate::output::folder`]).
 pub fn run_scenario(
     loaded: &LoadedScenario,
     opts: &RunOptions,
@@ -268,12 +305,14 @@ pub fn run_scenario(
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
     }
+    // Claimed (locked, probed for writing) before anything is simulated.
+    let folder = OutputFolder::claim(&opts.out).map_err(RunError::Folder)?;
+    let dir = folder.staging().to_path_buf();
     let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
-    std::fs::create_dir_all(&opts.out).map_err(|e| out_err(&opts.out, e))?;
     let started = Instant::now();
     let mut sys = build(&scenario, loaded, opts.trace)?;
     let learning = sys.job.learner().describe();
-    let mut sink = ArrowFileSink::new(&opts.out, opts.tables.clone());
+    let mut sink = ArrowFileSink::new(&dir, opts.tables.clone());
     let mut blocks = BlockStream::default();
     let mut rounds = RoundStream::default();
     let write_err = |e| out_err(&opts.out, e);
@@ -281,9 +320,24 @@ pub fn run_scenario(
     sys.start(kernel.scheduler());
     let horizon = scenario.horizon.time();
     let planned = sys.job.plan().count;
+    let interrupted = || {
+        opts.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    };
     progress(0, planned, SimTime::ZERO);
-    let stop = loop {
-        let stop = kernel.run(&mut sys, horizon, 200_000);
+    let ending = loop {
+        let left = opts
+            .max_events
+            .map_or(u64::MAX, |m| m.saturating_sub(kernel.events_processed()));
+        if left == 0 {
+            break Ending::MaxEvents;
+        }
+        let round = sys.job.rounds_done();
+        // Pauses at every closed round (for progress) and at an interrupt.
+        let stop = kernel.run_while(&mut sys, horizon, left.min(SLICE_EVENTS), |s| {
+            s.job.rounds_done() == round && !interrupted()
+        });
         progress(sys.job.rounds_done(), planned, kernel.now());
         blocks
             .drain(&mut sys, &mut sink, false)
@@ -291,8 +345,14 @@ pub fn run_scenario(
         rounds
             .drain(&mut sys, &mut sink, false)
             .map_err(write_err)?;
-        if stop != StopReason::Budget {
-            break stop;
+        if !matches!(stop, StopReason::Budget | StopReason::Paused) {
+            break Ending::Kernel(stop);
+        }
+        if interrupted() {
+            break Ending::Interrupted;
+        }
+        if opts.max_wall.is_some_and(|w| started.elapsed() >= w) {
+            break Ending::MaxWall;
         }
     };
     let wall_s = started.elapsed().as_secs_f64();
@@ -304,11 +364,6 @@ pub fn run_scenario(
     rounds.drain(&mut sys, &mut sink, true).map_err(write_err)?;
     write_tables(&scenario, &sys, &mut sink).map_err(write_err)?;
     let written = sink.finish().map_err(write_err)?;
-    let mut outputs: Vec<String> = written
-        .iter()
-        .map(|(name, _)| format!("{name}.arrow"))
-        .collect();
-    outputs.push("run.json".into());
     let info = RunInfo {
         dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),
@@ -322,7 +377,7 @@ pub fn run_scenario(
         routers: sys.net.routers() as u64,
         rounds_planned: planned,
         rounds_completed: sys.job.rounds_done(),
-        stopped_by: stopped_by(&sys, stop).into(),
+        stopped_by: stopped_by(&sys, ending).into(),
         no_operators_since_s: sys
             .chain
             .as_ref()
@@ -334,7 +389,7 @@ pub fn run_scenario(
         selection_retries: sys.job.selection_retries,
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
-        outputs,
+        files: written.iter().map(FileRecord::of).collect(),
         warnings: sys.param_errors.clone(),
         summary: Summary::new(
             &written,
@@ -347,6 +402,8 @@ pub fn run_scenario(
             update_bytes: sys.job.plan().update_bytes,
         }),
     };
-    info.write(&opts.out).map_err(|e| out_err(&opts.out, e))?;
+    // run.json, the manifest, is written last; then the folder is swapped in.
+    info.write(&dir).map_err(|e| out_err(&dir, e))?;
+    folder.commit().map_err(|e| out_err(&opts.out, e))?;
     Ok(info)
 }

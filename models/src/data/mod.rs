@@ -21,6 +21,9 @@ pub struct Dataset {
     pub y: Vec<u32>,
     /// Number of classes.
     pub classes: usize,
+    /// What each class stands for in the source table (class `i` is
+    /// `class_labels[i]`); empty for generated data.
+    pub class_labels: Vec<String>,
 }
 
 impl Dataset {
@@ -47,6 +50,7 @@ impl Dataset {
             x: self.x.select(Axis(0), &idx),
             y: idx.iter().map(|&i| self.y[i]).collect(),
             classes: self.classes,
+            class_labels: self.class_labels.clone(),
         }
     }
 

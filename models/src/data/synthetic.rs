@@ -39,6 +39,7 @@ pub fn gaussian_mixture<R: Rng + ?Sized>(
         x,
         y,
         classes,
+        class_labels: Vec::new(),
     }
 }
 
@@ -85,6 +86,7 @@ pub fn teacher_student<R: Rng + ?Sized>(
         x,
         y,
         classes,
+        class_labels: Vec::new(),
     }
 }
 

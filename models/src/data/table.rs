@@ -51,6 +51,15 @@ pub fn from_columns(
         return Err("the table has no columns".into());
     }
     let names: Vec<&str> = columns.iter().map(|c| c.0.as_str()).collect();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|m| m == n) {
+            return Err(format!(
+                "column `{n}` appears twice (columns {} and {}); column names must be unique",
+                j + 1,
+                i + 1
+            ));
+        }
+    }
     let find = |n: &str| {
         names.iter().position(|c| *c == n).ok_or_else(|| {
             format!(
@@ -104,39 +113,19 @@ pub fn from_columns(
                     i + 1
                 ));
             }
-            x[[i, j]] = v as f32;
+            let narrow = v as f32;
+            if !narrow.is_finite() {
+                return Err(format!(
+                    "column `{cname}`, row {}: {v} is beyond ±3.4e38, the range of the 32-bit floats models train in; rescale the column",
+                    i + 1
+                ));
+            }
+            x[[i, j]] = narrow;
         }
     }
     let (lname, lcells) = &columns[label_idx];
-    // Numbers (also text that is all numbers) order numerically.
-    let numeric: Option<Vec<f64>> = match lcells {
-        Cells::Numbers(v) => Some(v.clone()),
-        Cells::Text(t) => t.iter().map(|s| s.trim().parse::<f64>().ok()).collect(),
-    };
-    let (y, classes) = match numeric {
-        Some(values) => {
-            let mut distinct = values.clone();
-            distinct.sort_by(f64::total_cmp);
-            distinct.dedup();
-            let y = values
-                .iter()
-                .map(|v| distinct.partition_point(|d| d < v) as u32)
-                .collect();
-            (y, distinct.len())
-        }
-        None => {
-            let Cells::Text(t) = lcells else {
-                unreachable!("numbers always parse")
-            };
-            let distinct: BTreeMap<&str, u32> = t.iter().map(|s| (s.trim(), 0)).collect();
-            let index: BTreeMap<&str, u32> = distinct
-                .keys()
-                .enumerate()
-                .map(|(i, k)| (*k, i as u32))
-                .collect();
-            (t.iter().map(|s| index[s.trim()]).collect(), index.len())
-        }
-    };
+    let (y, class_labels) = classes_of(lname, lcells)?;
+    let classes = class_labels.len();
     if classes < 2 {
         return Err(format!("label column `{lname}` has fewer than two classes"));
     }
@@ -145,7 +134,63 @@ pub fn from_columns(
         x,
         y,
         classes,
+        class_labels,
     })
+}
+
+/// Text that marks a missing value in files written by pandas, Polars, R
+/// or spreadsheets (compared without case).
+const MISSING_MARKERS: [&str; 6] = ["", "nan", "na", "n/a", "null", "none"];
+
+/// Maps label cells to classes `0..k` in sorted order (numbers
+/// numerically; text that is all numbers counts as numbers) and returns
+/// each class's label. A missing or non-finite label is an error naming
+/// the row — it would otherwise become a class of its own.
+fn classes_of(name: &str, cells: &Cells) -> Result<(Vec<u32>, Vec<String>), String> {
+    let bad = |i: usize, found: &str| {
+        format!(
+            "label column `{name}`, row {}: missing or invalid label `{found}`; drop or fill such rows",
+            i + 1
+        )
+    };
+    if let Cells::Text(t) = cells
+        && let Some((i, s)) = t
+            .iter()
+            .enumerate()
+            .find(|(_, s)| MISSING_MARKERS.contains(&s.trim().to_ascii_lowercase().as_str()))
+    {
+        return Err(bad(i, s));
+    }
+    let numeric: Option<Vec<f64>> = match cells {
+        Cells::Numbers(v) => Some(v.clone()),
+        Cells::Text(t) => t.iter().map(|s| s.trim().parse::<f64>().ok()).collect(),
+    };
+    if let Some(values) = numeric {
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(i, &values[i].to_string()));
+        }
+        let mut distinct = values.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        let y = values
+            .iter()
+            .map(|v| distinct.partition_point(|d| d < v) as u32)
+            .collect();
+        return Ok((y, distinct.iter().map(|d| d.to_string()).collect()));
+    }
+    let Cells::Text(t) = cells else {
+        unreachable!("number cells always give numeric labels")
+    };
+    let index: BTreeMap<&str, u32> = t
+        .iter()
+        .map(|s| (s.trim(), 0))
+        .collect::<BTreeMap<_, _>>()
+        .into_keys()
+        .enumerate()
+        .map(|(i, k)| (k, i as u32))
+        .collect();
+    let y = t.iter().map(|s| index[s.trim()]).collect();
+    Ok((y, index.into_keys().map(str::to_string).collect()))
 }
 
 /// Parses comma-separated text. With [`ColumnPick::Named`] the first line is
@@ -231,6 +276,58 @@ mod tests {
         );
         let e = parse_csv("a,y\n1,0\n2\n", "t", None, &named("y", &[])).unwrap_err();
         assert!(e.contains("line 3: expected 2 fields, found 1"), "{e}");
+    }
+
+    #[test]
+    fn missing_labels_are_refused_with_their_row_not_made_classes() {
+        // 3 labels with NaN and empty cells became 71 classes.
+        for (csv, row, found) in [
+            ("f,y\n1,a\n2,\n3,b\n", 2, "``"),
+            ("f,y\n1,0\n2,NaN\n3,1\n", 2, "`NaN`"),
+            ("f,y\n1,cat\n2,cat\n3,NA\n", 3, "`NA`"),
+            ("f,y\n1,1\n2,inf\n", 2, "`inf`"),
+        ] {
+            let e = parse_csv(csv, "t", None, &named("y", &[])).unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "label column `y`, row {row}: missing or invalid label {found}"
+                )),
+                "{csv}: {e}"
+            );
+        }
+        let cols = vec![
+            ("f".to_string(), Cells::Numbers(vec![1.0, 2.0, 3.0])),
+            ("y".to_string(), Cells::Numbers(vec![1.0, f64::NAN, 0.0])),
+        ];
+        let e = from_columns("t", &cols, &named("y", &[])).unwrap_err();
+        assert!(e.contains("row 2: missing or invalid label `NaN`"), "{e}");
+    }
+
+    #[test]
+    fn class_labels_say_what_each_class_is() {
+        let d = parse_csv("f,y\n1,dog\n2,cat\n", "t", None, &named("y", &[])).unwrap();
+        assert_eq!(
+            (d.y.clone(), d.class_labels),
+            (vec![1, 0], vec!["cat".into(), "dog".into()])
+        );
+        let d = parse_csv("f,y\n1,10\n2,9.5\n", "t", None, &named("y", &[])).unwrap();
+        assert_eq!(d.class_labels, ["9.5", "10"]);
+    }
+
+    #[test]
+    fn features_beyond_f32_and_duplicate_headers_are_refused() {
+        let e = parse_csv("f,y\n1e39,0\n2,1\n", "t", None, &named("y", &[])).unwrap_err();
+        assert!(
+            e.contains(
+                "column `f`, row 1: 1000000000000000000000000000000000000000 is beyond ±3.4e38"
+            ),
+            "{e}"
+        );
+        let e = parse_csv("f,f,y\n1,2,0\n2,3,1\n", "t", None, &named("y", &[])).unwrap_err();
+        assert!(
+            e.contains("column `f` appears twice (columns 1 and 2)"),
+            "{e}"
+        );
     }
 
     #[test]

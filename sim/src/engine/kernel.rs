@@ -69,6 +69,9 @@ pub enum StopReason {
     Budget,
     /// The model called [`Scheduler::stop`].
     Stopped,
+    /// The caller's `go_on` check said to pause (see [`Kernel::run_while`]);
+    /// call again to go on.
+    Paused,
 }
 
 /// The event loop that owns the queue and the clock.
@@ -119,6 +122,19 @@ impl<E> Kernel<E> {
         horizon: SimTime,
         budget: u64,
     ) -> StopReason {
+        self.run_while(model, horizon, budget, |_| true)
+    }
+
+    /// Like [`Kernel::run`], and pauses after any event that makes
+    /// `go_on(model)` false (a round closed, a stop was asked for), so the
+    /// caller can report progress or stop between events.
+    pub fn run_while<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        horizon: SimTime,
+        budget: u64,
+        mut go_on: impl FnMut(&M) -> bool,
+    ) -> StopReason {
         let mut handled = 0u64;
         loop {
             if self.sched.stop_requested {
@@ -140,6 +156,9 @@ impl<E> Kernel<E> {
             model.handle(event, &mut self.sched);
             handled += 1;
             self.processed += 1;
+            if !go_on(model) {
+                return StopReason::Paused;
+            }
         }
     }
 }
@@ -200,5 +219,27 @@ mod tests {
         assert_eq!(m.seen.len(), 4);
         assert_eq!(k.run(&mut m, SimTime::MAX, 100), StopReason::Empty);
         assert_eq!(m.seen.len(), 10);
+    }
+
+    #[test]
+    fn a_false_check_pauses_after_the_event_and_the_run_resumes() {
+        let mut k = Kernel::new();
+        for i in 0..6u32 {
+            k.scheduler().schedule_at(SimTime(u64::from(i)), i + 2);
+        }
+        let mut m = Recorder { seen: vec![] };
+        let even = |m: &Recorder| m.seen.last().is_none_or(|s| s.1 % 2 == 1);
+        assert_eq!(
+            k.run_while(&mut m, SimTime::MAX, 100, even),
+            StopReason::Paused
+        );
+        assert_eq!(m.seen, vec![(0, 2)]);
+        assert_eq!(
+            k.run_while(&mut m, SimTime::MAX, 100, even),
+            StopReason::Paused
+        );
+        assert_eq!(m.seen.len(), 3, "paused after event 2");
+        assert_eq!(k.run(&mut m, SimTime::MAX, 100), StopReason::Empty);
+        assert_eq!(m.seen.len(), 6);
     }
 }

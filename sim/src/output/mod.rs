@@ -1,16 +1,19 @@
 //! Result files: Arrow IPC tables written through a [`sink::Sink`] (streamed
-//! in batches where a table grows with the run) and `run.json`, each
-//! written to a temporary name and renamed when complete, so an interrupted
-//! run never leaves a truncated file behind. Models and the protocol never
-//! see this.
+//! in batches where a table grows with the run) and `run.json`, the
+//! manifest written last. A run writes into a staging folder that replaces
+//! `--out` as a whole when complete ([`folder`]), so an interrupted or
+//! failed run never leaves a truncated file or a mix of two runs behind.
+//! Models and the protocol never see this.
 
 pub mod econ_tables;
+pub mod folder;
 pub mod run_info;
 pub mod sink;
 pub mod summary;
 pub mod table;
 pub mod tables;
 
+pub use folder::OutputFolder;
 pub use run_info::RunInfo;
-pub use sink::{ArrowFileSink, MemorySink, Sink, TableSet};
+pub use sink::{ArrowFileSink, MemorySink, Sink, TableSet, WrittenTable};
 pub use table::{Column, Table};

@@ -47,8 +47,10 @@ pub struct RunInfo {
     pub wall_s: f64,
     /// Events per wall-clock second.
     pub events_per_s: f64,
-    /// Files written, relative to the output folder.
-    pub outputs: Vec<String>,
+    /// The manifest: every table file written, relative to the output
+    /// folder, with its size and SHA-256 (`run.json` itself is written
+    /// last and not listed).
+    pub files: Vec<FileRecord>,
     /// Headline figures of each table.
     pub summary: super::summary::Summary,
     /// Things the run could not do but went on without (e.g. a parameter
@@ -58,6 +60,28 @@ pub struct RunInfo {
     /// What is trained on what (absent for timing-only runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learning: Option<LearningRecord>,
+}
+
+/// One file of the run's manifest.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileRecord {
+    /// File name, relative to the output folder.
+    pub name: String,
+    /// Size, bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+impl FileRecord {
+    /// The manifest entry of a written table.
+    pub fn of(t: &super::sink::WrittenTable) -> FileRecord {
+        FileRecord {
+            name: format!("{}.arrow", t.name),
+            bytes: t.bytes,
+            sha256: t.sha256.clone(),
+        }
+    }
 }
 
 /// The learning setup of a run: the learner's description and the message

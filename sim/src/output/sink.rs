@@ -7,6 +7,7 @@
 
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::FileWriter;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -80,10 +81,67 @@ impl TableSet {
     }
 }
 
+/// A file writer that hashes (SHA-256) and counts what passes through, so
+/// `run.json` can list every table's size and digest without reading the
+/// tables back.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The inner writer, bytes written and their hex SHA-256.
+    pub fn finish(self) -> (W, u64, String) {
+        let digest = self.hasher.finalize();
+        (self.inner, self.bytes, hex(&digest))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A table written to its file: name, rows, size and digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenTable {
+    /// Table name, e.g. `rounds`.
+    pub name: &'static str,
+    /// Rows written.
+    pub rows: u64,
+    /// File size, bytes.
+    pub bytes: u64,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+}
+
 struct OpenTable {
     tmp: PathBuf,
     path: PathBuf,
-    writer: FileWriter<BufWriter<std::fs::File>>,
+    writer: FileWriter<BufWriter<HashingWriter<std::fs::File>>>,
     rows: u64,
 }
 
@@ -105,8 +163,8 @@ impl ArrowFileSink {
     }
 
     /// Finishes every table and moves it into place; returns each table's
-    /// name and row count, in table order.
-    pub fn finish(mut self) -> std::io::Result<Vec<(&'static str, u64)>> {
+    /// name, rows, size and digest, in table order.
+    pub fn finish(mut self) -> std::io::Result<Vec<WrittenTable>> {
         let mut done = Vec::new();
         let mut order: Vec<(&'static str, OpenTable)> =
             std::mem::take(&mut self.open).into_iter().collect();
@@ -116,17 +174,30 @@ impl ArrowFileSink {
         for (name, mut t) in order {
             if result.is_ok() {
                 let tmp = t.tmp.clone();
-                result = (|| {
+                let written = (|| {
                     t.writer.finish().map_err(std::io::Error::other)?;
                     let mut w = t.writer.into_inner().map_err(std::io::Error::other)?;
                     w.flush()?;
-                    w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                    std::fs::rename(&t.tmp, &t.path)
+                    let (file, bytes, sha256) =
+                        w.into_inner().map_err(|e| e.into_error())?.finish();
+                    file.sync_all()?;
+                    std::fs::rename(&t.tmp, &t.path)?;
+                    Ok(WrittenTable {
+                        name,
+                        rows: t.rows,
+                        bytes,
+                        sha256,
+                    })
                 })()
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", tmp.display())));
-                if result.is_ok() {
-                    done.push((name, t.rows));
-                    continue;
+                .map_err(|e: std::io::Error| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", tmp.display()))
+                });
+                match written {
+                    Ok(w) => {
+                        done.push(w);
+                        continue;
+                    }
+                    Err(e) => result = Err(e),
                 }
             }
             let _ = std::fs::remove_file(&t.tmp);
@@ -147,7 +218,7 @@ impl Sink for ArrowFileSink {
         if !self.open.contains_key(table) {
             let path = self.dir.join(format!("{table}.arrow"));
             let tmp = self.dir.join(format!(".{table}.arrow.partial"));
-            let file = BufWriter::new(super::table::create_exclusive(&tmp)?);
+            let file = BufWriter::new(HashingWriter::new(super::table::create_exclusive(&tmp)?));
             let writer =
                 FileWriter::try_new(file, &batch.schema()).map_err(std::io::Error::other)?;
             self.open.insert(
@@ -220,7 +291,14 @@ mod tests {
         sink.write("blocks", &batch(&[3])).unwrap();
         sink.write("rounds", &batch(&[9])).unwrap(); // not chosen
         assert!(dir.join(".blocks.arrow.partial").exists());
-        assert_eq!(sink.finish().unwrap(), vec![("blocks", 3)]);
+        let written = sink.finish().unwrap();
+        assert_eq!(
+            (written.len(), written[0].name, written[0].rows),
+            (1, "blocks", 3)
+        );
+        let bytes = std::fs::read(dir.join("blocks.arrow")).unwrap();
+        assert_eq!(written[0].bytes, bytes.len() as u64);
+        assert_eq!(written[0].sha256, hex(&Sha256::digest(&bytes)));
         let file = std::fs::File::open(dir.join("blocks.arrow")).unwrap();
         let rows: usize = arrow_ipc::reader::FileReader::try_new(file, None)
             .unwrap()

@@ -2,6 +2,7 @@
 //! so a sweep or a CI check can read a run's outcome without opening the
 //! tables.
 
+use super::sink::WrittenTable;
 use crate::economy::Economy;
 use crate::protocol::RoundRecord;
 use dmlsim_models::econ::as_tokens;
@@ -80,9 +81,9 @@ pub struct EconomySummary {
 impl Summary {
     /// The summary of a run; `rows` are the tables written, `rounds` the
     /// rounds' figures accumulated as they streamed out.
-    pub fn new(rows: &[(&'static str, u64)], rounds: RoundsSummary, e: Option<&Economy>) -> Self {
+    pub fn new(written: &[WrittenTable], rounds: RoundsSummary, e: Option<&Economy>) -> Self {
         Summary {
-            rows: rows.iter().copied().collect(),
+            rows: written.iter().map(|t| (t.name, t.rows)).collect(),
             rounds,
             economy: e.map(|e| {
                 let last = e.epochs.last();

@@ -27,7 +27,7 @@ const RUN_KEYS: [&str; 6] = [
     "seed",
     "events",
     "wall_s",
-    "outputs",
+    "files",
 ];
 
 #[test]
@@ -220,10 +220,14 @@ fn tables_chooses_what_is_written_and_names_unknown_tables() {
     files.sort();
     assert_eq!(files, ["epochs.arrow", "rounds.arrow", "run.json"]);
     let info = run_json(&out);
-    assert_eq!(
-        info["outputs"],
-        serde_json::json!(["rounds.arrow", "epochs.arrow", "run.json"])
-    );
+    let listed: Vec<&str> = info["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["rounds.arrow", "epochs.arrow"]);
+    assert_manifest_agrees(&out);
     // The summary counts the rows written and gives headline figures.
     let rows = |t: &str| -> usize {
         read_arrow(&out.join(format!("{t}.arrow")))

@@ -288,3 +288,62 @@ fn bad_data_files_are_reported_with_the_field_and_line() {
         }
     }
 }
+
+#[test]
+fn categorical_labels_load_and_missing_ones_are_refused_with_their_row() {
+    // What pandas' `category` and Polars' `Categorical` write: a dictionary column.
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, DictionaryArray, Float64Array, RecordBatch};
+    use std::sync::Arc;
+    let dir = scratch("learn-categorical");
+    let rows = tiny_rows();
+    let write = |name: &str, labels: Vec<Option<&str>>| {
+        let label: DictionaryArray<Int32Type> = labels.into_iter().collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "a",
+                Arc::new(Float64Array::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            ("label", Arc::new(label) as ArrayRef),
+        ])
+        .unwrap();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(
+            std::fs::File::create(dir.join(format!("{name}.arrow"))).unwrap(),
+            &batch.schema(),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            scenario_with_dataset(&format!(
+                "{{ arrow: {{ path: {name}.arrow, label: label }} }}"
+            )),
+        )
+        .unwrap();
+        path
+    };
+    let good = write("good", rows.iter().map(|r| Some(r.2)).collect());
+    let out = dir.join("out");
+    run_ok(good.to_str().unwrap(), &out, &[], &[]);
+    let info = run_json(&out);
+    assert_eq!(info["learning"]["classes"], 2);
+    assert_eq!(
+        info["learning"]["class_labels"],
+        serde_json::json!(["no", "yes"])
+    );
+    assert!(*accuracies(&out).last().unwrap() > 0.9);
+    let mut labels: Vec<Option<&str>> = rows.iter().map(|r| Some(r.2)).collect();
+    labels[4] = None;
+    let bad = write("bad", labels);
+    let o = dmlsim(&["validate", bad.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("column `label`, row 5: missing value"),
+        "{err}"
+    );
+}

@@ -5,6 +5,7 @@ mod cli;
 mod determinism;
 mod economics;
 mod golden;
+mod integrity;
 mod learning;
 mod seeds;
 mod support;

@@ -104,3 +104,31 @@ pub fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
         .downcast_ref::<T>()
         .unwrap_or_else(|| panic!("column {name} has another type"))
 }
+
+/// Asserts that `run.json`'s manifest lists exactly the folder's other
+/// files, each with its true size and SHA-256, and that the folder holds
+/// nothing else (no temporary file).
+pub fn assert_manifest_agrees(out: &Path) {
+    use sha2::Digest;
+    let info = run_json(out);
+    let mut listed: Vec<String> = Vec::new();
+    for f in info["files"].as_array().expect("run.json lists files") {
+        let name = f["name"].as_str().unwrap();
+        let bytes = std::fs::read(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(f["bytes"].as_u64(), Some(bytes.len() as u64), "{name}");
+        let digest: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(f["sha256"].as_str(), Some(digest.as_str()), "{name}");
+        listed.push(name.to_string());
+    }
+    listed.push("run.json".into());
+    listed.sort();
+    let mut present: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    present.sort();
+    assert_eq!(present, listed, "{}", out.display());
+}
