@@ -212,7 +212,10 @@ impl RouterGraph {
             let d = dist(pos(&graph, u), pos(&graph, v));
             let latency =
                 SimTime::from_secs_f64_ceil((spec.link_base_ms + spec.link_ms_per_unit * d) / 1e3);
-            let capacity_bps = spec.link_gbps.sample(&mut link_rng) * 1e9;
+            let capacity_bps = spec.link_gbps.sample_in(
+                crate::scenario::param::ranges::ROUTER_LINK_GBPS,
+                &mut link_rng,
+            ) * 1e9;
             graph.add_edge(
                 NodeIndex::new(u),
                 NodeIndex::new(v),

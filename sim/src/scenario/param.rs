@@ -66,7 +66,111 @@ pub enum Distribution {
     },
 }
 
+/// A number as a person would write it: `1e308`, not 309 digits.
+pub fn show(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a.is_finite() && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The range of a sampled physical quantity. Validation refuses a constant
+/// outside it and a distribution whose parameters lie outside it; draws of
+/// a distribution are clamped into `[floor, hi]`, so a heavy tail (a
+/// lognormal with a large σ) never reaches 0 or infinity — or `inf` after
+/// a unit conversion — in the tables.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Range {
+    /// Lower end.
+    pub lo: f64,
+    /// Whether `lo` itself is excluded.
+    pub lo_open: bool,
+    /// The smallest value a draw is clamped to (`lo`, or just above it
+    /// when `lo` is excluded).
+    pub floor: f64,
+    /// Upper end, included; draws are clamped to it.
+    pub hi: f64,
+}
+
+/// The ranges of the node and network quantities sampled from parameters.
+pub mod ranges {
+    use super::Range;
+
+    /// GPU throughput, TFLOPS: up to a million (far beyond any one node).
+    pub const GPU_TFLOPS: Range = Range {
+        lo: 0.0,
+        lo_open: true,
+        floor: 1e-6,
+        hi: 1e6,
+    };
+    /// GPU memory, GB.
+    pub const GPU_MEMORY_GB: Range = Range {
+        lo: 0.0,
+        lo_open: false,
+        floor: 0.0,
+        hi: 1e6,
+    };
+    /// GPU board power, W.
+    pub const GPU_WATTS: Range = Range {
+        lo: 0.0,
+        lo_open: false,
+        floor: 0.0,
+        hi: 1e6,
+    };
+    /// Fraction of peak throughput reached.
+    pub const GPU_EFFICIENCY: Range = Range {
+        lo: 0.0,
+        lo_open: true,
+        floor: 1e-6,
+        hi: 1.0,
+    };
+    /// Access-link bandwidth, Mbit/s: from 1 bit/s to 1 Pbit/s.
+    pub const LINK_MBPS: Range = Range {
+        lo: 0.0,
+        lo_open: true,
+        floor: 1e-6,
+        hi: 1e9,
+    };
+    /// Router-link bandwidth, Gbit/s: from 1 bit/s to 1 Ebit/s.
+    pub const ROUTER_LINK_GBPS: Range = Range {
+        lo: 0.0,
+        lo_open: true,
+        floor: 1e-9,
+        hi: 1e9,
+    };
+}
+
 impl Param {
+    /// Draws one value and clamps it into `range` (see [`Range`]).
+    pub fn sample_in<R: Rng + ?Sized>(&self, range: Range, rng: &mut R) -> f64 {
+        self.sample(rng).clamp(range.floor, range.hi)
+    }
+
+    /// Why the parameter does not fit `range`, if it does not: a constant
+    /// outside it, parameters beyond its upper end, or a lower tail below
+    /// its lower end (which needs a `min` clamp). An upper tail is clamped.
+    pub fn check_in(&self, range: Range) -> Option<String> {
+        let beyond = match self {
+            Param::Const(v) => *v > range.hi,
+            Param::Dist(d) => d.typical() > range.hi,
+        };
+        if beyond && self.check().is_empty() {
+            let hi = range.hi;
+            return Some(match self {
+                Param::Const(v) => {
+                    format!("expected a value of at most {hi:e}, found {}", show(*v))
+                }
+                Param::Dist(d) => format!(
+                    "this distribution is centred at {}, beyond the largest value allowed ({hi:e})",
+                    show(d.typical())
+                ),
+            });
+        }
+        self.check_range(range.lo, range.lo_open, f64::INFINITY, false)
+    }
+
     /// Draws one value from `rng` (a constant draws nothing).
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
@@ -113,7 +217,7 @@ impl Param {
             if hi_open { ")" } else { "]" }
         );
         Some(match self {
-            Param::Const(v) => format!("expected a value in {range}, found {v}"),
+            Param::Const(v) => format!("expected a value in {range}, found {}", show(*v)),
             Param::Dist(_) => format!(
                 "expected values in {range}, but this distribution can produce values in [{min}, {max}]; add `min`/`max` clamps or change its parameters"
             ),
@@ -167,12 +271,28 @@ impl Distribution {
         }
     }
 
-    /// The smallest and largest values the distribution can produce.
+    /// A value the distribution is centred on or reaches by its own
+    /// parameters: the median, the mean, the upper end, the largest choice
+    /// (or an explicit lower clamp, when larger).
+    fn typical(&self) -> f64 {
+        let (lo, hi) = self.support();
+        let own = match self {
+            Distribution::Lognormal { median, .. } => *median,
+            Distribution::Normal { mean, .. } => *mean,
+            Distribution::Uniform { .. } | Distribution::Choice { .. } => hi,
+        };
+        own.max(lo)
+    }
+
+    /// The smallest and largest values the distribution can produce (a
+    /// lognormal is strictly positive: its smallest is the least positive
+    /// float unless `min` says otherwise).
     pub fn support(&self) -> (f64, f64) {
         match self {
-            Distribution::Lognormal { min, max, .. } => {
-                (min.unwrap_or(0.0).max(0.0), max.unwrap_or(f64::INFINITY))
-            }
+            Distribution::Lognormal { min, max, .. } => (
+                min.unwrap_or(f64::MIN_POSITIVE).max(0.0),
+                max.unwrap_or(f64::INFINITY),
+            ),
             Distribution::Normal {
                 mean,
                 std,
@@ -330,6 +450,41 @@ mod tests {
 
     fn parse(y: &str) -> Param {
         serde_yaml_ng::from_str(y).unwrap()
+    }
+
+    #[test]
+    fn physical_ranges_refuse_constants_and_clamp_heavy_tails() {
+        let r = ranges::LINK_MBPS;
+        // A lognormal is strictly positive: no `min` needed on (0, ∞).
+        assert_eq!(
+            parse("{lognormal: {median: 300, sigma: 0.5}}").check_in(r),
+            None
+        );
+        assert!(
+            parse("1e308")
+                .check_in(r)
+                .unwrap()
+                .contains("at most 1e9, found 1e308")
+        );
+        assert!(
+            parse("{normal: {mean: 10, std: 5}}")
+                .check_in(r)
+                .unwrap()
+                .contains("add `min`")
+        );
+        let wild = parse("{lognormal: {median: 300, sigma: 1e20}}");
+        assert_eq!(wild.check_in(r), None);
+        let mut rng = stream(1, "t", 0);
+        let draws: Vec<f64> = (0..200).map(|_| wild.sample_in(r, &mut rng)).collect();
+        assert!(draws.iter().all(|v| (r.floor..=r.hi).contains(v)));
+        assert!(
+            draws.contains(&r.floor) && draws.contains(&r.hi),
+            "both tails clamp"
+        );
+        assert_eq!(
+            (show(1e308), show(0.5), show(-2e-9)),
+            ("1e308".into(), "0.5".into(), "-2e-9".into())
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Semantic checks on a typed scenario: ranges, cross references and sizes.
 //! Returns every problem as `(field path, message)`.
 
-use super::param::Param;
+use super::param::{Param, Range, ranges};
 use super::types::{Availability, Generator, Scenario};
 use std::collections::BTreeSet;
 
@@ -37,6 +37,13 @@ impl Checker {
 
     fn param(&mut self, path: &str, p: &Param, lo: f64, lo_open: bool, hi: f64) {
         if let Some(m) = p.check_range(lo, lo_open, hi, false) {
+            self.err(path, m);
+        }
+    }
+
+    /// A physical quantity: see [`Range`].
+    fn quantity(&mut self, path: &str, p: &Param, range: Range) {
+        if let Some(m) = p.check_in(range) {
             self.err(path, m);
         }
     }
@@ -117,12 +124,17 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     );
     for (i, p) in s.profiles.iter().enumerate() {
         let at = |f: &str| format!("profiles[{i}].{f}");
-        c.param(&at("gpu.tflops"), &p.gpu.tflops, 0.0, true, INF);
-        c.param(&at("gpu.memory_gb"), &p.gpu.memory_gb, 0.0, false, INF);
-        c.param(&at("gpu.watts"), &p.gpu.watts, 0.0, false, INF);
+        c.quantity(&at("gpu.tflops"), &p.gpu.tflops, ranges::GPU_TFLOPS);
+        c.quantity(
+            &at("gpu.memory_gb"),
+            &p.gpu.memory_gb,
+            ranges::GPU_MEMORY_GB,
+        );
+        c.quantity(&at("gpu.watts"), &p.gpu.watts, ranges::GPU_WATTS);
+        // A fraction, not a physical tail: a draw above 1 is an error, not clamped.
         c.param(&at("gpu.efficiency"), &p.gpu.efficiency, 0.0, true, 1.0);
-        c.param(&at("link.up_mbps"), &p.link.up_mbps, 0.0, true, INF);
-        c.param(&at("link.down_mbps"), &p.link.down_mbps, 0.0, true, INF);
+        c.quantity(&at("link.up_mbps"), &p.link.up_mbps, ranges::LINK_MBPS);
+        c.quantity(&at("link.down_mbps"), &p.link.down_mbps, ranges::LINK_MBPS);
         match &p.availability {
             Availability::AlwaysOn => {}
             Availability::Diurnal {
@@ -398,7 +410,11 @@ fn check_network(c: &mut Checker, s: &Scenario) {
                     ),
                 );
             }
-            c.param("network.topology.link_gbps", &t.link_gbps, 0.0, true, INF);
+            c.quantity(
+                "network.topology.link_gbps",
+                &t.link_gbps,
+                ranges::ROUTER_LINK_GBPS,
+            );
             c.num(
                 "network.topology.link_base_ms",
                 t.link_base_ms,

@@ -8,6 +8,7 @@ use super::availability::{
 use crate::engine::SimTime;
 use crate::engine::rng::stream;
 use crate::network::Topology;
+use crate::scenario::param::ranges;
 use crate::scenario::{Availability, Scenario};
 use dmlsim_models::behaviour::Behaviour;
 use rand::RngExt;
@@ -176,12 +177,14 @@ impl Nodes {
                         ),
                         _ => (0.0, 0.0),
                     };
-                    let tflops = profile.gpu.tflops.sample(&mut rng);
-                    let efficiency = profile.gpu.efficiency.sample(&mut rng);
-                    let memory_gb = profile.gpu.memory_gb.sample(&mut rng);
-                    let watts = profile.gpu.watts.sample(&mut rng);
-                    let up_bps = profile.link.up_mbps.sample(&mut rng) * 1e6;
-                    let down_bps = profile.link.down_mbps.sample(&mut rng) * 1e6;
+                    let gpu = &profile.gpu;
+                    let tflops = gpu.tflops.sample_in(ranges::GPU_TFLOPS, &mut rng);
+                    let efficiency = gpu.efficiency.sample_in(ranges::GPU_EFFICIENCY, &mut rng);
+                    let memory_gb = gpu.memory_gb.sample_in(ranges::GPU_MEMORY_GB, &mut rng);
+                    let watts = gpu.watts.sample_in(ranges::GPU_WATTS, &mut rng);
+                    let link = &profile.link;
+                    let up_bps = link.up_mbps.sample_in(ranges::LINK_MBPS, &mut rng) * 1e6;
+                    let down_bps = link.down_mbps.sample_in(ranges::LINK_MBPS, &mut rng) * 1e6;
                     let mut behaviour = Behaviour::Honest;
                     if behaviour_total > 0.0 {
                         let mut u = rng.random::<f64>() * behaviour_total;

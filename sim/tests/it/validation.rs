@@ -338,3 +338,77 @@ fn verification_needs_learning_and_economics() {
         "found 1.5",
     );
 }
+
+#[test]
+fn values_that_become_infinite_are_refused_or_clamped() {
+    // `up_mbps: 1e308` became inf bit/s after the unit conversion and
+    // reached the tables; `watts: 1e308` the same for energy.
+    expect_problem(
+        "huge-link",
+        &quickstart().replacen(
+            "up_mbps: { lognormal: { median: 40, sigma: 0.5, min: 20 } }",
+            "up_mbps: 1e308",
+            1,
+        ),
+        "profiles[0].link.up_mbps",
+        "up_mbps: 1e308",
+        "expected a value of at most 1e9, found 1e308",
+    );
+    expect_problem(
+        "huge-watts",
+        &mutate("watts: 170", "watts: 1e308"),
+        "profiles[0].gpu.watts",
+        "watts: 1e308",
+        "at most 1e6",
+    );
+    expect_problem(
+        "huge-median",
+        &quickstart().replacen(
+            "median: 300, sigma: 0.5, min: 25",
+            "median: 1e300, sigma: 0.5",
+            1,
+        ),
+        "profiles[0].link.down_mbps",
+        "median: 1e300",
+        "centred at 1e300, beyond the largest value allowed (1e9)",
+    );
+    // A lognormal with σ = 1e20 draws 0 and inf; its draws are clamped
+    // into the documented range, so every table stays finite.
+    let out = run_variant(
+        "scenarios/quickstart.yaml",
+        &[(
+            "down_mbps: { lognormal: { median: 300, sigma: 0.5, min: 25 } }",
+            "down_mbps: { lognormal: { median: 300, sigma: 1e20 } }",
+        )],
+        "validate-heavy-tail",
+    );
+    for table in ["rounds", "nodes"] {
+        for batch in read_arrow(&out.join(format!("{table}.arrow"))) {
+            for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+                if let Some(f) = col.as_any().downcast_ref::<arrow_array::Float64Array>() {
+                    assert!(
+                        f.iter().flatten().all(f64::is_finite),
+                        "{table}.{} holds a non-finite value",
+                        field.name()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_readme_scenario_validates() {
+    // A lognormal without `min` is strictly positive; the README's own
+    // 30-line scenario was refused for it.
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("## A scenario in 30 lines").unwrap();
+    let body = &readme[start..];
+    let yaml_start = body.find("```yaml\n").unwrap() + 8;
+    let yaml_end = yaml_start + body[yaml_start..].find("```").unwrap();
+    let dir = scratch("validate-readme");
+    let file = dir.join("tour.yaml");
+    std::fs::write(&file, &body[yaml_start..yaml_end]).unwrap();
+    let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
