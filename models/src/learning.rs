@@ -70,6 +70,13 @@ pub trait CostModel {
     fn update_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// Whether `node` holds training data. A node without examples has
+    /// nothing to train on and is never selected (it would send the global
+    /// model back and drag robust aggregators towards no progress).
+    fn holds_data(&self, _node: u32) -> bool {
+        true
+    }
 }
 
 /// The learning behind federated rounds (its costs are its [`CostModel`]).
@@ -214,6 +221,10 @@ impl<L: CostModel + ?Sized> CostModel for Box<L> {
 
     fn claimed_work_flops(&self, round: u32, node: u32) -> f64 {
         (**self).claimed_work_flops(round, node)
+    }
+
+    fn holds_data(&self, node: u32) -> bool {
+        (**self).holds_data(node)
     }
 }
 
@@ -454,6 +465,10 @@ impl CostModel for FederatedLearner {
             Some(l) => f64::from(self.cfg.local.epochs) * samples as f64 * l.flops_per_sample,
             None => work_flops(&self.model, samples, &self.cfg.local),
         }
+    }
+
+    fn holds_data(&self, node: u32) -> bool {
+        !self.shards[node as usize].is_empty()
     }
 }
 

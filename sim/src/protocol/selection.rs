@@ -32,7 +32,7 @@ pub fn select_clients(
             break;
         }
         let id = rng.random_range(0..n) as u32;
-        if taken.contains(&id) {
+        if taken.contains(&id) || !nodes.selectable(id) {
             continue;
         }
         if let Some(until) = nodes.online_until(id, now) {
@@ -47,6 +47,9 @@ pub fn select_clients(
         let mut rest: Vec<Chosen> = (0..n as u32)
             .filter(|id| !taken.contains(id))
             .filter_map(|id| {
+                if !nodes.selectable(id) {
+                    return None;
+                }
                 nodes.online_until(id, now).map(|until| Chosen {
                     node: id,
                     online_until: until,

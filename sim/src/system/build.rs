@@ -26,9 +26,14 @@ pub fn build(
     let s = scenario;
     let seeds = s.seeds();
     let topo = Topology::build(s);
-    let nodes = Nodes::instantiate(s, &topo);
+    let mut nodes = Nodes::instantiate(s, &topo);
     let learner = build_learner(s, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
+    if (0..nodes.len() as u32).any(|n| !learner.holds_data(n)) {
+        nodes.without_data = (0..nodes.len() as u32)
+            .map(|n| !learner.holds_data(n))
+            .collect();
+    }
     let mut effects: Vec<Effect> = Vec::new();
     let mut chain_params = None;
     let chain = match &s.economics {

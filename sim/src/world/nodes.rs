@@ -68,6 +68,9 @@ pub struct Nodes {
     /// Whether each operator is in the network (economics entry/exit rules
     /// turn this off and on); nodes of absent operators are offline.
     pub operator_active: Vec<bool>,
+    /// Nodes that hold no training data and are never selected (empty:
+    /// every node may be selected).
+    pub without_data: Vec<bool>,
     /// Until when each operator's nodes are jailed (offline) for an offence.
     pub operator_jailed_until: Vec<SimTime>,
 }
@@ -131,6 +134,7 @@ impl Nodes {
             operators: 0,
             operator_active: Vec::new(),
             operator_jailed_until: Vec::new(),
+            without_data: Vec::new(),
         };
         let mut first_id: u64 = 0;
         for (pop_index, pop) in s.populations.iter().enumerate() {
@@ -264,6 +268,15 @@ impl Nodes {
     pub fn effective_flops(&self, node: u32) -> f64 {
         let i = node as usize;
         self.gpu_tflops[i] * 1e12 * self.gpu_efficiency[i]
+    }
+
+    /// Whether `node` may be selected at all (it holds training data).
+    pub fn selectable(&self, node: u32) -> bool {
+        !self
+            .without_data
+            .get(node as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// End of the node's current online period at `t`, or None if offline.

@@ -347,3 +347,45 @@ fn categorical_labels_load_and_missing_ones_are_refused_with_their_row() {
         "{err}"
     );
 }
+
+/// The README's 30-line scenario with its learning snippet (the timing
+/// fields the learning section sets removed).
+fn readme_learning_scenario() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = |after: &str| {
+        let body = &readme[readme.find(after).unwrap()..];
+        let start = body.find("```yaml\n").unwrap() + 8;
+        body[start..start + body[start..].find("```").unwrap()].to_string()
+    };
+    let tour: String = block("## A scenario in 30 lines")
+        .lines()
+        .filter(|l| !l.contains("model_bytes:") && !l.contains("client_flops:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    tour + &block("Add a `learning` section")
+}
+
+#[test]
+fn nodes_without_examples_are_never_selected() {
+    // With 1,000 nodes sharing 1,437 digits under Dirichlet(0.1), a third of
+    // the nodes hold nothing; they were selected, counted as completed and
+    // sent the global model back, pinning the median at 0.09 accuracy.
+    let dir = scratch("learn-empty-nodes");
+    let file = dir.join("readme.yaml");
+    std::fs::write(&file, readme_learning_scenario()).unwrap();
+    let out = dir.join("out");
+    run_ok(file.to_str().unwrap(), &out, &[], &[]);
+    let nodes = &read_arrow(&out.join("nodes.arrow"))[0];
+    let samples = column::<arrow_array::UInt64Array>(nodes, "samples");
+    let selected = column::<arrow_array::UInt32Array>(nodes, "rounds_selected");
+    let empty: Vec<usize> = (0..nodes.num_rows())
+        .filter(|&i| samples.value(i) == 0)
+        .collect();
+    assert!(empty.len() > 100, "the setup leaves many nodes empty");
+    assert!(empty.iter().all(|&i| selected.value(i) == 0));
+    let acc = accuracies(&out);
+    assert!(
+        *acc.last().unwrap() > 0.2,
+        "the median makes progress once empty nodes stay out: {acc:?}"
+    );
+}
