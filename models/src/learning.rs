@@ -110,6 +110,12 @@ pub trait Learner: CostModel {
         [0; 32]
     }
 
+    /// The first round after which the global model held a non-finite
+    /// parameter (training diverged), if any.
+    fn diverged_at(&self) -> Option<u32> {
+        None
+    }
+
     /// Whether `node` submits the honest result of its task (training is
     /// deterministic, so a validator's re-execution reproduces an honest
     /// update bit for bit and nothing else).
@@ -244,6 +250,9 @@ impl<L: Learner + ?Sized> Learner for Box<L> {
     fn model_hash(&self) -> [u8; 32] {
         (**self).model_hash()
     }
+    fn diverged_at(&self) -> Option<u32> {
+        (**self).diverged_at()
+    }
     fn submits_honest_result(&self, node: u32) -> bool {
         (**self).submits_honest_result(node)
     }
@@ -318,6 +327,8 @@ pub struct FederatedLearner {
     seed: u64,
     /// Updates trained ahead of aggregation (for screening), by round.
     prepared: Option<(u32, Vec<u32>, Vec<Sent>)>,
+    /// The first round that left a non-finite global parameter.
+    diverged_at: Option<u32>,
 }
 
 /// One client's submission in a round.
@@ -352,6 +363,7 @@ impl FederatedLearner {
             cfg,
             seed,
             prepared: None,
+            diverged_at: None,
         }
     }
 
@@ -427,8 +439,16 @@ impl FederatedLearner {
             .collect()
     }
 
-    /// Evaluates the current global model on the test set.
+    /// Evaluates the current global model on the test set; a diverged
+    /// model (a non-finite parameter) scores NaN for both, not the
+    /// accuracy of always guessing class 0.
     pub fn evaluate(&self) -> Evaluation {
+        if self.diverged_at.is_some() {
+            return Evaluation {
+                test_accuracy: f64::NAN,
+                test_loss: f64::NAN,
+            };
+        }
         let s = self
             .model
             .evaluate(&self.global, self.test.x.view(), &self.test.y);
@@ -509,6 +529,9 @@ impl Learner for FederatedLearner {
         if let Some(agg) = aggregate(&self.cfg.rule, &models, &weights) {
             self.global = server_step(&self.global, agg, self.cfg.server_lr);
         }
+        if self.diverged_at.is_none() && !self.global.iter().all(|p| p.is_finite()) {
+            self.diverged_at = Some(round);
+        }
         out.evaluation = Some(self.evaluate());
         out
     }
@@ -540,6 +563,10 @@ impl Learner for FederatedLearner {
         let flags = crate::screening::screen(&refs, threshold);
         self.prepared = Some((round, contributors.to_vec(), sent));
         flags
+    }
+
+    fn diverged_at(&self) -> Option<u32> {
+        self.diverged_at
     }
 
     fn model_hash(&self) -> [u8; 32] {

@@ -168,7 +168,10 @@ impl Mlp {
             for v in row.iter_mut() {
                 *v /= sum;
             }
-            loss -= f64::from(row[label as usize].max(1e-30)).ln();
+            // The clamp caps the loss of a confident miss at −ln 1e−30 ≈ 69;
+            // a NaN probability (a diverged model) stays NaN, not 69.
+            let p = row[label as usize];
+            loss -= f64::from(if p.is_nan() { p } else { p.max(1e-30) }).ln();
         }
         (loss, correct)
     }

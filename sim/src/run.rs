@@ -293,6 +293,18 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     Ok(())
 }
 
+/// What the run went on past: parameter changes that did not apply, and a
+/// diverged training run.
+fn warnings<L: dmlsim_models::learning::Learner>(sys: &System<L>) -> Vec<String> {
+    let mut w = sys.param_errors.clone();
+    if let Some(round) = sys.job.learner().diverged_at() {
+        w.push(format!(
+            "training diverged in round {round}: the global model holds non-finite parameters and test_loss is NaN from then on (run.json: learning.diverged_at_round); lower the learning rate or rescale the features"
+        ));
+    }
+    w
+}
+
 /// Runs a loaded scenario, writing the result files into `opts.out`: into
 /// a staging folder that replaces `opts.out` as a whole when the run is
 /// complete (see [`crate::output::folder`]).
@@ -390,7 +402,7 @@ pub fn run_scenario(
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
         files: written.iter().map(FileRecord::of).collect(),
-        warnings: sys.param_errors.clone(),
+        warnings: warnings(&sys),
         summary: Summary::new(
             &written,
             rounds.summary,
@@ -400,6 +412,7 @@ pub fn run_scenario(
             info,
             model_bytes: sys.job.plan().model_bytes,
             update_bytes: sys.job.plan().update_bytes,
+            diverged_at_round: sys.job.learner().diverged_at(),
         }),
     };
     // run.json, the manifest, is written last; then the folder is swapped in.

@@ -95,6 +95,10 @@ pub struct LearningRecord {
     pub model_bytes: u64,
     /// Bytes of one update on the wire.
     pub update_bytes: u64,
+    /// The first round after which the global model held a non-finite
+    /// parameter (training diverged; losses are NaN from then on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged_at_round: Option<u32>,
 }
 impl RunInfo {
     /// Writes `DIR/run.json` atomically.

@@ -389,3 +389,35 @@ fn nodes_without_examples_are_never_selected() {
         "the median makes progress once empty nodes stay out: {acc:?}"
     );
 }
+
+#[test]
+fn divergence_is_reported_as_nan_with_its_round_and_a_warning() {
+    // A learning rate of 100 pinned the loss at 69.0776 (= −ln 1e−30), with
+    // accuracy 0.10 and no warning.
+    let dir = scratch("learn-diverge");
+    let out = dir.join("out");
+    let o = dmlsim(
+        &[
+            "run",
+            "scenarios/digits-iid.yaml",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--set",
+            "learning.local.learning_rate=100",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("training diverged in round 0"), "{stderr}");
+    let info = run_json(&out);
+    assert_eq!(info["learning"]["diverged_at_round"], 0);
+    let rounds = &read_arrow(&out.join("rounds.arrow"))[0];
+    assert!(f64_col(rounds, "test_loss").iter().all(|l| l.is_nan()));
+    assert!(f64_col(rounds, "test_accuracy").iter().all(|a| a.is_nan()));
+    // A healthy run records no divergence.
+    let ok = dir.join("ok");
+    run_ok("scenarios/digits-iid.yaml", &ok, &[], &[]);
+    assert!(run_json(&ok)["learning"].get("diverged_at_round").is_none());
+}
