@@ -49,17 +49,24 @@ pub enum Curve {
 }
 
 impl Curve {
-    /// Total emitted in epochs `0..n` (the closed form, rounded to base units).
+    /// Total emitted in epochs `0..n` (the closed form, rounded to base
+    /// units). Saturates at `u128::MAX` instead of wrapping (validation
+    /// keeps real runs far below; see [`crate::econ::MAX_SUPPLY_TOKENS`]).
     pub fn cumulative(&self, n: u64) -> u128 {
         match self {
-            Curve::Constant { per_epoch } => per_epoch * u128::from(n),
+            Curve::Constant { per_epoch } => per_epoch.saturating_mul(u128::from(n)),
             Curve::LinearDecay { initial, decrement } => {
                 // Σ_{e<n} max(initial − e·d, 0): full arithmetic series up to the zero crossing.
                 if *decrement == 0 {
-                    return initial * u128::from(n);
+                    return initial.saturating_mul(u128::from(n));
                 }
                 let positive = (initial.div_ceil(*decrement)).min(u128::from(n)); // epochs with e·d < initial
-                positive * initial - decrement * positive * (positive.saturating_sub(1)) / 2
+                positive.saturating_mul(*initial).saturating_sub(
+                    decrement
+                        .saturating_mul(positive)
+                        .saturating_mul(positive.saturating_sub(1))
+                        / 2,
+                )
             }
             Curve::ExponentialDecay { initial, half_life } => {
                 let r = 0.5f64.powf(1.0 / half_life);
@@ -72,7 +79,7 @@ impl Curve {
                 let mut rate = *initial;
                 while left > 0 && rate > 0 {
                     let take = left.min(*every);
-                    total += rate * u128::from(take);
+                    total = total.saturating_add(rate.saturating_mul(u128::from(take)));
                     left -= take;
                     rate >>= 1;
                 }
@@ -86,7 +93,7 @@ impl Curve {
                 for (i, &(start, per)) in steps.iter().enumerate() {
                     let end = steps.get(i + 1).map_or(n, |s| s.0.min(n));
                     if end > start {
-                        total += per * u128::from(end - start);
+                        total = total.saturating_add(per.saturating_mul(u128::from(end - start)));
                     }
                 }
                 total
@@ -153,6 +160,19 @@ impl Curve {
 mod tests {
     use super::*;
     use crate::econ::TOKEN;
+
+    #[test]
+    fn cumulative_saturates_instead_of_wrapping() {
+        let huge = u128::MAX / 2;
+        assert_eq!(Curve::Constant { per_epoch: huge }.cumulative(3), u128::MAX);
+        let steps = vec![(0, huge), (1, huge), (2, huge)];
+        assert_eq!(Curve::Piecewise { steps }.cumulative(3), u128::MAX);
+        let halving = Curve::Halving {
+            initial: huge,
+            every: 10,
+        };
+        assert_eq!(halving.cumulative(10), u128::MAX);
+    }
 
     fn summed(c: &Curve, n: u64) -> u128 {
         (0..n).map(|e| c.emission(e)).sum()

@@ -13,6 +13,12 @@ pub mod verify;
 /// Base units per token (amounts are integers of base units).
 pub const TOKEN: u128 = 1_000_000_000_000_000_000;
 
+/// Most tokens a run may ever hold in all (genesis plus everything its
+/// emission can mint over the horizon): 10¹⁹ tokens = 10³⁷ base units, a
+/// tenth of what the tables' Decimal128(38, 0) columns hold, so no amount,
+/// balance, supply or sum of them can overflow an output column.
+pub const MAX_SUPPLY_TOKENS: f64 = 1e19;
+
 /// Converts a token amount written as a decimal number to base units
 /// (rounded to the nearest base unit; negative or non-finite gives None).
 pub fn tokens(amount: f64) -> Option<u128> {

@@ -76,7 +76,7 @@ impl Economy {
             * TOKEN as f64)
             .round() as u128;
         let fee = wanted.min(self.ledger.balance(self.job_owner));
-        self.unpaid_fees += wanted - fee;
+        self.unpaid_fees = self.unpaid_fees.saturating_add(wanted - fee);
         if fee > 0 {
             self.ledger
                 .transfer(EntryKind::Fee, self.job_owner, self.pool, fee, "work")?;

@@ -37,8 +37,8 @@ pub enum Column {
 }
 
 impl Column {
-    fn into_arrow(self) -> (DataType, bool, ArrayRef) {
-        match self {
+    fn into_arrow(self) -> std::io::Result<(DataType, bool, ArrayRef)> {
+        Ok(match self {
             Column::U32(v) => (DataType::UInt32, false, Arc::new(UInt32Array::from(v))),
             Column::U64(v) => (DataType::UInt64, false, Arc::new(UInt64Array::from(v))),
             Column::I64(v) => (DataType::Int64, true, Arc::new(Int64Array::from(v))),
@@ -59,10 +59,16 @@ impl Column {
             }
             Column::Str(v) => (DataType::Utf8, false, Arc::new(StringArray::from(v))),
             Column::Dec128(v) => {
-                let a =
-                    Decimal128Array::from(v.into_iter().map(|x| x as i128).collect::<Vec<i128>>())
-                        .with_precision_and_scale(38, 0)
-                        .expect("precision 38 holds every amount below 1.7e38");
+                const LIMIT: u128 = 10u128.pow(38);
+                if let Some(x) = v.iter().find(|&&x| x >= LIMIT) {
+                    // Validation bounds supply far below; this is a bug, not a wrap.
+                    return Err(std::io::Error::other(format!(
+                        "an amount of {x} base units does not fit Decimal128(38, 0)"
+                    )));
+                }
+                let a = Decimal128Array::from(v.into_iter().map(|x| x as i128).collect::<Vec<_>>())
+                    .with_precision_and_scale(38, 0)
+                    .map_err(std::io::Error::other)?;
                 (DataType::Decimal128(38, 0), false, Arc::new(a))
             }
             Column::Dict(keys, values) => {
@@ -77,7 +83,7 @@ impl Column {
                     Arc::new(dict),
                 )
             }
-        }
+        })
     }
 }
 
@@ -113,7 +119,9 @@ impl Table {
         let mut fields = Vec::new();
         let mut arrays = Vec::new();
         for (col_name, unit, column) in self.columns {
-            let (dt, nullable, array) = column.into_arrow();
+            let (dt, nullable, array) = column
+                .into_arrow()
+                .map_err(|e| std::io::Error::other(format!("{}.{col_name}: {e}", self.name)))?;
             let mut field = Field::new(col_name, dt, nullable);
             if !unit.is_empty() {
                 field =

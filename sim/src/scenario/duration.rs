@@ -29,6 +29,9 @@ const UNITS: [(&str, u64); 7] = [
     ("d", 86_400_000_000_000),
 ];
 
+/// Why a duration is refused for its length.
+const TOO_LONG: &str = "longer than the simulator's clock holds (2^64 ns, about 584 years)";
+
 /// Parses `2d`, `1h30m`, `0.5s`, `250ms`; an empty unit is an error.
 pub fn parse_duration(text: &str) -> Result<SimTime, String> {
     let s = text.trim();
@@ -64,7 +67,7 @@ pub fn parse_duration(text: &str) -> Result<SimTime, String> {
         rest = rest[unit_len..].trim_start();
     }
     if !total.is_finite() || total >= u64::MAX as f64 {
-        return Err(format!("`{text}` (too long to represent in nanoseconds)"));
+        return Err(format!("`{text}` is {TOO_LONG}"));
     }
     Ok(SimTime(total.round() as u64))
 }
@@ -92,17 +95,26 @@ impl<'de> Deserialize<'de> for Duration {
                 f.write_str("a duration such as `90m`, `2d`, `1h30m` or a number of seconds")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-                Ok(Duration(SimTime::from_secs(v)))
+                match v.checked_mul(1_000_000_000) {
+                    Some(ns) => Ok(Duration(SimTime(ns))),
+                    None => Err(E::custom(format!("invalid duration: {v} s is {TOO_LONG}"))),
+                }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
                 if v < 0 {
                     return Err(E::custom(format!("invalid duration: {v} is negative")));
                 }
-                Ok(Duration(SimTime::from_secs(v as u64)))
+                self.visit_u64(v as u64)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
                 if !(v.is_finite() && v >= 0.0) {
                     return Err(E::custom(format!("invalid duration: {v} seconds")));
+                }
+                if v * 1e9 >= u64::MAX as f64 {
+                    return Err(E::custom(format!(
+                        "invalid duration: {} s is {TOO_LONG}",
+                        super::param::show(v)
+                    )));
                 }
                 Ok(Duration(SimTime((v * 1e9).round() as u64)))
             }

@@ -3,6 +3,7 @@
 
 use super::param::{Param, Range, ranges};
 use super::types::{Availability, Generator, Scenario};
+use dmlsim_models::econ::MAX_SUPPLY_TOKENS;
 use std::collections::BTreeSet;
 
 /// Most nodes a scenario may declare (keeps a typo from eating the machine).
@@ -698,6 +699,53 @@ fn check_synthetic(c: &mut Checker, kind: &str, classes: u32, dim: u32, samples:
     }
 }
 
+/// An upper bound on the tokens a run can ever hold, in tokens: genesis
+/// (with every node its own operator) plus the emission over the horizon's
+/// epochs (or the budget).
+fn supply_bound(e: &super::EconomicsSpec, s: &Scenario) -> f64 {
+    use super::EmissionSpec;
+    let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
+    let genesis = e.genesis.holders.iter().map(|h| h.tokens).sum::<f64>()
+        + e.genesis.job_owner
+        + e.genesis.per_operator * nodes;
+    let n = crate::lower::epochs_in_horizon(s.horizon.time(), e.epoch.time()) as f64;
+    let emission = match (&e.emission_budget, &e.emission) {
+        (Some(b), _) => *b,
+        (None, EmissionSpec::Constant { per_epoch }) => per_epoch * n,
+        (None, EmissionSpec::LinearDecay { initial, decrement }) => {
+            let epochs = if *decrement > 0.0 {
+                (initial / decrement).ceil()
+            } else {
+                n
+            };
+            initial * n.min(epochs)
+        }
+        (
+            None,
+            EmissionSpec::ExponentialDecay {
+                initial,
+                half_life_epochs,
+            },
+        ) => {
+            // Σ initial·r^e ≤ initial / (1 − r), r = 2^(−1/half-life).
+            let r = 0.5f64.powf(1.0 / half_life_epochs.max(f64::MIN_POSITIVE));
+            initial * n.min(1.0 / (1.0 - r).max(f64::MIN_POSITIVE))
+        }
+        (
+            None,
+            EmissionSpec::Halving {
+                initial,
+                every_epochs,
+            },
+        ) => initial * n.min(2.0 * *every_epochs as f64),
+        (None, EmissionSpec::Capped { cap, .. }) => *cap,
+        (None, EmissionSpec::Piecewise { steps }) => {
+            steps.iter().map(|st| st.per_epoch).fold(0.0, f64::max) * n
+        }
+    };
+    genesis + emission
+}
+
 fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
     use super::{EmissionSpec, PriceSpec};
     let tok = |c: &mut Checker, path: &str, v: f64| c.num(path, v, 0.0, false, 1e20);
@@ -839,6 +887,16 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
     }
     tok(c, "economics.genesis.job_owner", e.genesis.job_owner);
     tok(c, "economics.genesis.per_operator", e.genesis.per_operator);
+    let bound = supply_bound(e, s);
+    if bound > MAX_SUPPLY_TOKENS {
+        c.err(
+            "economics",
+            format!(
+                "genesis and emission over the horizon could reach {} tokens; a run may hold at most {MAX_SUPPLY_TOKENS:e} in all, so every amount and sum fits the tables' exact Decimal128(38, 0) base units (lower the amounts, the horizon or set `emission_budget`)",
+                super::param::show(bound)
+            ),
+        );
+    }
     let mut names = BTreeSet::new();
     for (i, h) in e.genesis.holders.iter().enumerate() {
         tok(

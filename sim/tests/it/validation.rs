@@ -412,3 +412,57 @@ fn the_readme_scenario_validates() {
     let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn token_amounts_are_bounded_so_validate_and_run_agree() {
+    // Genesis amounts that overflowed passed `validate` and then failed the
+    // run (exit 1); others wrapped supply negative or overflowed the
+    // tables' Decimal128(38, 0).
+    for set in [
+        "economics.genesis.per_operator=1e18",
+        "economics.genesis.holders=[{name: a, tokens: 9e18}, {name: b, tokens: 9e18}]",
+        "economics.emission={constant: {per_epoch: 1e18}}",
+        "economics.emission_budget=2e19",
+    ] {
+        let o = dmlsim(
+            &["validate", "scenarios/reward-curves.yaml", "--set", set],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{set}: {stderr}");
+        assert!(
+            stderr.contains("economics: genesis and emission over the horizon could reach")
+                && stderr.contains("at most 1e19"),
+            "{set}: {stderr}"
+        );
+        let out = scratch("validate-supply");
+        let o = dmlsim(
+            &[
+                "run",
+                "scenarios/reward-curves.yaml",
+                "--out",
+                out.join("o").to_str().unwrap(),
+                "--set",
+                set,
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{set}: run agrees with validate");
+    }
+    // Durations beyond the clock are refused, not saturated.
+    let o = dmlsim(
+        &[
+            "validate",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "horizon=1e30",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("longer than the simulator's clock holds"),
+        "{stderr}"
+    );
+}
