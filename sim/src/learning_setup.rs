@@ -73,18 +73,7 @@ pub fn build_learner(
         l.samples_per_node.map(|n| n as usize),
         &mut stream(s.seeds().training, "partition", 0),
     );
-    let model = model_for(&l.model, train.dim(), train.classes);
-    if model.num_params() > MAX_REAL_PARAMETERS {
-        return Err((
-            "learning.model".into(),
-            format!(
-                "the model has {} parameters for {} features and {} classes; real models are limited to {MAX_REAL_PARAMETERS} (declare `logical_model` to stand in for a large one)",
-                model.num_params(),
-                train.dim(),
-                train.classes
-            ),
-        ));
-    }
+    let model = checked_model(&l.model, train.dim(), train.classes)?;
     let cfg = fl_config(l);
     Ok(Box::new(FederatedLearner::new(
         model,
@@ -95,6 +84,22 @@ pub fn build_learner(
         cfg,
         s.seeds().training,
     )))
+}
+
+/// The network for the model spec, refused (at `learning.model`) when it
+/// exceeds [`MAX_REAL_PARAMETERS`]; `validate` checks the same.
+pub fn checked_model(spec: &ModelSpec, inputs: usize, classes: usize) -> Result<Mlp, SetupProblem> {
+    let model = model_for(spec, inputs, classes);
+    if model.num_params() > MAX_REAL_PARAMETERS {
+        return Err((
+            "learning.model".into(),
+            format!(
+                "the model has {} parameters for {inputs} features and {classes} classes; real models are limited to {MAX_REAL_PARAMETERS} (declare `logical_model` to stand in for a large one)",
+                model.num_params(),
+            ),
+        ));
+    }
+    Ok(model)
 }
 
 /// The network for the model spec.

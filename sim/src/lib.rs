@@ -8,11 +8,13 @@
 //! economy and its clock), [`verification`], [`params`] (versioned runtime
 //! parameters), [`system`] (the root model that routes events to the
 //! subsystems and applies their effects), [`output`] (Arrow tables and
-//! `run.json`) and [`run`] (loading, running, writing).
+//! `run.json`), [`estimate`] (what a scenario will cost, before it runs) and
+//! [`run`] (loading, running, writing).
 
 pub mod chain;
 pub mod economy;
 pub mod engine;
+pub mod estimate;
 pub mod learning_setup;
 pub mod lower;
 pub mod network;

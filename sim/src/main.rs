@@ -1,6 +1,7 @@
 //! The `dmlsim` command line: run, validate, schema.
 
 use clap::{Parser, Subcommand};
+use dmlsim::estimate::Estimate;
 use dmlsim::output::TableSet;
 use dmlsim::run::{RunError, RunOptions, run_file};
 use dmlsim::scenario::{Override, json_schema, load_scenario_with};
@@ -53,6 +54,10 @@ enum Command {
         /// the machine's speed).
         #[arg(long, value_name = "DURATION", value_parser = parse_wall)]
         max_wall: Option<std::time::Duration>,
+        /// Run even if the scenario is estimated to exceed the memory,
+        /// event or training-work limits (see `dmlsim validate`).
+        #[arg(long)]
+        allow_large: bool,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -65,6 +70,10 @@ enum Command {
         /// Check the files with these overrides applied (as for `run`).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Accept scenarios estimated to exceed the memory, event or
+        /// training-work limits (as `run --allow-large` would).
+        #[arg(long)]
+        allow_large: bool,
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
@@ -120,7 +129,11 @@ fn main() -> ExitCode {
             println!("{}", json_schema());
             ExitCode::SUCCESS
         }
-        Command::Validate { files, set } => {
+        Command::Validate {
+            files,
+            set,
+            allow_large,
+        } => {
             let overrides = match parse_overrides(&set) {
                 Ok(o) => o,
                 Err(code) => return code,
@@ -130,18 +143,30 @@ fn main() -> ExitCode {
                 // A scenario is valid when it parses, passes its checks and its data loads.
                 let checked = load_scenario_with(&f, &overrides).and_then(|loaded| {
                     let s = &loaded.scenario;
+                    // Estimated before any data is generated or loaded.
+                    let estimate = Estimate::of(s, &loaded.dir);
+                    let too_large = estimate.problems();
+                    if !allow_large && !too_large.is_empty() {
+                        return Err(loaded.error(too_large));
+                    }
                     if let Some(l) = &s.learning {
-                        dmlsim::learning_setup::load_dataset(l, &loaded.dir, s.seeds().training)
+                        let data = dmlsim::learning_setup::load_dataset(
+                            l,
+                            &loaded.dir,
+                            s.seeds().training,
+                        )
+                        .map_err(|p| loaded.error(vec![p]))?;
+                        dmlsim::learning_setup::checked_model(&l.model, data.dim(), data.classes)
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
                     if let Some(e) = &s.economics {
                         dmlsim::lower::price_model(e, &loaded.dir, s.seeds().price)
                             .map_err(|p| loaded.error(vec![p]))?;
                     }
-                    Ok(())
+                    Ok(estimate)
                 });
                 match checked {
-                    Ok(()) => println!("{}: ok", f.display()),
+                    Ok(estimate) => println!("{}: ok ({})", f.display(), estimate.summary()),
                     Err(e) => {
                         eprintln!("{e}");
                         ok = false;
@@ -163,6 +188,7 @@ fn main() -> ExitCode {
             tables,
             max_events,
             max_wall,
+            allow_large,
             quiet,
         } => {
             let tables = match tables.as_deref().map(TableSet::parse) {
@@ -204,6 +230,7 @@ fn main() -> ExitCode {
                 interrupt: install_interrupt_handler(),
                 max_events,
                 max_wall,
+                allow_large,
             };
             let result = run_file(&scenario, &opts, &mut progress);
             if let Some(b) = bar {

@@ -1,6 +1,7 @@
 //! Wiring: scenario → federation → kernel loop → result files.
 
 use crate::engine::{Kernel, SimTime, StopReason};
+use crate::estimate::Estimate;
 use crate::output::run_info::{FileRecord, LearningRecord};
 use crate::output::summary::Summary;
 use crate::output::{ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, tables};
@@ -34,6 +35,9 @@ pub struct RunOptions {
     /// Stop after this much wall-clock time (`stopped_by: max_wall`); such
     /// a run's tables depend on the machine's speed.
     pub max_wall: Option<Duration>,
+    /// Run even when the scenario's estimate exceeds the limits of
+    /// [`crate::estimate`].
+    pub allow_large: bool,
 }
 
 /// Progress reported while running: rounds closed, rounds planned, sim time.
@@ -317,6 +321,11 @@ pub fn run_scenario(
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
     }
+    let estimate = Estimate::of(&scenario, &loaded.dir);
+    let too_large = estimate.problems();
+    if !opts.allow_large && !too_large.is_empty() {
+        return Err(RunError::Scenario(loaded.error(too_large)));
+    }
     // Claimed (locked, probed for writing) before anything is simulated.
     let folder = OutputFolder::claim(&opts.out).map_err(RunError::Folder)?;
     let dir = folder.staging().to_path_buf();
@@ -403,6 +412,7 @@ pub fn run_scenario(
         events_per_s: events as f64 / wall_s.max(1e-9),
         files: written.iter().map(FileRecord::of).collect(),
         warnings: warnings(&sys),
+        estimate,
         summary: Summary::new(
             &written,
             rounds.summary,

@@ -53,6 +53,9 @@ pub struct RunInfo {
     pub files: Vec<FileRecord>,
     /// Headline figures of each table.
     pub summary: super::summary::Summary,
+    /// What the scenario was estimated to cost before it ran (upper
+    /// bounds: memory in bytes, kernel events, training FLOPs).
+    pub estimate: crate::estimate::Estimate,
     /// Things the run could not do but went on without (e.g. a parameter
     /// change a policy asked for that does not apply to this run).
     #[serde(skip_serializing_if = "Vec::is_empty")]

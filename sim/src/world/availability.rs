@@ -39,7 +39,9 @@ impl AvailabilityModel {
 /// itself is a pure function of the seed and the node).
 #[derive(Copy, Clone, Debug, Default)]
 pub struct ChurnCursor {
-    period: u32,
+    /// Periods passed since the start (u64: 2^32 periods of 1 ms pass in
+    /// 50 simulated days, and a u32 counter would repeat its draws).
+    period: u64,
     start: u64,
     end: u64,
     up: bool,
@@ -88,10 +90,10 @@ pub fn churn_online_until(
     cursor: &mut ChurnCursor,
 ) -> Option<SimTime> {
     let key = stream_key(seed, "churn", u64::from(node));
-    let period_len = |up: bool, k: u32| {
+    let period_len = |up: bool, k: u64| {
         exponential_ns(
             if up { mean_up_ns } else { mean_down_ns },
-            counter_uniform(key, u64::from(k) + 1),
+            counter_uniform(key, k + 1),
         )
     };
     if !cursor.started || t.nanos() < cursor.start {

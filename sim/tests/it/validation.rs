@@ -306,6 +306,14 @@ fn oversized_learning_setups_are_refused_not_attempted() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // `validate` finds it too (it used to say ok and leave it to `run`).
+    expect_problem(
+        "huge-model",
+        &huge_model,
+        "learning.model",
+        "model: { mlp",
+        "real models are limited to",
+    );
     let huge_data = base.replace("  dataset: digits", "  dataset: { gaussian_mixture: { classes: 2, dim: 100000, separation: 1, samples: 10000000 } }");
     expect_problem(
         "huge-data",
@@ -465,4 +473,121 @@ fn token_amounts_are_bounded_so_validate_and_run_agree() {
         stderr.contains("longer than the simulator's clock holds"),
         "{stderr}"
     );
+}
+
+#[test]
+fn scenarios_that_would_exhaust_memory_or_run_for_hours_are_refused_with_their_estimate() {
+    // Each passed `validate` and then aborted ("memory allocation failed",
+    // exit 134) or ran for hours.
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        (
+            "scenarios/digits-iid.yaml",
+            &[
+                "learning.dataset={teacher_student: {classes: 3, dim: 100000, hidden: 100000, samples: 100}}",
+            ],
+            "learning.dataset.teacher_student",
+            "of memory",
+        ),
+        (
+            "scenarios/digits-iid.yaml",
+            &[
+                "learning.partition={shards: {per_client: 1000000}}",
+                "populations[0].count=1000",
+            ],
+            "learning.partition",
+            "of memory",
+        ),
+        (
+            "scenarios/digits-iid.yaml",
+            &[
+                "learning.model={mlp: {hidden: [4000, 4000]}}",
+                "populations[0].count=400",
+                "rounds.clients_per_round=200",
+            ],
+            "learning.model",
+            "200 simultaneous updates of 16.3 M parameters",
+        ),
+        (
+            "scenarios/global-10k.yaml",
+            &[
+                "network.topology.generator={barabasi_albert: {m: 50000}}",
+                "network.topology.routers=100000",
+            ],
+            "network.topology.generator.barabasi_albert.m",
+            "of memory",
+        ),
+        (
+            "scenarios/global-10k.yaml",
+            &[
+                "network.topology.generator={waxman: {alpha: 1, beta: 1}}",
+                "network.topology.routers=5000",
+            ],
+            "network.topology.generator.waxman",
+            "shortest-path searches",
+        ),
+        (
+            "scenarios/quickstart.yaml",
+            &[
+                "profiles[2].availability={churn: {mean_up: 1ms, mean_down: 1ms}}",
+                "horizon=100d",
+            ],
+            "profiles[2].availability.churn",
+            "churn periods walked",
+        ),
+        (
+            "scenarios/quickstart.yaml",
+            &["rounds.retry_after=1ms", "horizon=100d"],
+            "rounds.retry_after",
+            "selection retries",
+        ),
+        (
+            "scenarios/quickstart.yaml",
+            &["rounds.count=4294967295", "horizon=100000d"],
+            "horizon",
+            "events (most for rounds",
+        ),
+    ];
+    for (scenario, sets, path, expect) in cases {
+        let mut args = vec!["validate", scenario];
+        for s in *sets {
+            args.extend(["--set", s]);
+        }
+        let started = std::time::Instant::now();
+        let o = dmlsim(&args, &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{sets:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(": {path}: this run is estimated to need"))
+                && stderr.contains(expect)
+                && stderr.contains("--allow-large"),
+            "{sets:?}: {stderr}"
+        );
+        assert!(started.elapsed().as_secs() < 10, "{sets:?} refused quickly");
+    }
+    // `validate` prints the estimate of what it accepts.
+    let o = dmlsim(&["validate", "scenarios/quickstart.yaml"], &[]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("ok (estimated ~") && stdout.contains("events"),
+        "{stdout}"
+    );
+    // --allow-large runs it anyway, and an event budget stops it cleanly.
+    let out = scratch("validate-allow-large").join("out");
+    run_ok(
+        "scenarios/quickstart.yaml",
+        &out,
+        &[
+            "--set",
+            "rounds.count=4294967295",
+            "--set",
+            "horizon=100000d",
+            "--allow-large",
+            "--max-events",
+            "20000",
+        ],
+        &[],
+    );
+    let info = run_json(&out);
+    assert_eq!(info["stopped_by"], "max_events");
+    assert!(info["estimate"]["events"].as_f64().unwrap() > 1e9);
 }
