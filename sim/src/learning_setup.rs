@@ -14,7 +14,7 @@ use arrow_schema::DataType;
 use dmlsim_models::aggregate::Rule;
 use dmlsim_models::behaviour::AttackParams;
 use dmlsim_models::compress::Compression;
-use dmlsim_models::data::table::{Cells, ColumnPick, from_columns, parse_csv};
+use dmlsim_models::data::table::{Cells, ColumnPick, from_columns, parse_csv_reader};
 use dmlsim_models::data::{Dataset, Standardizer, digits, synthetic};
 use dmlsim_models::learning::{FederatedLearner, FlConfig, Learner, LogicalSize, TimingOnly};
 use dmlsim_models::nn::Mlp;
@@ -28,9 +28,6 @@ pub type SetupProblem = (String, String);
 /// Most parameters of the real (trained) model; larger models are declared
 /// as a `logical_model` and stood in for by a small real one.
 pub const MAX_REAL_PARAMETERS: usize = 20_000_000;
-
-/// Largest data file read (user tables are loaded whole into memory).
-pub const MAX_DATA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// The learner for a scenario: timing-only without a `learning` section.
 pub fn build_learner(
@@ -185,12 +182,10 @@ pub fn load_dataset(l: &LearningSpec, base_dir: &Path, seed: u64) -> Result<Data
             *samples as usize,
             &mut rng,
         ),
-        DatasetSpec::Csv(f) => read_table(f, base_dir, "csv", |p| {
-            let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
-            parse_csv(&text, &f.path, None, &pick(f))
+        DatasetSpec::Csv(f) => read_table(f, base_dir, "csv", |file| {
+            parse_csv_reader(std::io::BufReader::new(file), &f.path, None, &pick(f))
         })?,
-        DatasetSpec::Arrow(f) => read_table(f, base_dir, "arrow", |p| {
-            let file = std::fs::File::open(p).map_err(|e| e.to_string())?;
+        DatasetSpec::Arrow(f) => read_table(f, base_dir, "arrow", |file| {
             let reader = arrow_ipc::reader::FileReader::try_new(file, None)
                 .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
             let batches: Vec<RecordBatch> = reader
@@ -198,8 +193,7 @@ pub fn load_dataset(l: &LearningSpec, base_dir: &Path, seed: u64) -> Result<Data
                 .map_err(|e| e.to_string())?;
             from_columns(&f.path, &batches_to_cells(&batches)?, &pick(f))
         })?,
-        DatasetSpec::Parquet(f) => read_table(f, base_dir, "parquet", |p| {
-            let file = std::fs::File::open(p).map_err(|e| e.to_string())?;
+        DatasetSpec::Parquet(f) => read_table(f, base_dir, "parquet", |file| {
             let reader =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())
@@ -223,23 +217,13 @@ fn read_table(
     f: &FileDataSpec,
     base_dir: &Path,
     kind: &str,
-    read: impl FnOnce(&Path) -> Result<Dataset, String>,
+    read: impl FnOnce(std::fs::File) -> Result<Dataset, String>,
 ) -> Result<Dataset, SetupProblem> {
     let path = base_dir.join(&f.path);
     let at = format!("learning.dataset.{kind}.path");
-    let meta = std::fs::metadata(&path)
+    let file = crate::input::open_data_file(&path, crate::input::data_limit())
         .map_err(|e| (at.clone(), format!("cannot read `{}`: {e}", path.display())))?;
-    if meta.len() > MAX_DATA_BYTES {
-        return Err((
-            at,
-            format!(
-                "`{}` is {} bytes; data files are limited to {MAX_DATA_BYTES}",
-                path.display(),
-                meta.len()
-            ),
-        ));
-    }
-    read(&path).map_err(|e| {
+    read(file).map_err(|e| {
         (
             format!("learning.dataset.{kind}"),
             format!("`{}`: {e}", path.display()),

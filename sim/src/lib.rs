@@ -15,6 +15,7 @@ pub mod chain;
 pub mod economy;
 pub mod engine;
 pub mod estimate;
+pub mod input;
 pub mod learning_setup;
 pub mod lower;
 pub mod network;

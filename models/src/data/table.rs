@@ -202,44 +202,118 @@ pub fn parse_csv(
     max_rows: Option<usize>,
     pick: &ColumnPick,
 ) -> Result<Dataset, String> {
-    let mut lines = text
+    parse_csv_reader(text.as_bytes(), name, max_rows, pick)
+}
+
+/// Parses comma-separated text line by line from a reader. Feature cells
+/// become numbers as they are read (8 bytes each) and columns that are
+/// neither label nor feature are skipped, so memory follows the table's
+/// values, not its text.
+pub fn parse_csv_reader(
+    reader: impl std::io::BufRead,
+    name: &str,
+    max_rows: Option<usize>,
+    pick: &ColumnPick,
+) -> Result<Dataset, String> {
+    let mut lines = reader
         .lines()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let header: Vec<String> = match pick {
-        ColumnPick::Named { .. } => match lines.next() {
-            Some((_, h)) => h
-                .split(',')
-                .map(|s| s.trim().trim_matches('"').to_string())
-                .collect(),
+        .map(|(i, l)| {
+            l.map(|l| (i, l))
+                .map_err(|e| format!("line {}: {e}", i + 1))
+        })
+        .filter(|l| l.as_ref().map_or(true, |(_, l)| !l.trim().is_empty()));
+    let cell = |c: &str| c.trim().trim_matches('"').to_string();
+    let mut names: Vec<String> = match pick {
+        ColumnPick::Named { .. } => match lines.next().transpose()? {
+            Some((_, h)) => h.split(',').map(cell).collect(),
             None => return Err("the file is empty".into()),
         },
         ColumnPick::LastIsLabel => Vec::new(),
     };
-    let mut columns: Vec<(String, Vec<String>)> =
-        header.iter().map(|h| (h.clone(), Vec::new())).collect();
-    for (line_no, line) in lines.take(max_rows.unwrap_or(usize::MAX)) {
-        let cells: Vec<&str> = line.split(',').collect();
-        if columns.is_empty() {
-            columns = (0..cells.len())
-                .map(|i| (format!("column {}", i + 1), Vec::new()))
-                .collect();
+    // What each column holds once the header (or first row) is known.
+    enum Col {
+        Label(Vec<String>),
+        Feature(Vec<f64>),
+        Skip,
+    }
+    let mut cols: Vec<Col> = Vec::new();
+    let layout = |names: &[String]| -> Result<Vec<Col>, String> {
+        let (label, features): (Option<&str>, &[String]) = match pick {
+            ColumnPick::Named { label, features } => (Some(label), features),
+            ColumnPick::LastIsLabel => (None, &[]),
+        };
+        for wanted in label.into_iter().chain(features.iter().map(String::as_str)) {
+            if !names.iter().any(|n| n == wanted) {
+                return Err(format!(
+                    "no column named `{wanted}`; the columns are {}",
+                    names.join(", ")
+                ));
+            }
         }
-        if cells.len() != columns.len() {
+        let label_at = match label {
+            Some(l) => names.iter().position(|n| n == l),
+            None => names.len().checked_sub(1),
+        };
+        Ok((0..names.len())
+            .map(|i| {
+                if Some(i) == label_at {
+                    Col::Label(Vec::new())
+                } else if features.is_empty() || features.contains(&names[i]) {
+                    Col::Feature(Vec::new())
+                } else {
+                    Col::Skip
+                }
+            })
+            .collect())
+    };
+    if !names.is_empty() {
+        cols = layout(&names)?;
+    }
+    let mut row = 0usize;
+    for line in lines.take(max_rows.unwrap_or(usize::MAX)) {
+        let (line_no, line) = line?;
+        let cells: Vec<&str> = line.split(',').collect();
+        if names.is_empty() {
+            names = (0..cells.len())
+                .map(|i| format!("column {}", i + 1))
+                .collect();
+            cols = layout(&names)?;
+        }
+        if cells.len() != names.len() {
             return Err(format!(
                 "line {}: expected {} fields, found {}",
                 line_no + 1,
-                columns.len(),
+                names.len(),
                 cells.len()
             ));
         }
-        for (c, cell) in columns.iter_mut().zip(cells) {
-            c.1.push(cell.trim().trim_matches('"').to_string());
+        row += 1;
+        for ((col, c), n) in cols.iter_mut().zip(&cells).zip(&names) {
+            match col {
+                Col::Label(v) => v.push(cell(c)),
+                Col::Feature(v) => {
+                    let text = c.trim().trim_matches('"');
+                    let x = text.parse::<f64>().map_err(|_| {
+                        format!("column `{n}`, row {row}: expected a number, found `{text}`")
+                    })?;
+                    v.push(x);
+                }
+                Col::Skip => {}
+            }
         }
     }
-    let columns: Vec<(String, Cells)> = columns
+    let columns: Vec<(String, Cells)> = names
         .into_iter()
-        .map(|(n, v)| (n, Cells::Text(v)))
+        .zip(cols)
+        .map(|(n, c)| {
+            let cells = match c {
+                Col::Label(v) => Cells::Text(v),
+                Col::Feature(v) => Cells::Numbers(v),
+                Col::Skip => Cells::Text(Vec::new()),
+            };
+            (n, cells)
+        })
         .collect();
     from_columns(name, &columns, pick)
 }

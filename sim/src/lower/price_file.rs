@@ -35,7 +35,13 @@ pub fn price_model(
         PriceSpec::Csv { path } => {
             let full = base_dir.join(path);
             let at = "economics.token_price.csv.path".to_string();
-            let text = std::fs::read_to_string(&full)
+            let text = crate::input::open_data_file(&full, crate::input::data_limit())
+                .and_then(|mut f| {
+                    // A regular file within the limit (checked on opening).
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut f, &mut text).map_err(|e| e.to_string())?;
+                    Ok(text)
+                })
                 .map_err(|e| (at.clone(), format!("cannot read `{}`: {e}", full.display())))?;
             let mut points: Vec<(f64, f64)> = Vec::new();
             for (i, line) in text

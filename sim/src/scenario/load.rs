@@ -122,7 +122,8 @@ pub fn load_scenario_with(
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
+    // The limit applies while reading too: a pipe or /dev/zero reports no size.
+    let bytes = crate::input::read_limited(path, MAX_SCENARIO_BYTES).map_err(|e| {
         ScenarioError::single(&file, None, format!("cannot read the scenario: {e}"))
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {

@@ -221,6 +221,49 @@ fn hostile_inputs_are_refused_quickly() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a mapping of scenario fields"));
 }
 
+#[cfg(unix)]
+#[test]
+fn size_limits_apply_while_reading_not_from_metadata() {
+    // `/dev/zero` (size 0 in its metadata) as the scenario or a data file
+    // was read until 5–6 GB.
+    let o = dmlsim(&["validate", "/dev/zero"], &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("larger than the limit of 4194304 bytes"),
+        "{stderr}"
+    );
+    let dir = scratch("validate-endless-data");
+    let scenario = dir.join("zero.yaml");
+    let data = |path: &str| digits_with_data(&format!("{{ csv: {{ path: {path}, label: y }} }}"));
+    std::fs::write(&scenario, data("/dev/zero")).unwrap();
+    let o = dmlsim(&["validate", scenario.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("learning.dataset.csv.path: cannot read `/dev/zero`: not a regular file"),
+        "{stderr}"
+    );
+    // The data limit is documented and can be changed.
+    std::fs::write(dir.join("d.csv"), "x,y\n1,a\n2,b\n3,a\n4,b\n").unwrap();
+    std::fs::write(&scenario, data("d.csv")).unwrap();
+    let file = scenario.to_str().unwrap();
+    assert!(dmlsim(&["validate", file], &[]).status.success());
+    let o = dmlsim(&["validate", file], &[("DMLSIM_MAX_DATA_BYTES", "10")]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("raise it with DMLSIM_MAX_DATA_BYTES"),
+        "{stderr}"
+    );
+}
+
+/// The digits scenario with another dataset.
+fn digits_with_data(dataset: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("scenarios/digits-iid.yaml")).unwrap();
+    text.replace("  dataset: digits", &format!("  dataset: {dataset}"))
+}
+
 #[test]
 fn bad_learning_sections_are_reported_with_path_and_line() {
     let base = std::fs::read_to_string(repo().join("scenarios/poisoning-vs-robust.yaml")).unwrap();
