@@ -270,9 +270,9 @@ pub fn parse_csv_reader(
     if !names.is_empty() {
         cols = layout(&names)?;
     }
-    let mut row = 0usize;
-    for line in lines.take(max_rows.unwrap_or(usize::MAX)) {
+    for (index, line) in lines.take(max_rows.unwrap_or(usize::MAX)).enumerate() {
         let (line_no, line) = line?;
+        let row = index + 1;
         let cells: Vec<&str> = line.split(',').collect();
         if names.is_empty() {
             names = (0..cells.len())
@@ -288,7 +288,6 @@ pub fn parse_csv_reader(
                 cells.len()
             ));
         }
-        row += 1;
         for ((col, c), n) in cols.iter_mut().zip(&cells).zip(&names) {
             match col {
                 Col::Label(v) => v.push(cell(c)),
