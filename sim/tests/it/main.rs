@@ -4,6 +4,7 @@
 mod cli;
 mod determinism;
 mod economics;
+mod fuzz;
 mod golden;
 mod integrity;
 mod learning;
