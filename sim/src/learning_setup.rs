@@ -186,24 +186,41 @@ pub fn load_dataset(l: &LearningSpec, base_dir: &Path, seed: u64) -> Result<Data
             parse_csv_reader(std::io::BufReader::new(file), &f.path, None, &pick(f))
         })?,
         DatasetSpec::Arrow(f) => read_table(f, base_dir, "arrow", |file| {
-            let reader = arrow_ipc::reader::FileReader::try_new(file, None)
-                .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
-            let batches: Vec<RecordBatch> = reader
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
-            from_columns(&f.path, &batches_to_cells(&batches)?, &pick(f))
+            arrow_dataset(file, &f.path, &pick(f))
         })?,
         DatasetSpec::Parquet(f) => read_table(f, base_dir, "parquet", |file| {
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .and_then(|b| b.build())
-                    .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-            let batches: Vec<RecordBatch> = reader
-                .collect::<Result<_, _>>()
-                .map_err(|e| e.to_string())?;
-            from_columns(&f.path, &batches_to_cells(&batches)?, &pick(f))
+            parquet_dataset(file, &f.path, &pick(f))
         })?,
     })
+}
+
+/// A dataset from an Arrow IPC file's bytes (the `arrow` dataset kind).
+pub fn arrow_dataset(
+    file: impl std::io::Read + std::io::Seek,
+    name: &str,
+    pick: &ColumnPick,
+) -> Result<Dataset, String> {
+    let reader = arrow_ipc::reader::FileReader::try_new(file, None)
+        .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
+    let batches: Vec<RecordBatch> = reader
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    from_columns(name, &batches_to_cells(&batches)?, pick)
+}
+
+/// A dataset from a Parquet file's bytes (the `parquet` dataset kind).
+pub fn parquet_dataset(
+    file: impl parquet::file::reader::ChunkReader + 'static,
+    name: &str,
+    pick: &ColumnPick,
+) -> Result<Dataset, String> {
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    let batches: Vec<RecordBatch> = reader
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    from_columns(name, &batches_to_cells(&batches)?, pick)
 }
 
 fn pick(f: &FileDataSpec) -> ColumnPick {

@@ -231,6 +231,7 @@ fn main() -> ExitCode {
                 max_events,
                 max_wall,
                 allow_large,
+                command: std::env::args().collect(),
             };
             let result = run_file(&scenario, &opts, &mut progress);
             if let Some(b) = bar {

@@ -38,6 +38,8 @@ pub struct RunOptions {
     /// Run even when the scenario's estimate exceeds the limits of
     /// [`crate::estimate`].
     pub allow_large: bool,
+    /// The command line, recorded in `run.json`.
+    pub command: Vec<String>,
 }
 
 /// Progress reported while running: rounds closed, rounds planned, sim time.
@@ -297,10 +299,47 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     Ok(())
 }
 
+/// The input files a run read, each with its size and digest: the
+/// scenario (its text as read), a data table, a price series.
+fn input_files(loaded: &LoadedScenario, scenario: &crate::scenario::Scenario) -> Vec<FileRecord> {
+    use crate::scenario::{DatasetSpec, PriceSpec};
+    let mut files = vec![FileRecord::of_bytes(&loaded.file, loaded.text.as_bytes())];
+    let data = scenario.learning.as_ref().and_then(|l| match &l.dataset {
+        DatasetSpec::Csv(f) | DatasetSpec::Arrow(f) | DatasetSpec::Parquet(f) => Some(&f.path),
+        _ => None,
+    });
+    let price = scenario
+        .economics
+        .as_ref()
+        .and_then(|e| match &e.token_price {
+            PriceSpec::Csv { path } => Some(path),
+            _ => None,
+        });
+    for path in data.into_iter().chain(price) {
+        // Read (within the data limit) after the run used it.
+        if let Ok(bytes) =
+            crate::input::read_limited(&loaded.dir.join(path), crate::input::data_limit())
+        {
+            files.push(FileRecord::of_bytes(path, &bytes));
+        }
+    }
+    files
+}
+
 /// What the run went on past: parameter changes that did not apply, and a
 /// diverged training run.
 fn warnings<L: dmlsim_models::learning::Learner>(sys: &System<L>) -> Vec<String> {
     let mut w = sys.param_errors.clone();
+    if sys
+        .chain
+        .as_ref()
+        .is_some_and(|c| c.economy.epochs.is_empty())
+    {
+        w.push(
+            "no epoch settled: the run ended before the first epoch boundary, so epochs.arrow is empty: no emission was minted and no reward paid (lengthen the horizon or shorten economics.epoch)"
+                .into(),
+        );
+    }
     if let Some(round) = sys.job.learner().diverged_at() {
         w.push(format!(
             "training diverged in round {round}: the global model holds non-finite parameters and test_loss is NaN from then on (run.json: learning.diverged_at_round); lower the learning rate or rescale the features"
@@ -392,6 +431,8 @@ pub fn run_scenario(
         seed: scenario.seed,
         seeds: scenario.seeds(),
         overrides: loaded.overrides.iter().map(|o| o.flag.clone()).collect(),
+        command: opts.command.clone(),
+        inputs: input_files(loaded, &scenario),
         learner: sys.job.learner().name().to_string(),
         nodes: sys.nodes.len() as u64,
         operators: u64::from(sys.nodes.operators),

@@ -19,6 +19,12 @@ pub struct RunInfo {
     pub seeds: crate::scenario::Seeds,
     /// `--set path=value` overrides applied to the scenario file, in order.
     pub overrides: Vec<String>,
+    /// The command line that produced the run (empty when run as a library).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Every input file the run read — the scenario, a data table, a price
+    /// series — with its size and SHA-256 (paths as the scenario names them).
+    pub inputs: Vec<FileRecord>,
     /// The learner behind the rounds.
     pub learner: String,
     /// Number of nodes.
@@ -77,6 +83,16 @@ pub struct FileRecord {
 }
 
 impl FileRecord {
+    /// The record of a file's bytes.
+    pub fn of_bytes(name: &str, bytes: &[u8]) -> FileRecord {
+        use sha2::Digest;
+        FileRecord {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: super::sink::hex(&sha2::Sha256::digest(bytes)),
+        }
+    }
+
     /// The manifest entry of a written table.
     pub fn of(t: &super::sink::WrittenTable) -> FileRecord {
         FileRecord {

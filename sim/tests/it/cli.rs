@@ -401,3 +401,41 @@ fn planted_symlinks_at_temporary_names_are_never_followed() {
     }
     assert!(!out.join(".rounds.arrow.partial").exists());
 }
+
+#[test]
+fn run_json_records_the_command_and_warns_of_an_empty_epochs_table() {
+    let out = scratch("cli-command").join("out");
+    let o = dmlsim(
+        &[
+            "run",
+            "scenarios/reward-curves.yaml",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--set",
+            "horizon=30m",
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    // The horizon ends before the first (hourly) epoch: said, not silent.
+    assert!(stderr.contains("no epoch settled"), "{stderr}");
+    let info = run_json(&out);
+    assert!(
+        info["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no epoch settled")
+    );
+    let command: Vec<&str> = info["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(command[1..3], ["run", "scenarios/reward-curves.yaml"]);
+    assert!(command.contains(&"horizon=30m"));
+    assert_eq!(info["inputs"][0]["name"], "scenarios/reward-curves.yaml");
+    assert_eq!(info["inputs"][0]["sha256"], info["scenario_sha256"]);
+}
