@@ -61,25 +61,55 @@ pub fn teacher_student<R: Rng + ?Sized>(
         .map(|_| StandardNormal.sample(rng))
         .map(|z: f64| z / (hidden as f64).sqrt())
         .collect();
+    // The first layer's weights by hidden unit, so each unit's dot product
+    // reads memory in order (it was strided: 94% of a 40,000 × 784 run).
+    let w1_by_unit: Vec<f64> = (0..hidden)
+        .flat_map(|k| (0..dim).map(move |j| (j, k)))
+        .map(|(j, k)| w1[j * hidden + k])
+        .collect();
     let mut x = Array2::<f32>::zeros((samples, dim));
     let mut y = Vec::with_capacity(samples);
-    let mut h = vec![0f64; hidden];
-    for i in 0..samples {
-        let input: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(rng)).collect();
-        for (k, hk) in h.iter_mut().enumerate() {
-            let s: f64 = (0..dim).map(|j| input[j] * w1[j * hidden + k]).sum();
-            *hk = s.max(0.0);
+    // Samples in blocks: the inputs are drawn in sample order as before,
+    // and each unit's sum still runs over j in order for every sample (so
+    // the labels are the same bits), but BLOCK sums proceed side by side.
+    const BLOCK: usize = 8;
+    let mut inputs = vec![0f64; BLOCK * dim];
+    let mut h = vec![0f64; BLOCK * hidden];
+    for start in (0..samples).step_by(BLOCK) {
+        let n = BLOCK.min(samples - start);
+        for v in inputs[..n * dim].iter_mut() {
+            *v = StandardNormal.sample(rng);
         }
-        let label = (0..classes)
-            .map(|c| (0..hidden).map(|k| h[k] * w2[k * classes + c]).sum::<f64>())
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(c, _)| c)
-            .unwrap_or(0);
-        for j in 0..dim {
-            x[[i, j]] = input[j] as f32;
+        for k in 0..hidden {
+            let w = &w1_by_unit[k * dim..(k + 1) * dim];
+            // −0.0 is the identity `Iterator::sum` starts from.
+            let mut acc = [-0.0f64; BLOCK];
+            for (j, wj) in w.iter().enumerate() {
+                for (b, a) in acc.iter_mut().enumerate().take(n) {
+                    *a += inputs[b * dim + j] * wj;
+                }
+            }
+            for (b, a) in acc.iter().enumerate().take(n) {
+                h[b * hidden + k] = a.max(0.0);
+            }
         }
-        y.push(label as u32);
+        for b in 0..n {
+            let hb = &h[b * hidden..(b + 1) * hidden];
+            let label = (0..classes)
+                .map(|c| {
+                    (0..hidden)
+                        .map(|k| hb[k] * w2[k * classes + c])
+                        .sum::<f64>()
+                })
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+                .map(|(c, _)| c)
+                .unwrap_or(0);
+            for j in 0..dim {
+                x[[start + b, j]] = inputs[b * dim + j] as f32;
+            }
+            y.push(label as u32);
+        }
     }
     Dataset {
         name: "teacher_student".into(),

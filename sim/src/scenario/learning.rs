@@ -109,9 +109,21 @@ pub struct FileDataSpec {
     pub path: String,
     /// Label column name.
     pub label: String,
-    /// Feature column names; all other columns if omitted.
-    #[serde(default)]
+    /// Feature column names; all other columns if omitted (an empty list
+    /// is refused rather than read as "all").
+    #[serde(default, deserialize_with = "non_empty_names")]
     pub features: Vec<String>,
+}
+
+/// A list of names that, when written, names at least one.
+fn non_empty_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    if names.is_empty() {
+        return Err(serde::de::Error::custom(
+            "an empty list; omit `features` to use every column but the label",
+        ));
+    }
+    Ok(names)
 }
 
 /// Partitioning schemes.

@@ -406,11 +406,36 @@ fn unknown_field_name(message: &str) -> Option<&str> {
     Some(&rest[..rest.find('`')?])
 }
 
+/// A parser message without its location (reported separately) and
+/// without Rust type names: `expected u32` reads `expected a whole number
+/// from 0 to 4294967295`.
 fn strip_location(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    const TYPES: [(&str, &str); 9] = [
+        ("u8", "a whole number from 0 to 255"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u64", "a whole number from 0 to 18446744073709551615"),
+        ("usize", "a whole number ≥ 0"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    let mut out = msg.to_string();
+    for (rust, plain) in TYPES {
+        let pattern = format!("expected {rust}");
+        if let Some(i) = out.find(&pattern) {
+            let end = i + pattern.len();
+            if !out[end..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                out.replace_range(i..end, &format!("expected {plain}"));
+            }
+        }
     }
+    out
 }
 
 /// How a YAML value is named in messages ("a number", "a list", …).

@@ -62,7 +62,7 @@ fn bad_scenarios_are_reported_with_path_and_line() {
             "count: -5",
             "populations[1].count",
             "count: -5",
-            "invalid type: integer `-5`, expected u32",
+            "invalid type: integer `-5`, expected a whole number from 0 to 4294967295",
         ),
         (
             "zero-deadline",
@@ -633,4 +633,31 @@ fn scenarios_that_would_exhaust_memory_or_run_for_hours_are_refused_with_their_e
     let info = run_json(&out);
     assert_eq!(info["stopped_by"], "max_events");
     assert!(info["estimate"]["events"].as_f64().unwrap() > 1e9);
+}
+
+#[test]
+fn messages_speak_of_numbers_not_rust_types_and_empty_feature_lists_are_refused() {
+    let cases = [
+        (
+            "rounds.count=-1",
+            "rounds.count: invalid type: integer `-1`, expected a whole number from 0 to 4294967295",
+        ),
+        (
+            "learning.dataset={csv: {path: x.csv, label: y, features: []}}",
+            "learning.dataset.csv.features: an empty list; omit `features` to use every column but the label",
+        ),
+    ];
+    for (set, expect) in cases {
+        let o = dmlsim(
+            &["validate", "scenarios/digits-iid.yaml", "--set", set],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expect), "{set}: {stderr}");
+        assert!(
+            !stderr.contains("u32") && !stderr.contains("u128"),
+            "{stderr}"
+        );
+    }
 }
