@@ -213,3 +213,56 @@ fn event_and_wall_budgets_stop_a_run_cleanly() {
     assert!(info["wall_s"].as_f64().unwrap() < 30.0);
     assert_manifest_agrees(&out);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_leaves_the_previous_run_whole_and_names_the_file() {
+    // After a full disk, new tables sat next to an old run.json. A file-size
+    // limit (with SIGXFSZ ignored, writes fail with EFBIG) stands in for it.
+    let dir = scratch("integrity-full-disk");
+    let out = dir.join("out");
+    run_ok("scenarios/quickstart.yaml", &out, &[], &[]);
+    let before = std::fs::read(out.join("run.json")).unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 64; trap '' XFSZ; exec '{}' run scenarios/reward-curves.yaml --out '{}' -q",
+            env!("CARGO_BIN_EXE_dmlsim"),
+            out.display()
+        ))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains(".arrow"),
+        "the error names the file: {stderr}"
+    );
+    assert_eq!(std::fs::read(out.join("run.json")).unwrap(), before);
+    assert_manifest_agrees(&out);
+    assert_eq!(names(&dir), ["out"], "no staging folder left");
+}
+
+#[test]
+fn progress_is_reported_after_every_round() {
+    // Progress came every 200,000 events: a learning run showed `round
+    // 0/200` for a minute and a half.
+    let loaded =
+        dmlsim::scenario::load_scenario_with(&repo().join("scenarios/digits-iid.yaml"), &[])
+            .unwrap();
+    let opts = dmlsim::run::RunOptions {
+        out: scratch("integrity-progress").join("out"),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let info =
+        dmlsim::run::run_scenario(&loaded, &opts, &mut |done, _, _| seen.push(done)).unwrap();
+    let rounds = info.rounds_completed;
+    for r in 1..=rounds {
+        assert!(
+            seen.contains(&r),
+            "no progress report at round {r}: {seen:?}"
+        );
+    }
+}
