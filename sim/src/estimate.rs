@@ -139,11 +139,20 @@ impl Estimate {
             let blocks = horizon_s / e.block_time.time().as_secs_f64().max(1e-9);
             let epochs = horizon_s / e.epoch.time().as_secs_f64().max(1e-9);
             parts.push(Part::events("economics.block_time", "blocks", blocks));
-            // Each epoch pays every operator (at most one per node): ledger rows.
+            // Ledger rows (kept for ledger.arrow).
+            let operators: f64 = s
+                .populations
+                .iter()
+                .map(|p| f64::from(p.count) / p.nodes_per_operator.support().0.max(1.0))
+                .sum();
+            // Paid per epoch: each operator with work (compute and data
+            // shares), no more than the epoch's selected clients; plus a
+            // round's fee entries.
+            let paid_per_epoch = (2.0 * operators).min(2.0 * clients * rounds / epochs.max(1.0));
             parts.push(Part::memory(
                 "economics.epoch",
                 "ledger entries and epoch records",
-                epochs * (nodes * 120.0 + 512.0),
+                epochs * (paid_per_epoch * 120.0 + 512.0) + rounds * 3.0 * 120.0,
             ));
         }
         if let Some(l) = learning {
