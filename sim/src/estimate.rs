@@ -433,10 +433,19 @@ fn header_columns(kind: &str, path: &Path) -> usize {
             let _ = std::io::BufReader::new(file.take(1 << 20)).read_line(&mut line);
             line.split(',').count()
         }
-        "arrow" => arrow_ipc::reader::FileReader::try_new(file, None)
-            .map_or(0, |r| r.schema().fields().len()),
-        _ => parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_or(0, |b| b.schema().fields().len()),
+        // The decoders can panic on corrupt files; the loader reports those.
+        "arrow" => crate::learning_setup::decode_guarded("Arrow IPC", || {
+            Ok(arrow_ipc::reader::FileReader::try_new(file, None)
+                .map_or(0, |r| r.schema().fields().len()))
+        })
+        .unwrap_or(0),
+        _ => crate::learning_setup::decode_guarded("Parquet", || {
+            Ok(
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_or(0, |b| b.schema().fields().len()),
+            )
+        })
+        .unwrap_or(0),
     }
 }
 

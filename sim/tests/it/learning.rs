@@ -431,3 +431,36 @@ fn divergence_is_reported_as_nan_with_its_round_and_a_warning() {
     run_ok("scenarios/digits-iid.yaml", &ok, &[], &[]);
     assert!(run_json(&ok)["learning"].get("diverged_at_round").is_none());
 }
+
+#[test]
+fn corrupt_arrow_and_parquet_files_are_refused_not_panicked_on() {
+    // Found by the libFuzzer targets: the Arrow and Parquet decoders panic
+    // on the `crash-` files (arrow-buffer and parquet assertions), and the
+    // Arrow reader allocated 4 GB for the 348-byte `oom-` file.
+    let dir = scratch("learn-corrupt");
+    for kind in ["arrow", "parquet"] {
+        let folder = repo().join("fuzz/regressions").join(kind);
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            let data = dir.join(format!("data.{kind}"));
+            std::fs::copy(&path, &data).unwrap();
+            let scenario = dir.join(format!("{kind}.yaml"));
+            std::fs::write(
+                &scenario,
+                scenario_with_dataset(&format!("{{ {kind}: {{ path: data.{kind}, label: y }} }}")),
+            )
+            .unwrap();
+            let o = dmlsim(&["validate", scenario.to_str().unwrap()], &[]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{}: {stderr}", path.display());
+            assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
+            assert!(
+                stderr.contains(&format!("learning.dataset.{kind}")),
+                "{stderr}"
+            );
+        }
+    }
+}
