@@ -71,35 +71,29 @@ fn a_folder_with_foreign_files_or_an_unusable_path_is_refused_before_simulating(
     let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("analysis.ipynb"), "mine").unwrap();
-    let o = dmlsim(
-        &[
-            "run",
-            "scenarios/quickstart.yaml",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    // Refused with exit 2 before simulating; returns what stderr said.
+    let refused = |out: &Path| {
+        let o = dmlsim(
+            &[
+                "run",
+                "scenarios/quickstart.yaml",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        stderr
+    };
+    let stderr = refused(&out);
     assert!(
         stderr.contains("refusing to replace") && stderr.contains("`analysis.ipynb`"),
         "{stderr}"
     );
     assert_eq!(names(&out), ["analysis.ipynb"]);
     // A path through a file cannot be written; said before simulating.
-    let blocked = dir.join("out/analysis.ipynb/run");
-    let o = dmlsim(
-        &[
-            "run",
-            "scenarios/quickstart.yaml",
-            "--out",
-            blocked.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let stderr = refused(&dir.join("out/analysis.ipynb/run"));
     assert!(
         stderr.contains("cannot write") && stderr.contains("analysis.ipynb"),
         "{stderr}"
