@@ -172,9 +172,8 @@ impl OutputFolder {
             let p = p.display().to_string();
             move |e: std::io::Error| std::io::Error::new(e.kind(), format!("{p}: {e}"))
         };
-        File::open(&self.staging)
-            .and_then(|d| d.sync_all())
-            .map_err(named(&self.staging))?;
+        // Best effort: not every platform opens a folder as a file.
+        let _ = File::open(&self.staging).and_then(|d| d.sync_all());
         let leftover = {
             // An abort (second Ctrl-C) waits for the swap to finish.
             let mut cleanup = ABORT_CLEANUP.lock().unwrap_or_else(|p| p.into_inner());
@@ -343,7 +342,11 @@ fn swap(new: &Path, target: &Path, old: &Path) -> std::io::Result<Option<PathBuf
         return Ok(Some(new.to_path_buf()));
     }
     std::fs::rename(target, old)?;
-    std::fs::rename(new, target)?;
+    if let Err(e) = std::fs::rename(new, target) {
+        // Put the previous run back rather than leave no run at all.
+        let _ = std::fs::rename(old, target);
+        return Err(e);
+    }
     Ok(Some(old.to_path_buf()))
 }
 
