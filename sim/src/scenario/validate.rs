@@ -1,7 +1,7 @@
 //! Semantic checks on a typed scenario: ranges, cross references and sizes.
 //! Returns every problem as `(field path, message)`.
 
-use super::param::{Param, Range, ranges};
+use super::param::{Param, Range, ranges, show};
 use super::types::{Availability, Generator, Scenario};
 use dmlsim_models::econ::MAX_SUPPLY_TOKENS;
 use std::collections::BTreeSet;
@@ -31,7 +31,12 @@ impl Checker {
             let open = if lo_open { "(" } else { "[" };
             self.err(
                 path,
-                format!("expected a value in {open}{lo}, {hi}], found {v}"),
+                format!(
+                    "expected a value in {open}{}, {}], found {}",
+                    show(lo),
+                    show(hi),
+                    show(v)
+                ),
             );
         }
     }
@@ -104,12 +109,13 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             false,
             14.0,
         );
+        // USD per kWh: bounded so energy costs stay finite (retail ~0.1–0.5).
         c.num(
             &format!("regions[{i}].electricity_usd_per_kwh"),
             r.electricity_usd_per_kwh,
             0.0,
             false,
-            INF,
+            1e6,
         );
     }
 
@@ -236,13 +242,20 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             ),
         );
     }
-    c.num("aggregator.up_mbps", s.aggregator.up_mbps, 0.0, true, INF);
+    let link = ranges::LINK_MBPS;
+    c.num(
+        "aggregator.up_mbps",
+        s.aggregator.up_mbps,
+        0.0,
+        true,
+        link.hi,
+    );
     c.num(
         "aggregator.down_mbps",
         s.aggregator.down_mbps,
         0.0,
         true,
-        INF,
+        link.hi,
     );
 
     let r = &s.rounds;
