@@ -42,6 +42,23 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok.success());
 }
 
+/// Runs the quickstart into `out`, expecting a refusal (exit 2) before
+/// anything is simulated; returns what stderr said.
+fn refused(out: &Path) -> String {
+    let o = dmlsim(
+        &[
+            "run",
+            "scenarios/quickstart.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -71,21 +88,6 @@ fn a_folder_with_foreign_files_or_an_unusable_path_is_refused_before_simulating(
     let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("analysis.ipynb"), "mine").unwrap();
-    // Refused with exit 2 before simulating; returns what stderr said.
-    let refused = |out: &Path| {
-        let o = dmlsim(
-            &[
-                "run",
-                "scenarios/quickstart.yaml",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        );
-        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(o.status.code(), Some(2), "{stderr}");
-        stderr
-    };
     let stderr = refused(&out);
     assert!(
         stderr.contains("refusing to replace") && stderr.contains("`analysis.ipynb`"),
@@ -108,17 +110,7 @@ fn ctrl_c_writes_what_is_complete_and_a_second_run_is_refused_meanwhile() {
     let child = start_long_run(&out, &[]);
     wait_for(&dir.join(".out.dmlsim-new"));
     // Another run into the same folder is refused while the first writes.
-    let o = dmlsim(
-        &[
-            "run",
-            "scenarios/quickstart.yaml",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let stderr = refused(&out);
     assert!(
         stderr.contains("is being written by another dmlsim run")
             && stderr.contains(&format!("pid {}", child.id())),

@@ -205,13 +205,8 @@ fn user_tables_load_from_csv_arrow_and_parquet() {
         // run.json names every input file with its digest, the data table too.
         let inputs = run_json(&dir.join(format!("out-{kind}")))["inputs"].clone();
         let data = std::fs::read(dir.join(format!("data.{kind}"))).unwrap();
-        use sha2::Digest;
-        let digest: String = sha2::Sha256::digest(&data)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         assert_eq!(inputs[1]["name"], format!("data.{kind}"), "{inputs}");
-        assert_eq!(inputs[1]["sha256"], digest.as_str());
+        assert_eq!(inputs[1]["sha256"], sha256_hex(&data).as_str());
         let acc = accuracies(&dir.join(format!("out-{kind}")));
         assert!(
             *acc.last().unwrap() > 0.9,

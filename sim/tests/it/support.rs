@@ -109,18 +109,17 @@ pub fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
 /// files, each with its true size and SHA-256, and that the folder holds
 /// nothing else (no temporary file).
 pub fn assert_manifest_agrees(out: &Path) {
-    use sha2::Digest;
     let info = run_json(out);
     let mut listed: Vec<String> = Vec::new();
     for f in info["files"].as_array().expect("run.json lists files") {
         let name = f["name"].as_str().unwrap();
         let bytes = std::fs::read(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(f["bytes"].as_u64(), Some(bytes.len() as u64), "{name}");
-        let digest: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(f["sha256"].as_str(), Some(digest.as_str()), "{name}");
+        assert_eq!(
+            f["sha256"].as_str(),
+            Some(sha256_hex(&bytes).as_str()),
+            "{name}"
+        );
         listed.push(name.to_string());
     }
     listed.push("run.json".into());
@@ -131,4 +130,13 @@ pub fn assert_manifest_agrees(out: &Path) {
         .collect();
     present.sort();
     assert_eq!(present, listed, "{}", out.display());
+}
+
+/// Hex SHA-256 of bytes, as run.json writes digests.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
