@@ -24,6 +24,7 @@ pub mod params;
 pub mod protocol;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod system;
 pub mod verification;
 pub mod world;

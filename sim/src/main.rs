@@ -1,6 +1,6 @@
 //! The `dmlsim` command line: run, validate, schema.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use dmlsim::estimate::Estimate;
 use dmlsim::output::TableSet;
 use dmlsim::run::{RunError, RunOptions, run_file};
@@ -75,8 +75,55 @@ enum Command {
         #[arg(long)]
         allow_large: bool,
     },
+    /// Run a sweep: many runs of one scenario with fields varied (grid,
+    /// zip, random samples, replicates), in parallel, into one folder;
+    /// re-running it resumes. `dmlsim sweep merge` combines shards.
+    Sweep(SweepArgs),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    /// Sweep YAML file (see docs/sweeps.md).
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    /// Sweep folder (default: out/NAME, NAME the sweep's name).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Run only shard I of N (0 ≤ I < N): the runs whose id is I modulo N;
+    /// combine the shards' folders with `dmlsim sweep merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Runs at a time (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Print the runs (id, cell, replicate, overrides) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run scenarios estimated to exceed the limits (as `run --allow-large`).
+    #[arg(long)]
+    allow_large: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum SweepAction {
+    /// Combine the folders of a sharded sweep into one (byte for byte the
+    /// folder the unsharded sweep writes).
+    Merge {
+        /// The shards' folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// The merged folder.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
 }
 
 /// Parses `--max-wall` (`90s`, `10m`, `2h`).
@@ -125,6 +172,7 @@ fn parse_overrides(flags: &[String]) -> Result<Vec<Override>, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Sweep(args) => sweep_command(args),
         Command::Schema => {
             println!("{}", json_schema());
             ExitCode::SUCCESS
@@ -295,6 +343,173 @@ fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
             }
+        }
+    }
+}
+
+/// `dmlsim sweep FILE` and `dmlsim sweep merge`.
+fn sweep_command(args: SweepArgs) -> ExitCode {
+    use dmlsim::sweep::{RunEvent, Shard, Sweep, SweepOptions, merge, run_sweep, runs_of};
+    if let Some(SweepAction::Merge { shards, out }) = args.action {
+        return match merge(&shards, &out) {
+            Ok(m) => {
+                if !m.absent_shards.is_empty() {
+                    eprintln!(
+                        "warning: shards {:?} were not given; their runs are `missing` in runs.arrow",
+                        m.absent_shards
+                    );
+                }
+                eprintln!(
+                    "merged {} folders into {}: {} runs ok, {} failed, {} missing of {}",
+                    shards.len(),
+                    out.display(),
+                    m.index.ok,
+                    m.index.failed,
+                    m.index.missing,
+                    m.planned
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let Some(file) = args.file else {
+        eprintln!("error: name a sweep file");
+        return ExitCode::from(2);
+    };
+    let shard = match args.shard.as_deref().map(Shard::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sweep = match Sweep::load(&file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mine = runs_of(&sweep, shard);
+    if args.list {
+        println!("run_id\tcell\treplicate\toverrides");
+        for r in mine {
+            let flags: Vec<String> = r
+                .overrides
+                .iter()
+                .map(|o| format!("--set '{}'", o.flag.replace('\'', "'\\''")))
+                .collect();
+            println!(
+                "{}\t{}\t{}\t{}",
+                r.run_id,
+                r.cell,
+                r.replicate,
+                flags.join(" ")
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(&sweep.name));
+    let planned = mine.len() as u64;
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new(planned);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] runs {pos}/{len} {msg} (eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let running = std::sync::atomic::AtomicU32::new(0);
+    let failed = std::sync::atomic::AtomicU32::new(0);
+    let show = |b: &ProgressBar| {
+        b.set_message(format!(
+            "running {}, failed {}",
+            running.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed)
+        ));
+    };
+    let report = |event: RunEvent| {
+        match &event {
+            RunEvent::Started(_) => {
+                running.fetch_add(1, Ordering::Relaxed);
+            }
+            RunEvent::Done(_) => {
+                running.fetch_sub(1, Ordering::Relaxed);
+            }
+            RunEvent::Failed(id, message) => {
+                running.fetch_sub(1, Ordering::Relaxed);
+                failed.fetch_add(1, Ordering::Relaxed);
+                let line = format!("run {id} failed: {message}");
+                match &bar {
+                    Some(b) => b.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
+        if let Some(b) = &bar {
+            if !matches!(event, RunEvent::Started(_)) {
+                b.inc(1);
+            }
+            show(b);
+        }
+    };
+    let opts = SweepOptions {
+        out: out.clone(),
+        shard,
+        jobs: args.jobs,
+        allow_large: args.allow_large,
+        interrupt: install_interrupt_handler(),
+        command: std::env::args().collect(),
+    };
+    let result = run_sweep(&sweep, &opts, &report);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(o) => {
+            if !args.quiet {
+                eprintln!(
+                    "{}: {} runs done, {} failed, {} already complete, of {}{}; results in {}",
+                    sweep.name,
+                    o.done,
+                    o.failed,
+                    o.skipped,
+                    o.planned,
+                    shard.map_or(String::new(), |s| format!(
+                        " (shard {}/{})",
+                        s.index, s.count
+                    )),
+                    out.display()
+                );
+            }
+            if o.interrupted {
+                eprintln!(
+                    "interrupted: {} of {} runs are complete; run the same command again to resume",
+                    o.index.ok, o.planned
+                );
+                ExitCode::from(130)
+            } else if o.index.failed > 0 {
+                eprintln!(
+                    "error: {} runs failed (runs.arrow: status = failed, error says why)",
+                    o.index.failed
+                );
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -348,14 +348,12 @@ fn warnings<L: dmlsim_models::learning::Learner>(sys: &System<L>) -> Vec<String>
     w
 }
 
-/// Runs a loaded scenario, writing the result files into `opts.out`: into
-/// a staging folder that replaces `opts.out` as a whole when the run is
-/// complete (see [`crate::output::folder`]).
-pub fn run_scenario(
+/// The scenario as it will run: `opts.seed` applied, refused when its
+/// estimate exceeds the limits (unless `opts.allow_large`).
+fn prepared(
     loaded: &LoadedScenario,
     opts: &RunOptions,
-    progress: Progress,
-) -> Result<RunInfo, RunError> {
+) -> Result<(crate::scenario::Scenario, Estimate), RunError> {
     let mut scenario = loaded.scenario.clone();
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
@@ -365,14 +363,46 @@ pub fn run_scenario(
     if !opts.allow_large && !too_large.is_empty() {
         return Err(RunError::Scenario(loaded.error(too_large)));
     }
+    Ok((scenario, estimate))
+}
+
+/// Runs a loaded scenario, writing the result files into `opts.out`: into
+/// a staging folder that replaces `opts.out` as a whole when the run is
+/// complete (see [`crate::output::folder`]).
+pub fn run_scenario(
+    loaded: &LoadedScenario,
+    opts: &RunOptions,
+    progress: Progress,
+) -> Result<RunInfo, RunError> {
+    prepared(loaded, opts)?;
     // Claimed (locked, probed for writing) before anything is simulated.
     let folder = OutputFolder::claim(&opts.out).map_err(RunError::Folder)?;
     let dir = folder.staging().to_path_buf();
     let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
+    let mut sink = ArrowFileSink::new(&dir, opts.tables.clone());
+    let mut info = simulate(loaded, opts, &mut sink, progress)?;
+    let written = sink.finish().map_err(|e| out_err(&opts.out, e))?;
+    info.record_files(&written);
+    // run.json, the manifest, is written last; then the folder is swapped in.
+    info.write(&dir).map_err(|e| out_err(&dir, e))?;
+    folder.commit().map_err(|e| out_err(&opts.out, e))?;
+    Ok(info)
+}
+
+/// Runs a loaded scenario into `sink` and returns its `run.json` record,
+/// whose manifest is empty until the caller finishes the sink and calls
+/// [`RunInfo::record_files`]. Write errors name `opts.out`.
+pub fn simulate(
+    loaded: &LoadedScenario,
+    opts: &RunOptions,
+    sink: &mut dyn Sink,
+    progress: Progress,
+) -> Result<RunInfo, RunError> {
+    let (scenario, estimate) = prepared(loaded, opts)?;
+    let out_err = |p: &Path, e| RunError::Output(p.to_path_buf(), e);
     let started = Instant::now();
     let mut sys = build(&scenario, loaded, opts.trace)?;
     let learning = sys.job.learner().describe();
-    let mut sink = ArrowFileSink::new(&dir, opts.tables.clone());
     let mut blocks = BlockStream::default();
     let mut rounds = RoundStream::default();
     let write_err = |e| out_err(&opts.out, e);
@@ -399,12 +429,8 @@ pub fn run_scenario(
             s.job.rounds_done() == round && !interrupted()
         });
         progress(sys.job.rounds_done(), planned, kernel.now());
-        blocks
-            .drain(&mut sys, &mut sink, false)
-            .map_err(write_err)?;
-        rounds
-            .drain(&mut sys, &mut sink, false)
-            .map_err(write_err)?;
+        blocks.drain(&mut sys, sink, false).map_err(write_err)?;
+        rounds.drain(&mut sys, sink, false).map_err(write_err)?;
         if !matches!(stop, StopReason::Budget | StopReason::Paused) {
             break Ending::Kernel(stop);
         }
@@ -420,11 +446,10 @@ pub fn run_scenario(
     if let Some(message) = &sys.failure {
         return Err(RunError::Check(format!("{}: {message}", loaded.file)));
     }
-    blocks.drain(&mut sys, &mut sink, true).map_err(write_err)?;
-    rounds.drain(&mut sys, &mut sink, true).map_err(write_err)?;
-    write_tables(&scenario, &sys, &mut sink).map_err(write_err)?;
-    let written = sink.finish().map_err(write_err)?;
-    let info = RunInfo {
+    blocks.drain(&mut sys, sink, true).map_err(write_err)?;
+    rounds.drain(&mut sys, sink, true).map_err(write_err)?;
+    write_tables(&scenario, &sys, sink).map_err(write_err)?;
+    Ok(RunInfo {
         dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),
         scenario_sha256: sha256_hex(&loaded.text),
@@ -451,23 +476,15 @@ pub fn run_scenario(
         selection_retries: sys.job.selection_retries,
         wall_s,
         events_per_s: events as f64 / wall_s.max(1e-9),
-        files: written.iter().map(FileRecord::of).collect(),
+        files: Vec::new(),
         warnings: warnings(&sys),
         estimate,
-        summary: Summary::new(
-            &written,
-            rounds.summary,
-            sys.chain.as_ref().map(|c| &c.economy),
-        ),
+        summary: Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy)),
         learning: learning.map(|info| LearningRecord {
             info,
             model_bytes: sys.job.plan().model_bytes,
             update_bytes: sys.job.plan().update_bytes,
             diverged_at_round: sys.job.learner().diverged_at(),
         }),
-    };
-    // run.json, the manifest, is written last; then the folder is swapped in.
-    info.write(&dir).map_err(|e| out_err(&dir, e))?;
-    folder.commit().map_err(|e| out_err(&opts.out, e))?;
-    Ok(info)
+    })
 }

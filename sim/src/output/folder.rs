@@ -286,7 +286,7 @@ fn resolve(out: &Path) -> Result<(PathBuf, OsString), ClaimError> {
 /// missing, a symlink at its name removed first) and locked; if a run
 /// releasing it removed the file meanwhile, the lock is on an orphan and
 /// the step is repeated.
-fn acquire_lock(target: &Path, path: &Path) -> Result<File, ClaimError> {
+pub(crate) fn acquire_lock(target: &Path, path: &Path) -> Result<File, ClaimError> {
     let io = |e| ClaimError::Io(path.to_path_buf(), e);
     loop {
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {

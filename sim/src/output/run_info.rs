@@ -120,6 +120,12 @@ pub struct LearningRecord {
     pub diverged_at_round: Option<u32>,
 }
 impl RunInfo {
+    /// Fills the manifest and the row counts from the finished tables.
+    pub fn record_files(&mut self, written: &[super::sink::WrittenTable]) {
+        self.files = written.iter().map(FileRecord::of).collect();
+        self.summary.rows = written.iter().map(|t| (t.name, t.rows)).collect();
+    }
+
     /// Writes `DIR/run.json` atomically.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         super::table::write_atomically(&dir.join("run.json"), |w| {

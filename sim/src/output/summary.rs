@@ -2,7 +2,6 @@
 //! so a sweep or a CI check can read a run's outcome without opening the
 //! tables.
 
-use super::sink::WrittenTable;
 use crate::economy::Economy;
 use crate::protocol::RoundRecord;
 use dmlsim_models::econ::as_tokens;
@@ -79,11 +78,12 @@ pub struct EconomySummary {
 }
 
 impl Summary {
-    /// The summary of a run; `rows` are the tables written, `rounds` the
-    /// rounds' figures accumulated as they streamed out.
-    pub fn new(written: &[WrittenTable], rounds: RoundsSummary, e: Option<&Economy>) -> Self {
+    /// The summary of a run; `rounds` are the rounds' figures accumulated
+    /// as they streamed out. `rows` stays empty until the tables are
+    /// finished ([`super::RunInfo::record_files`]).
+    pub fn new(rounds: RoundsSummary, e: Option<&Economy>) -> Self {
         Summary {
-            rows: written.iter().map(|t| (t.name, t.rows)).collect(),
+            rows: BTreeMap::new(),
             rounds,
             economy: e.map(|e| {
                 let last = e.epochs.last();

@@ -60,7 +60,8 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 impl ScenarioError {
-    fn single(file: &str, location: Option<Location>, message: String) -> Self {
+    /// One problem without a field path.
+    pub fn single(file: &str, location: Option<Location>, message: String) -> Self {
         ScenarioError {
             file: file.to_string(),
             problems: vec![Problem {
@@ -302,6 +303,46 @@ pub fn parse_scenario_with(
         return Err(locate(file, text, overrides, semantic));
     }
     Ok(scenario)
+}
+
+/// Parses a whole YAML document (a sweep file, a check list) into `T`,
+/// reporting the first problem with its file, line, column and field path,
+/// as scenario problems are reported.
+pub fn parse_document<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, ScenarioError> {
+    if text.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::single(
+            file,
+            None,
+            format!("the file is larger than {MAX_SCENARIO_BYTES} bytes"),
+        ));
+    }
+    serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let loc = inner.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        let mut err = locate(
+            file,
+            text,
+            &[],
+            vec![(
+                if path == "." { String::new() } else { path },
+                strip_location(&inner.to_string()),
+            )],
+        );
+        if let Some(p) = err.problems.first_mut().filter(|p| p.location.is_none()) {
+            p.location = loc;
+        }
+        err
+    })
+}
+
+/// Locates problems found after parsing (field path and message) in a
+/// document's text, as scenario problems are located.
+pub fn locate_problems(file: &str, text: &str, problems: Vec<(String, String)>) -> ScenarioError {
+    locate(file, text, &[], problems)
 }
 
 fn check_items<T: DeserializeOwned>(items: &[Value], key: &str, out: &mut Vec<(String, String)>) {

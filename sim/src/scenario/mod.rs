@@ -19,10 +19,10 @@ pub use duration::Duration;
 pub use economics::*;
 pub use learning::*;
 pub use load::{
-    LoadedScenario, Problem, ScenarioError, load_scenario, load_scenario_with, parse_scenario,
-    parse_scenario_with,
+    LoadedScenario, Problem, ScenarioError, load_scenario, load_scenario_with, locate_problems,
+    parse_document, parse_scenario, parse_scenario_with,
 };
-pub use overrides::{Override, OverrideError};
+pub use overrides::{Override, OverrideError, flow_text};
 pub use param::{Distribution, Param};
 pub use types::*;
 pub use verification::*;

@@ -76,7 +76,50 @@ fn segments(path: &str) -> Result<Vec<Segment>, String> {
     Ok(out)
 }
 
+/// A YAML value on one line, as a `--set` flag writes it: `5`, `2h`,
+/// `{constant: {per_epoch: 100}}`, `[a, b]`; strings that would read back
+/// as something else are double-quoted.
+pub fn flow_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && !s.contains([',', '[', ']', '{', '}', '#', '\n', '"', '\''])
+                && serde_yaml_ng::from_str::<Value>(s).ok().as_ref() == Some(v);
+            if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).expect("a string serializes")
+            }
+        }
+        Value::Sequence(items) => {
+            let inner: Vec<String> = items.iter().map(flow_text).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Mapping(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", flow_text(k), flow_text(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        Value::Tagged(t) => format!("{} {}", t.tag, flow_text(&t.value)),
+    }
+}
+
 impl Override {
+    /// The override that sets `path` to `value`; its flag is `path=value`
+    /// with the value on one line, so it reads back as the same override.
+    pub fn new(path: &str, value: Value) -> Override {
+        Override {
+            path: path.to_string(),
+            flag: format!("{path}={}", flow_text(&value)),
+            value,
+        }
+    }
+
     /// Reads a `path=value` flag.
     pub fn parse(flag: &str) -> Result<Override, OverrideError> {
         let err = |message: String| OverrideError {
@@ -203,6 +246,37 @@ mod tests {
         );
         assert!(msg("rounds[x]=1").contains("is not a list index"));
         assert!(msg("rounds..count=1").contains("empty field name"));
+    }
+
+    #[test]
+    fn flow_text_reads_back_as_the_same_value() {
+        for text in [
+            "5",
+            "2.5",
+            "2h",
+            "true",
+            "null",
+            "\"true\"",
+            "\"5\"",
+            "\"a, b\"",
+            "\"\"",
+            "[1, x, {a: 2}]",
+            "{constant: {per_epoch: 100}}",
+            "{halving: {initial: 2000.5, period_epochs: 24}}",
+        ] {
+            let v: Value = serde_yaml_ng::from_str(text).unwrap();
+            let o = Override::new("a.b", v.clone());
+            assert_eq!(
+                Override::parse(&o.flag).unwrap().value,
+                v,
+                "{text} -> {}",
+                o.flag
+            );
+        }
+        assert_eq!(
+            flow_text(&serde_yaml_ng::from_str("{a: [1, 2]}").unwrap()),
+            "{a: [1, 2]}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod integrity;
 mod learning;
 mod seeds;
 mod support;
+mod sweeps;
 mod timing;
 mod validation;
 mod verification;
