@@ -201,10 +201,59 @@ impl BlockStream {
     }
 }
 
+/// Moves operator-epoch rows out of the economy into
+/// `operator_epochs.arrow` as epochs settle (a year of hourly epochs of
+/// 10,000 operators is 88 M rows).
+struct OperatorEpochStream {
+    rows: Batches<crate::economy::OperatorEpochRecord>,
+    /// Each operator's profile: its first node's.
+    profile_of: Vec<u16>,
+    profiles: Vec<String>,
+}
+
+impl OperatorEpochStream {
+    fn new<L: dmlsim_models::learning::Learner>(
+        scenario: &crate::scenario::Scenario,
+        sys: &System<L>,
+    ) -> Self {
+        let mut profile_of = vec![0u16; sys.nodes.operators as usize];
+        let mut seen = vec![false; profile_of.len()];
+        for (node, &o) in sys.nodes.operator.iter().enumerate() {
+            if !std::mem::replace(&mut seen[o as usize], true) {
+                profile_of[o as usize] = sys.nodes.profile[node];
+            }
+        }
+        OperatorEpochStream {
+            rows: Batches::default(),
+            profile_of,
+            profiles: scenario.profiles.iter().map(|p| p.name.clone()).collect(),
+        }
+    }
+
+    fn drain<L: dmlsim_models::learning::Learner>(
+        &mut self,
+        sys: &mut System<L>,
+        sink: &mut dyn Sink,
+        last: bool,
+    ) -> std::io::Result<()> {
+        let Some(chain) = sys.chain.as_mut() else {
+            return Ok(());
+        };
+        let new = std::mem::take(&mut chain.economy.operator_epochs);
+        if !sink.wants("operator_epochs") {
+            return Ok(());
+        }
+        self.rows.pending.extend(new);
+        let (profile_of, profiles) = (&self.profile_of, &self.profiles);
+        self.rows.flush(last, |batch| {
+            econ_tables::operator_epochs_table(&batch, profile_of, profiles).write_to(sink)
+        })
+    }
+}
+
 /// Moves closed rounds out of the job (and, with an economy, their settled
 /// economy rows) into `rounds.arrow`, so memory does not grow with the
 /// number of rounds.
-#[derive(Default)]
 struct RoundStream {
     records: Batches<crate::protocol::RoundRecord>,
     economy: Vec<crate::economy::RoundEconomics>,
@@ -212,6 +261,15 @@ struct RoundStream {
 }
 
 impl RoundStream {
+    /// A stream whose summary measures the scenario's derived metrics.
+    fn new(metrics: &crate::scenario::MetricsSpec) -> Self {
+        RoundStream {
+            records: Batches::default(),
+            economy: Vec::new(),
+            summary: crate::output::summary::RoundsSummary::new(metrics),
+        }
+    }
+
     /// Takes the rounds whose rows are final (all of them when `last`) and
     /// writes what fills batches (all of it when `last`).
     fn drain<L: dmlsim_models::learning::Learner>(
@@ -238,7 +296,8 @@ impl RoundStream {
             }
             None => sys.job.take_records(None),
         };
-        self.summary.add(&new);
+        let economy = sys.chain.is_some().then_some(self.economy.as_slice());
+        self.summary.add(&new, economy);
         if !sink.wants("rounds") {
             self.economy.clear();
             return Ok(());
@@ -404,7 +463,8 @@ pub fn simulate(
     let mut sys = build(&scenario, loaded, opts.trace)?;
     let learning = sys.job.learner().describe();
     let mut blocks = BlockStream::default();
-    let mut rounds = RoundStream::default();
+    let mut rounds = RoundStream::new(&scenario.metrics);
+    let mut operator_epochs = OperatorEpochStream::new(&scenario, &sys);
     let write_err = |e| out_err(&opts.out, e);
     let mut kernel: Kernel<Event> = Kernel::new();
     sys.start(kernel.scheduler());
@@ -431,6 +491,9 @@ pub fn simulate(
         progress(sys.job.rounds_done(), planned, kernel.now());
         blocks.drain(&mut sys, sink, false).map_err(write_err)?;
         rounds.drain(&mut sys, sink, false).map_err(write_err)?;
+        operator_epochs
+            .drain(&mut sys, sink, false)
+            .map_err(write_err)?;
         if !matches!(stop, StopReason::Budget | StopReason::Paused) {
             break Ending::Kernel(stop);
         }
@@ -448,7 +511,13 @@ pub fn simulate(
     }
     blocks.drain(&mut sys, sink, true).map_err(write_err)?;
     rounds.drain(&mut sys, sink, true).map_err(write_err)?;
+    operator_epochs
+        .drain(&mut sys, sink, true)
+        .map_err(write_err)?;
     write_tables(&scenario, &sys, sink).map_err(write_err)?;
+    let stopped_by = stopped_by(&sys, ending);
+    let mut summary = Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy));
+    summary.network_collapsed = stopped_by == "no_operators";
     Ok(RunInfo {
         dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),
@@ -464,7 +533,7 @@ pub fn simulate(
         routers: sys.net.routers() as u64,
         rounds_planned: planned,
         rounds_completed: sys.job.rounds_done(),
-        stopped_by: stopped_by(&sys, ending).into(),
+        stopped_by: stopped_by.into(),
         no_operators_since_s: sys
             .chain
             .as_ref()
@@ -479,7 +548,7 @@ pub fn simulate(
         files: Vec::new(),
         warnings: warnings(&sys),
         estimate,
-        summary: Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy)),
+        summary,
         learning: learning.map(|info| LearningRecord {
             info,
             model_bytes: sys.job.plan().model_bytes,

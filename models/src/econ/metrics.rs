@@ -72,9 +72,32 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
     }
 }
 
+/// The share of the `k` largest amounts in the total (0 when the total
+/// is 0; 1 when `k` ≥ the number of amounts).
+pub fn top_share(amounts: &[u128], k: usize) -> f64 {
+    let total: u128 = amounts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let mut desc = amounts.to_vec();
+    desc.sort_unstable_by(|a, b| b.cmp(a));
+    let top: u128 = desc.iter().take(k).sum();
+    top as f64 / total as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_shares_by_hand() {
+        // 50, 30, 10, 10: the largest holds half, the top three 90%.
+        let v = [10, 50, 10, 30];
+        assert_eq!(top_share(&v, 1), 0.5);
+        assert_eq!(top_share(&v, 3), 0.9);
+        assert_eq!(top_share(&v, 10), 1.0);
+        assert_eq!(top_share(&[0, 0], 1), 0.0);
+    }
 
     #[test]
     fn concentration_of_known_distributions() {

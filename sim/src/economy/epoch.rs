@@ -1,14 +1,14 @@
 //! Epoch settlement: emission, the pool's payout by work, data and
 //! validation, and the epoch record with its concentration metrics.
 
-use super::records::ProfitQuantiles;
+use super::records::{OperatorEpochRecord, ProfitQuantiles, RewardConcentration};
 use super::{ChainParams, Economy, EpochRecord};
 use crate::engine::SimTime;
 use crate::system::Effect;
 use crate::world::Nodes;
 use dmlsim_models::econ::as_tokens;
 use dmlsim_models::econ::ledger::{EntryKind, LedgerError};
-use dmlsim_models::econ::metrics::concentration;
+use dmlsim_models::econ::metrics::{concentration, top_share};
 use dmlsim_models::econ::split::pro_rata;
 
 impl Economy {
@@ -91,6 +91,7 @@ impl Economy {
         }
         // Validators share their part equally; without validators it goes to
         // the treasury, with the treasury's share and every rounding remainder.
+        let mut protocol_rewards = Vec::new();
         if !self.validators.is_empty() {
             let (parts, _) = pro_rata(shares[2], &vec![1; self.validators.len()]);
             for (&v, p) in self.validators.iter().zip(parts) {
@@ -98,9 +99,11 @@ impl Economy {
                     self.ledger
                         .transfer(EntryKind::Reward, self.pool, v, p, "validation")?;
                 }
+                protocol_rewards.push(p);
             }
         }
         let rest = self.ledger.balance(self.pool);
+        protocol_rewards.push(rest);
         if rest > 0 {
             self.ledger.transfer(
                 EntryKind::Reward,
@@ -117,6 +120,11 @@ impl Economy {
             }
         }
         let active = contributed.iter().filter(|&&c| c).count() as u32;
+        // Who took part in the epoch: in the network before this
+        // settlement's entries and exits, or paid for earlier work.
+        let took_part: Vec<bool> = (0..self.operator_account.len())
+            .map(|o| self.in_network[o] || self.epoch_reward[o] > 0)
+            .collect();
         let (mut joined, left) = self.apply_operator_rules(t, params, effects)?;
         joined += self.top_up_suspended(params, effects)?;
         if self.operators_in_network() == 0 {
@@ -132,6 +140,49 @@ impl Economy {
             .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
         let c = concentration(&holdings);
+        let operators_holdings = concentration(&holdings[self.holders.len()..]);
+        let rewards: Vec<u128> = (0..self.operator_account.len())
+            .filter(|&o| took_part[o])
+            .map(|o| self.epoch_reward[o])
+            .collect();
+        let reward_gini_with_protocol = concentration(
+            &rewards
+                .iter()
+                .chain(protocol_rewards.iter())
+                .copied()
+                .collect::<Vec<_>>(),
+        )
+        .gini;
+        let reward_concentration = RewardConcentration {
+            c: concentration(&rewards),
+            top1_share: top_share(&rewards, 1),
+            top3_share: top_share(&rewards, 3),
+            top10_share: top_share(&rewards, 10),
+        };
+        let mut profitable = 0u32;
+        for (o, _) in took_part.iter().enumerate().filter(|(_, t)| **t) {
+            let now = [self.revenue_usd[o], self.cost_usd[o], self.slashed_usd[o]];
+            let before = self.at_last_epoch[o];
+            let row = OperatorEpochRecord {
+                epoch: self.epoch,
+                operator: o as u32,
+                reward: self.epoch_reward[o],
+                revenue_usd: now[0] - before[0],
+                cost_usd: now[1] - before[1],
+                slashed_usd: now[2] - before[2],
+                in_network: self.in_network[o],
+            };
+            if row.profit_usd() > 0.0 {
+                profitable += 1;
+            }
+            self.operator_epochs.push(row);
+        }
+        for o in 0..self.operator_account.len() {
+            self.at_last_epoch[o] = [self.revenue_usd[o], self.cost_usd[o], self.slashed_usd[o]];
+        }
+        let participating = took_part.iter().filter(|&&t| t).count() as u32;
+        self.operator_epoch_counts.0 += u64::from(profitable);
+        self.operator_epoch_counts.1 += u64::from(participating);
         let mut profit: Vec<f64> = (0..self.operator_account.len())
             .map(|o| self.operator_profit_usd(o))
             .collect();
@@ -167,6 +218,11 @@ impl Economy {
                 p50: q(0.5),
                 p90: q(0.9),
             },
+            operators_holdings,
+            rewards: reward_concentration,
+            reward_gini_with_protocol,
+            operators_profitable: profitable,
+            operators_participating: participating,
         });
         self.epoch += 1;
         self.flops.iter_mut().for_each(|f| *f = 0);

@@ -19,7 +19,10 @@ mod round;
 mod slashing;
 
 pub use plan::{ChainParams, EconomyPlan};
-pub use records::{EpochRecord, OffenceRecord, ProfitQuantiles, RoundEconomics};
+pub use records::{
+    EpochRecord, OffenceRecord, OperatorEpochRecord, ProfitQuantiles, RewardConcentration,
+    RoundEconomics,
+};
 
 use crate::engine::SimTime;
 use crate::system::Effect;
@@ -98,6 +101,13 @@ pub struct Economy {
     suspended: Vec<bool>,
     /// Since when no operator has been in the network (None while some are).
     empty_since: Option<SimTime>,
+    /// Per operator: cumulative revenue, costs and slashes (USD) at the
+    /// last settlement, to take each epoch's part.
+    at_last_epoch: Vec<[f64; 3]>,
+    /// Operator-epoch rows not yet written (taken by the run loop).
+    pub operator_epochs: Vec<OperatorEpochRecord>,
+    /// Operator-epochs with a profitable operator, and all operator-epochs.
+    pub operator_epoch_counts: (u64, u64),
 }
 
 /// The effect of an operator entering or leaving the network.
@@ -205,6 +215,9 @@ impl Economy {
             in_network,
             suspended: vec![false; ops],
             empty_since: None,
+            at_last_epoch: vec![[0.0; 3]; ops],
+            operator_epochs: Vec::new(),
+            operator_epoch_counts: (0, 0),
             plan,
         })
     }

@@ -90,6 +90,59 @@ pub struct EpochRecord {
     /// Quantiles (10%, 50%, 90%) of operators' cumulative profit (see
     /// [`super::Economy::operator_profit_usd`]).
     pub operator_profit_usd: ProfitQuantiles,
+    /// Concentration of holdings over operator accounts only (no genesis
+    /// holders, treasury or validators).
+    pub operators_holdings: dmlsim_models::econ::metrics::Concentration,
+    /// Concentration of the rewards earned this epoch over the operators
+    /// that took part in it (in the network before the settlement, or paid).
+    pub rewards: RewardConcentration,
+    /// Gini of the epoch's rewards with the protocol's recipients
+    /// (validators, treasury) counted as accounts too.
+    pub reward_gini_with_protocol: f64,
+    /// Operators that took part in the epoch and whose profit over it
+    /// (rewards at the settlement price − costs − slashes) was positive.
+    pub operators_profitable: u32,
+    /// Operators that took part in the epoch.
+    pub operators_participating: u32,
+}
+
+/// How concentrated one epoch's rewards were.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct RewardConcentration {
+    /// Gini, Nakamoto coefficients and HHI of the rewards.
+    pub c: dmlsim_models::econ::metrics::Concentration,
+    /// Share of the largest reward.
+    pub top1_share: f64,
+    /// Share of the three largest.
+    pub top3_share: f64,
+    /// Share of the ten largest.
+    pub top10_share: f64,
+}
+
+/// One operator in one epoch, for `operator_epochs.arrow`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperatorEpochRecord {
+    /// The epoch.
+    pub epoch: u64,
+    /// The operator.
+    pub operator: u32,
+    /// Rewards earned in the epoch, base units.
+    pub reward: u128,
+    /// Revenue over the epoch, USD.
+    pub revenue_usd: f64,
+    /// Costs over the epoch (electricity, bandwidth, amortization), USD.
+    pub cost_usd: f64,
+    /// Stake slashed over the epoch, USD.
+    pub slashed_usd: f64,
+    /// Whether the operator is still in the network after the settlement.
+    pub in_network: bool,
+}
+
+impl OperatorEpochRecord {
+    /// Revenue − costs − slashes over the epoch, USD.
+    pub fn profit_usd(&self) -> f64 {
+        self.revenue_usd - self.cost_usd - self.slashed_usd
+    }
 }
 
 /// A detected offence and the ledger entry that punished it.

@@ -201,6 +201,132 @@ pub fn epochs_table(e: &Economy) -> Table {
             "USD",
             Column::F64(x.iter().map(|r| r.operator_profit_usd.p90).collect()),
         )
+        .col(
+            "operators_participating",
+            "operators",
+            Column::U32(x.iter().map(|r| r.operators_participating).collect()),
+        )
+        .col(
+            "operators_profitable",
+            "operators",
+            Column::U32(x.iter().map(|r| r.operators_profitable).collect()),
+        )
+        .col(
+            "gini_operators",
+            "",
+            Column::F64(x.iter().map(|r| r.operators_holdings.gini).collect()),
+        )
+        .col(
+            "nakamoto_51_operators",
+            "accounts",
+            Column::U32(x.iter().map(|r| r.operators_holdings.nakamoto_51).collect()),
+        )
+        .col(
+            "reward_gini",
+            "",
+            Column::F64(x.iter().map(|r| r.rewards.c.gini).collect()),
+        )
+        .col(
+            "reward_gini_with_protocol",
+            "",
+            Column::F64(x.iter().map(|r| r.reward_gini_with_protocol).collect()),
+        )
+        .col(
+            "reward_nakamoto_33",
+            "accounts",
+            Column::U32(x.iter().map(|r| r.rewards.c.nakamoto_33).collect()),
+        )
+        .col(
+            "reward_nakamoto_51",
+            "accounts",
+            Column::U32(x.iter().map(|r| r.rewards.c.nakamoto_51).collect()),
+        )
+        .col(
+            "reward_hhi",
+            "",
+            Column::F64(x.iter().map(|r| r.rewards.c.hhi).collect()),
+        )
+        .col(
+            "reward_top1_share",
+            "",
+            Column::F64(x.iter().map(|r| r.rewards.top1_share).collect()),
+        )
+        .col(
+            "reward_top3_share",
+            "",
+            Column::F64(x.iter().map(|r| r.rewards.top3_share).collect()),
+        )
+        .col(
+            "reward_top10_share",
+            "",
+            Column::F64(x.iter().map(|r| r.rewards.top10_share).collect()),
+        )
+}
+
+/// `operator_epochs.arrow`: one row per operator per epoch it took part
+/// in, with the epoch's rewards and USD P&L. `profile_of` is each
+/// operator's profile (its first node's), `profiles` the profile names.
+pub fn operator_epochs_table(
+    rows: &[crate::economy::OperatorEpochRecord],
+    profile_of: &[u16],
+    profiles: &[String],
+) -> Table {
+    Table::new("operator_epochs")
+        .col(
+            "epoch",
+            "",
+            Column::U64(rows.iter().map(|r| r.epoch).collect()),
+        )
+        .col(
+            "operator_id",
+            "",
+            Column::U32(rows.iter().map(|r| r.operator).collect()),
+        )
+        .col(
+            "profile",
+            "",
+            Column::Dict(
+                rows.iter()
+                    .map(|r| i32::from(profile_of[r.operator as usize]))
+                    .collect(),
+                profiles.to_vec(),
+            ),
+        )
+        .col(
+            "reward_tokens",
+            "tokens",
+            Column::F64(rows.iter().map(|r| as_tokens(r.reward)).collect()),
+        )
+        .col(
+            "revenue_usd",
+            "USD",
+            Column::F64(rows.iter().map(|r| r.revenue_usd).collect()),
+        )
+        .col(
+            "cost_usd",
+            "USD",
+            Column::F64(rows.iter().map(|r| r.cost_usd).collect()),
+        )
+        .col(
+            "slashed_usd",
+            "USD",
+            Column::F64(rows.iter().map(|r| r.slashed_usd).collect()),
+        )
+        .col(
+            "profit_usd",
+            "USD",
+            Column::F64(rows.iter().map(|r| r.profit_usd()).collect()),
+        )
+        .col(
+            "profitable",
+            "",
+            Column::Bool(rows.iter().map(|r| r.profit_usd() > 0.0).collect()),
+        )
+        .col(
+            "in_network",
+            "",
+            Column::Bool(rows.iter().map(|r| r.in_network).collect()),
+        )
 }
 
 /// `operators.arrow`: one row per operator with its tokens and USD P&L.

@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every table a run can write, in the order they are documented.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     "rounds",
     "nodes",
     "transfers",
@@ -21,6 +21,7 @@ pub const TABLES: [&str; 9] = [
     "blocks",
     "epochs",
     "operators",
+    "operator_epochs",
     "offences",
     "behaviours",
 ];
@@ -323,7 +324,7 @@ mod tests {
         assert!(TableSet::all().contains("ledger"));
         assert_eq!(
             TableSet::parse("rounds,ledgr").unwrap_err(),
-            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, offences, behaviours"
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours"
         );
         assert!(TableSet::parse(" , ").is_err());
     }

@@ -2,7 +2,7 @@
 //! so a sweep or a CI check can read a run's outcome without opening the
 //! tables.
 
-use crate::economy::Economy;
+use crate::economy::{Economy, RoundEconomics};
 use crate::protocol::RoundRecord;
 use dmlsim_models::econ::as_tokens;
 use serde::Serialize;
@@ -18,9 +18,13 @@ pub struct Summary {
     /// The economy, when the run has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub economy: Option<EconomySummary>,
+    /// Whether the network collapsed: every operator left before the job
+    /// finished (`stopped_by: no_operators`).
+    pub network_collapsed: bool,
 }
 
-/// Headline figures of `rounds.arrow`, accumulated as rounds stream out.
+/// Headline figures of `rounds.arrow`, accumulated as rounds stream out,
+/// with the derived learning metrics.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RoundsSummary {
     /// Rounds closed.
@@ -33,22 +37,156 @@ pub struct RoundsSummary {
     pub duration_s_mean: Option<f64>,
     /// Test accuracy after the last round (null when nothing is trained).
     pub final_test_accuracy: Option<f64>,
+    /// Highest test accuracy after any round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_test_accuracy: Option<f64>,
+    /// What the rounds cost the network (`rounds.cost_usd` summed), USD;
+    /// null without economics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// The same work on the cloud baseline (`rounds.cloud_cost_usd`
+    /// summed), USD; null without a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_cost_usd: Option<f64>,
+    /// `cost_usd` per point of final test accuracy (accuracy × 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd_per_accuracy_point: Option<f64>,
+    /// `cloud_cost_usd` per point of final test accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud_cost_usd_per_accuracy_point: Option<f64>,
+    /// Time to each of `metrics.accuracy_targets`, keyed by the target in
+    /// percent with `_` for a decimal point (`90`, `92_5`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub accuracy_targets: BTreeMap<String, TargetSummary>,
     #[serde(skip)]
     duration_s_sum: f64,
+    #[serde(skip)]
+    trackers: Vec<TargetTracker>,
+    #[serde(skip)]
+    sustained_rounds: u32,
+}
+
+/// When a run first reached a test accuracy, and first held it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TargetSummary {
+    /// The target accuracy, in (0, 1].
+    pub target: f64,
+    /// Whether any round reached it (then 1, else 0 in `runs.arrow`).
+    pub reached: bool,
+    /// Simulated time at the end of the first round whose test accuracy
+    /// was ≥ the target, s.
+    pub time_s: Option<f64>,
+    /// That round (`rounds.round`, from 0).
+    pub round: Option<u32>,
+    /// `rounds.cost_usd` summed through that round, USD.
+    pub cost_usd: Option<f64>,
+    /// `rounds.cloud_cost_usd` summed through that round, USD.
+    pub cloud_cost_usd: Option<f64>,
+    /// Simulated time at the end of the first round of the first run of
+    /// `metrics.sustained_rounds` evaluated rounds in a row at or above the
+    /// target, s (the target reached and then held).
+    pub sustained_time_s: Option<f64>,
+    /// That round.
+    pub sustained_round: Option<u32>,
+}
+
+/// Progress of one target while rounds stream past.
+#[derive(Clone, Debug, Default)]
+struct TargetTracker {
+    summary: TargetSummary,
+    /// The first round of the current streak at or above the target: round,
+    /// end time, and the streak's length so far.
+    streak: Option<(u32, f64, u32)>,
+}
+
+/// The key of a target in `accuracy_targets`: percent, `_` for the point.
+pub fn target_key(target: f64) -> String {
+    let percent = (target * 100.0 * 1e9).round() / 1e9;
+    format!("{percent}").replace('.', "_")
 }
 
 impl RoundsSummary {
-    /// Adds rounds (in order) to the summary.
-    pub fn add(&mut self, rounds: &[RoundRecord]) {
+    /// A summary measuring time to each of `metrics.accuracy_targets`.
+    pub fn new(metrics: &crate::scenario::MetricsSpec) -> Self {
+        RoundsSummary {
+            trackers: metrics
+                .accuracy_targets
+                .iter()
+                .map(|&target| TargetTracker {
+                    summary: TargetSummary {
+                        target,
+                        ..TargetSummary::default()
+                    },
+                    streak: None,
+                })
+                .collect(),
+            sustained_rounds: metrics.sustained_rounds.max(1),
+            ..RoundsSummary::default()
+        }
+    }
+
+    /// Adds rounds (in order) to the summary; `economy` holds (at least)
+    /// their economy rows, in round order, when the run has an economy.
+    pub fn add(&mut self, rounds: &[RoundRecord], economy: Option<&[RoundEconomics]>) {
         for r in rounds {
             self.rounds += 1;
             self.updates_completed += u64::from(r.completed);
             self.clients_dropped += u64::from(r.dropped_late + r.dropped_offline);
             self.duration_s_sum += r.t_end.saturating_sub(r.t_start).as_secs_f64();
-            self.final_test_accuracy = r.evaluation.map(|e| e.test_accuracy);
+            if let Some(rows) = economy {
+                let row = rows
+                    .binary_search_by_key(&r.round, |e| e.round)
+                    .ok()
+                    .map(|i| &rows[i]);
+                if let Some(e) = row {
+                    *self.cost_usd.get_or_insert(0.0) += e.cost_usd();
+                    if let Some(c) = e.cloud_cost_usd {
+                        *self.cloud_cost_usd.get_or_insert(0.0) += c;
+                    }
+                }
+            }
+            let accuracy = r.evaluation.map(|e| e.test_accuracy);
+            self.final_test_accuracy = accuracy;
+            if let Some(a) = accuracy.filter(|a| a.is_finite()) {
+                self.best_test_accuracy = Some(self.best_test_accuracy.map_or(a, |b| b.max(a)));
+                let t = r.t_end.as_secs_f64();
+                let need = self.sustained_rounds;
+                for tr in &mut self.trackers {
+                    let s = &mut tr.summary;
+                    if a >= s.target {
+                        if !s.reached {
+                            s.reached = true;
+                            s.time_s = Some(t);
+                            s.round = Some(r.round);
+                            s.cost_usd = self.cost_usd;
+                            s.cloud_cost_usd = self.cloud_cost_usd;
+                        }
+                        let streak = tr.streak.get_or_insert((r.round, t, 0));
+                        streak.2 += 1;
+                        if streak.2 >= need && s.sustained_time_s.is_none() {
+                            s.sustained_time_s = Some(streak.1);
+                            s.sustained_round = Some(streak.0);
+                        }
+                    } else {
+                        tr.streak = None;
+                    }
+                }
+            }
         }
         self.duration_s_mean =
             (self.rounds > 0).then(|| self.duration_s_sum / f64::from(self.rounds));
+        let points = self
+            .final_test_accuracy
+            .filter(|a| *a > 0.0)
+            .map(|a| a * 100.0);
+        self.cost_usd_per_accuracy_point = self.cost_usd.zip(points).map(|(c, p)| c / p);
+        self.cloud_cost_usd_per_accuracy_point =
+            self.cloud_cost_usd.zip(points).map(|(c, p)| c / p);
+        self.accuracy_targets = self
+            .trackers
+            .iter()
+            .map(|t| (target_key(t.summary.target), t.summary.clone()))
+            .collect();
     }
 }
 
@@ -75,6 +213,20 @@ pub struct EconomySummary {
     pub slashed_tokens: f64,
     /// Fees the job owner could not pay, tokens.
     pub unpaid_fees_tokens: f64,
+    /// Gini of holdings over operator accounts only, at the last
+    /// settlement (`epochs.gini_operators`).
+    pub final_gini_operators: Option<f64>,
+    /// Gini of the last epoch's rewards over the operators that took part
+    /// (`epochs.reward_gini`).
+    pub final_reward_gini: Option<f64>,
+    /// Mean of `epochs.reward_gini` over the epochs.
+    pub mean_reward_gini: Option<f64>,
+    /// Operator-epochs: Σ over epochs of the operators that took part.
+    pub operator_epochs: u64,
+    /// Operator-epochs with a positive epoch profit.
+    pub operator_epochs_profitable: u64,
+    /// Survival: `operator_epochs_profitable / operator_epochs`.
+    pub profitable_share: Option<f64>,
 }
 
 impl Summary {
@@ -83,6 +235,7 @@ impl Summary {
     /// finished ([`super::RunInfo::record_files`]).
     pub fn new(rounds: RoundsSummary, e: Option<&Economy>) -> Self {
         Summary {
+            network_collapsed: false,
             rows: BTreeMap::new(),
             rounds,
             economy: e.map(|e| {
@@ -98,8 +251,99 @@ impl Summary {
                     offences: e.offences.len() as u64,
                     slashed_tokens: as_tokens(e.offences.iter().map(|o| o.penalty).sum()),
                     unpaid_fees_tokens: as_tokens(e.unpaid_fees),
+                    final_gini_operators: last.map(|x| x.operators_holdings.gini),
+                    final_reward_gini: last.map(|x| x.rewards.c.gini),
+                    mean_reward_gini: (!e.epochs.is_empty()).then(|| {
+                        e.epochs.iter().map(|x| x.rewards.c.gini).sum::<f64>()
+                            / e.epochs.len() as f64
+                    }),
+                    operator_epochs: e.operator_epoch_counts.1,
+                    operator_epochs_profitable: e.operator_epoch_counts.0,
+                    profitable_share: (e.operator_epoch_counts.1 > 0).then(|| {
+                        e.operator_epoch_counts.0 as f64 / e.operator_epoch_counts.1 as f64
+                    }),
                 }
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::SimTime;
+    use crate::scenario::MetricsSpec;
+    use dmlsim_models::learning::Evaluation;
+
+    /// Rounds of 100 s each with these accuracies.
+    fn rounds(accuracies: &[f64]) -> Vec<RoundRecord> {
+        accuracies
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| RoundRecord {
+                round: i as u32,
+                t_start: SimTime::from_secs(100 * i as u64),
+                t_end: SimTime::from_secs(100 * (i as u64 + 1)),
+                evaluation: Some(Evaluation {
+                    test_accuracy: a,
+                    test_loss: 1.0,
+                }),
+                ..RoundRecord::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn time_to_accuracy_by_hand() {
+        let metrics = MetricsSpec {
+            accuracy_targets: vec![0.9, 0.925, 0.99],
+            sustained_rounds: 3,
+        };
+        let mut s = RoundsSummary::new(&metrics);
+        // Each round costs $10 on the network and $4 in the cloud.
+        let economy: Vec<RoundEconomics> = (0..6)
+            .map(|round| {
+                let mut e = RoundEconomics::default();
+                e.round = round;
+                e.operator_cost_usd = 10.0;
+                e.cloud_cost_usd = Some(4.0);
+                e
+            })
+            .collect();
+        let all = rounds(&[0.5, 0.92, 0.85, 0.91, 0.93, 0.95]);
+        // Streamed in two parts, as the run drains them.
+        s.add(&all[..2], Some(&economy));
+        s.add(&all[2..], Some(&economy));
+        let t90 = &s.accuracy_targets["90"];
+        // First reached after round 1 (t = 200 s, $20 spent); held for three
+        // rounds in a row from round 3 (t = 400 s): 0.91, 0.93, 0.95.
+        assert_eq!(
+            (t90.reached, t90.time_s, t90.round),
+            (true, Some(200.0), Some(1))
+        );
+        assert_eq!((t90.cost_usd, t90.cloud_cost_usd), (Some(20.0), Some(8.0)));
+        assert_eq!(
+            (t90.sustained_time_s, t90.sustained_round),
+            (Some(400.0), Some(3))
+        );
+        let t925 = &s.accuracy_targets["92_5"];
+        // Reached at round 4 (0.93); held only two rounds: not sustained.
+        assert_eq!((t925.time_s, t925.sustained_time_s), (Some(500.0), None));
+        let t99 = &s.accuracy_targets["99"];
+        assert_eq!((t99.reached, t99.time_s), (false, None));
+        assert_eq!(s.best_test_accuracy, Some(0.95));
+        assert_eq!(s.cost_usd, Some(60.0));
+        // $60 for 95 points of accuracy; the cloud's $24 likewise.
+        assert!((s.cost_usd_per_accuracy_point.unwrap() - 60.0 / 95.0).abs() < 1e-12);
+        assert!((s.cloud_cost_usd_per_accuracy_point.unwrap() - 24.0 / 95.0).abs() < 1e-12);
+        assert_eq!(s.duration_s_mean, Some(100.0));
+    }
+
+    #[test]
+    fn target_keys_are_percent_without_a_dot() {
+        assert_eq!(target_key(0.9), "90");
+        assert_eq!(target_key(0.925), "92_5");
+        assert_eq!(target_key(1.0), "100");
+        assert_eq!(target_key(0.07), "7");
     }
 }

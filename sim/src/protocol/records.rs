@@ -5,7 +5,7 @@ use crate::engine::SimTime;
 use dmlsim_models::learning::Evaluation;
 
 /// A closed round.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoundRecord {
     /// Round number from 0.
     pub round: u32,

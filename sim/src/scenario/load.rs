@@ -141,7 +141,7 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
     "name",
     "description",
     "seed",
@@ -156,13 +156,15 @@ const KNOWN: [&str; 14] = [
     "learning",
     "economics",
     "verification",
+    "metrics",
 ];
-const OPTIONAL: [&str; 5] = [
+const OPTIONAL: [&str; 6] = [
     "description",
     "seeds",
     "learning",
     "economics",
     "verification",
+    "metrics",
 ];
 
 /// Parses and validates scenario text; `file` names it in messages.
@@ -267,6 +269,7 @@ pub fn parse_scenario_with(
             ("verification", _) => {
                 check_section::<Option<super::VerificationSpec>>(v, key, &mut raw)
             }
+            ("metrics", _) => check_section::<super::MetricsSpec>(v, key, &mut raw),
             _ => raw.push((
                 key.to_string(),
                 format!(

@@ -51,6 +51,36 @@ pub struct Scenario {
     /// Verification of claimed work and slashing (needs `learning` and `economics`).
     #[serde(default)]
     pub verification: Option<super::VerificationSpec>,
+    /// Targets of the derived metrics (time to accuracy).
+    #[serde(default)]
+    pub metrics: MetricsSpec,
+}
+
+/// What the derived metrics of `run.json`'s summary measure against.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// Test accuracies, each in (0, 1], whose time to reach is reported
+    /// (`summary.rounds.accuracy_targets`), e.g. `[0.8, 0.9]`.
+    #[serde(default)]
+    pub accuracy_targets: Vec<f64>,
+    /// Rounds in a row the accuracy must stay at or above a target for
+    /// the sustained time to accuracy (default 3).
+    #[serde(default = "default_sustained_rounds")]
+    pub sustained_rounds: u32,
+}
+
+fn default_sustained_rounds() -> u32 {
+    3
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            accuracy_targets: Vec::new(),
+            sustained_rounds: default_sustained_rounds(),
+        }
+    }
 }
 
 /// Per-group seeds; an absent one follows `seed`.

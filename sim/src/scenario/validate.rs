@@ -88,6 +88,35 @@ fn known(set: &BTreeSet<&str>) -> String {
 }
 
 /// Every semantic problem in the scenario.
+/// Most accuracy targets one scenario may name.
+const MAX_ACCURACY_TARGETS: usize = 32;
+
+fn check_metrics(c: &mut Checker, s: &Scenario) {
+    let m = &s.metrics;
+    for (i, &t) in m.accuracy_targets.iter().enumerate() {
+        let path = format!("metrics.accuracy_targets[{i}]");
+        c.num(&path, t, 0.0, true, 1.0);
+        if m.accuracy_targets[..i].contains(&t) {
+            c.err(&path, format!("{t} is listed twice"));
+        }
+    }
+    if m.accuracy_targets.len() > MAX_ACCURACY_TARGETS {
+        c.err(
+            "metrics.accuracy_targets",
+            format!("expected at most {MAX_ACCURACY_TARGETS} targets"),
+        );
+    }
+    if !m.accuracy_targets.is_empty() && s.learning.is_none() {
+        c.err(
+            "metrics.accuracy_targets",
+            "accuracy targets need a `learning` section (nothing is trained, so no accuracy is measured)",
+        );
+    }
+    if m.sustained_rounds == 0 {
+        c.err("metrics.sustained_rounds", "expected at least 1 round");
+    }
+}
+
 pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     let mut c = Checker {
         problems: Vec::new(),
@@ -96,6 +125,7 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
         c.err("name", "expected a non-empty name");
     }
     c.positive_duration("horizon", s.horizon);
+    check_metrics(&mut c, s);
 
     if s.regions.is_empty() {
         c.err("regions", "expected at least one region");

@@ -245,7 +245,82 @@ fn two_node_operator_profit_by_hand() {
             assert!((v - want).abs() < 1e-9, "{col}: {v} vs {want}");
         }
     }
+    // The one epoch: both operators earn 50 tokens (equal rewards: Gini 0,
+    // the largest holds half, two make 51%) at a profit of `expected` each.
+    let epochs = &read_arrow(&dir.join("out/epochs.arrow"))[0];
+    let u32s = |name: &str| {
+        crate::support::column::<arrow_array::UInt32Array>(epochs, name)
+            .values()
+            .to_vec()
+    };
+    assert_eq!(f64_col(epochs, "reward_gini")[0], 0.0);
+    assert_eq!(f64_col(epochs, "reward_top1_share")[0], 0.5);
+    assert_eq!(u32s("reward_nakamoto_51")[0], 2);
+    assert_eq!(u32s("operators_participating")[0], 2);
+    assert_eq!(u32s("operators_profitable")[0], 2);
+    let rows = &read_arrow(&dir.join("out/operator_epochs.arrow"))[0];
+    let profit = f64_col(rows, "profit_usd");
+    assert_eq!(profit.len(), 2);
+    assert!((profit[0] - expected).abs() < 1e-9 && (profit[1] - expected).abs() < 1e-9);
+    let info = crate::support::run_json(&dir.join("out"));
+    let e = &info["summary"]["economy"];
+    assert_eq!(e["operator_epochs"].as_u64(), Some(2));
+    assert_eq!(e["operator_epochs_profitable"].as_u64(), Some(2));
+    assert_eq!(e["profitable_share"].as_f64(), Some(1.0));
     replay_and_check(&dir.join("out"));
+}
+
+/// Gini by its definition, the mean absolute difference over twice the
+/// mean (independent of the simulator's sorted formula).
+fn gini_by_definition(x: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    if mean == 0.0 {
+        return 0.0;
+    }
+    let diffs: f64 = x
+        .iter()
+        .flat_map(|a| x.iter().map(move |b| (a - b).abs()))
+        .sum();
+    diffs / (2.0 * n * n * mean)
+}
+
+#[test]
+fn reward_concentration_and_survival_agree_with_the_operator_epochs() {
+    let out = scratch("econ-reward-concentration");
+    run_ok("scenarios/reward-curves.yaml", &out, &[], &[]);
+    let epochs = &read_arrow(&out.join("epochs.arrow"))[0];
+    let rows = &read_arrow(&out.join("operator_epochs.arrow"))[0];
+    let epoch = crate::support::column::<arrow_array::UInt64Array>(rows, "epoch");
+    let reward = f64_col(rows, "reward_tokens");
+    let profitable = crate::support::column::<arrow_array::BooleanArray>(rows, "profitable");
+    let gini = f64_col(epochs, "reward_gini");
+    let top10 = f64_col(epochs, "reward_top10_share");
+    let counts = crate::support::column::<arrow_array::UInt32Array>(epochs, "operators_profitable");
+    for (k, &g) in gini.iter().enumerate() {
+        let idx: Vec<usize> = (0..rows.num_rows())
+            .filter(|&i| epoch.value(i) == k as u64)
+            .collect();
+        let mut r: Vec<f64> = idx.iter().map(|&i| reward[i]).collect();
+        assert!((gini_by_definition(&r) - g).abs() < 1e-9, "epoch {k}");
+        r.sort_by(|a, b| b.total_cmp(a));
+        let total: f64 = r.iter().sum();
+        let top: f64 = r.iter().take(10).sum();
+        assert!((top / total - top10[k]).abs() < 1e-9, "epoch {k}");
+        let p = idx.iter().filter(|&&i| profitable.value(i)).count() as u32;
+        assert_eq!(p, counts.value(k), "epoch {k}");
+    }
+    // Over holdings, genesis holders make the network look concentrated;
+    // over operators alone it is not.
+    let last = epochs.num_rows() - 1;
+    assert!(f64_col(epochs, "gini")[last] > 0.7);
+    assert!(f64_col(epochs, "gini_operators")[last] < 0.1);
+    let info = crate::support::run_json(&out);
+    let e = &info["summary"]["economy"];
+    let share =
+        e["operator_epochs_profitable"].as_f64().unwrap() / e["operator_epochs"].as_f64().unwrap();
+    assert_eq!(e["profitable_share"].as_f64(), Some(share));
+    assert_eq!(e["operator_epochs"].as_u64(), Some(rows.num_rows() as u64));
 }
 
 #[test]

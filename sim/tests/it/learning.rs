@@ -459,3 +459,33 @@ fn corrupt_arrow_and_parquet_files_are_refused_not_panicked_on() {
         }
     }
 }
+
+#[test]
+fn time_to_accuracy_in_run_json_agrees_with_rounds_arrow() {
+    let out = crate::support::run_with_sets(
+        "scenarios/digits-iid.yaml",
+        "learning-time-to-accuracy",
+        &["metrics={accuracy_targets: [0.8, 0.9, 0.99], sustained_rounds: 2}"],
+    );
+    let rounds = &crate::support::read_arrow(&out.join("rounds.arrow"))[0];
+    let acc = crate::support::f64_col(rounds, "test_accuracy");
+    let t_end = crate::support::f64_col(rounds, "t_end_s");
+    let info = crate::support::run_json(&out);
+    let targets = &info["summary"]["rounds"]["accuracy_targets"];
+    for (key, target) in [("80", 0.8), ("90", 0.9), ("99", 0.99)] {
+        let first = acc.iter().position(|&a| a >= target);
+        let held =
+            (0..acc.len().saturating_sub(1)).find(|&i| acc[i] >= target && acc[i + 1] >= target);
+        let t = &targets[key];
+        assert_eq!(t["reached"].as_bool(), Some(first.is_some()), "{key}");
+        assert_eq!(t["round"].as_u64(), first.map(|i| i as u64), "{key}");
+        assert_eq!(t["time_s"].as_f64(), first.map(|i| t_end[i]), "{key}");
+        assert_eq!(
+            t["sustained_round"].as_u64(),
+            held.map(|i| i as u64),
+            "{key}"
+        );
+    }
+    assert_eq!(targets["80"]["reached"].as_bool(), Some(true));
+    assert_eq!(targets["99"]["reached"].as_bool(), Some(false));
+}

@@ -661,3 +661,30 @@ fn messages_speak_of_numbers_not_rust_types_and_empty_feature_lists_are_refused(
         );
     }
 }
+
+#[test]
+fn accuracy_targets_are_checked() {
+    let o = crate::support::dmlsim(
+        &[
+            "validate",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "metrics.accuracy_targets=[0.9, 1.5, 0.9]",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("metrics.accuracy_targets[1]: expected a value in (0, 1], found 1.5"),
+        "{e}"
+    );
+    assert!(
+        e.contains("metrics.accuracy_targets[2]: 0.9 is listed twice"),
+        "{e}"
+    );
+    assert!(
+        e.contains("accuracy targets need a `learning` section"),
+        "{e}"
+    );
+}
