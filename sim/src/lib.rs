@@ -12,6 +12,7 @@
 //! [`run`] (loading, running, writing).
 
 pub mod chain;
+pub mod check;
 pub mod economy;
 pub mod engine;
 pub mod estimate;

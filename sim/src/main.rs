@@ -58,9 +58,50 @@ enum Command {
         /// event or training-work limits (see `dmlsim validate`).
         #[arg(long)]
         allow_large: bool,
+        /// After the run, evaluate the built-in invariants and the
+        /// scenario's checks (as `dmlsim check`); exit 1 on a violation.
+        #[arg(long)]
+        check: bool,
+        /// With --check: also write the outcomes as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE", requires = "check")]
+        junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Evaluate a run's (or each run of a sweep's) built-in invariants,
+    /// its scenario's checks and --expr checks, and compare it with a
+    /// baseline; exit 1 on a violation, 2 on bad input.
+    Check {
+        /// Run folders (a run's --out) or sweep folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// An extra check expression, e.g. `final(epochs.nakamoto_51) >= 4`
+        /// (repeatable; see docs/checks.md).
+        #[arg(long = "expr", value_name = "EXPR")]
+        exprs: Vec<String>,
+        /// Compare with this run folder's run.json metrics.
+        #[arg(long, value_name = "DIR")]
+        baseline: Option<PathBuf>,
+        /// With --baseline: compare this metric (a runs.arrow metric name,
+        /// e.g. `economy.final_gini`), optionally with a tolerance:
+        /// `economy.final_gini=0.01` or `rounds.cost_usd=5%` (repeatable;
+        /// default: every metric both runs have).
+        #[arg(long = "metric", value_name = "NAME[=TOL]", requires = "baseline")]
+        metrics: Vec<String>,
+        /// With --baseline: the tolerance of metrics not named by --metric
+        /// (default 0: exactly equal, as a deterministic rerun must be).
+        #[arg(long, value_name = "TOL", default_value = "0", requires = "baseline")]
+        tolerance: String,
+        /// Skip the built-in invariants.
+        #[arg(long)]
+        no_invariants: bool,
+        /// Skip the scenario's checks recorded in run.json.
+        #[arg(long)]
+        no_scenario_checks: bool,
+        /// Also write the outcomes as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Check scenario files without running them; exit 2 if any is invalid.
     Validate {
@@ -173,6 +214,35 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Sweep(args) => sweep_command(args),
+        Command::Check {
+            dirs,
+            exprs,
+            baseline,
+            metrics,
+            tolerance,
+            no_invariants,
+            no_scenario_checks,
+            junit,
+        } => {
+            let baseline = match baseline.map(|b| read_baseline(&b, &metrics, &tolerance)) {
+                None => None,
+                Some(Ok(b)) => Some(b),
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            check_folders(
+                &dirs,
+                CheckSettings {
+                    exprs: &exprs,
+                    baseline: baseline.as_ref(),
+                    invariants: !no_invariants,
+                    scenario_checks: !no_scenario_checks,
+                    junit: junit.as_deref(),
+                },
+            )
+        }
         Command::Schema => {
             println!("{}", json_schema());
             ExitCode::SUCCESS
@@ -237,6 +307,8 @@ fn main() -> ExitCode {
             max_events,
             max_wall,
             allow_large,
+            check,
+            junit,
             quiet,
         } => {
             let tables = match tables.as_deref().map(TableSet::parse) {
@@ -326,6 +398,14 @@ fn main() -> ExitCode {
                     }
                     if info.stopped_by == "interrupted" {
                         ExitCode::from(130)
+                    } else if check {
+                        check_folders(
+                            std::slice::from_ref(&out),
+                            CheckSettings {
+                                junit: junit.as_deref(),
+                                ..CheckSettings::default()
+                            },
+                        )
                     } else {
                         ExitCode::SUCCESS
                     }
@@ -512,4 +592,97 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What `dmlsim check` (and `run --check`) evaluates.
+struct CheckSettings<'a> {
+    exprs: &'a [String],
+    baseline: Option<&'a dmlsim::check::Baseline>,
+    invariants: bool,
+    scenario_checks: bool,
+    junit: Option<&'a std::path::Path>,
+}
+
+impl Default for CheckSettings<'_> {
+    fn default() -> Self {
+        CheckSettings {
+            exprs: &[],
+            baseline: None,
+            invariants: true,
+            scenario_checks: true,
+            junit: None,
+        }
+    }
+}
+
+/// Reads `--baseline DIR` with its `--metric` and `--tolerance` flags.
+fn read_baseline(
+    dir: &std::path::Path,
+    metrics: &[String],
+    tolerance: &str,
+) -> Result<dmlsim::check::Baseline, String> {
+    use dmlsim::check::{Baseline, Tolerance};
+    let data = dmlsim::check::data::RunData::run_folder(dir)?;
+    let default_tolerance = Tolerance::parse(tolerance).map_err(|e| format!("--tolerance: {e}"))?;
+    let metrics = metrics
+        .iter()
+        .map(|m| match m.split_once('=') {
+            Some((name, tol)) => Ok((
+                name.trim().to_string(),
+                Tolerance::parse(tol).map_err(|e| format!("--metric {m}: {e}"))?,
+            )),
+            None => Ok((m.trim().to_string(), default_tolerance)),
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Baseline {
+        run_json: data.run_json,
+        metrics,
+        default_tolerance,
+    })
+}
+
+/// Checks run or sweep folders, prints the report, writes JUnit; the exit
+/// code is 2 if a check could not be evaluated, 1 if one failed.
+fn check_folders(dirs: &[PathBuf], s: CheckSettings) -> ExitCode {
+    use dmlsim::check::{
+        NamedCheck, declared_checks, exit_code, junit, report, run_checks, runs_in,
+    };
+    let extra: Vec<NamedCheck> = s
+        .exprs
+        .iter()
+        .map(|e| NamedCheck {
+            name: e.clone(),
+            expr: e.clone(),
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut code = 0u8;
+    for dir in dirs {
+        let runs = match runs_in(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for (target, data) in runs {
+            let mut checks = if s.scenario_checks {
+                declared_checks(&data)
+            } else {
+                Vec::new()
+            };
+            checks.extend(extra.iter().cloned());
+            let outcomes = run_checks(&data, &checks, s.invariants, s.baseline);
+            print!("{}", report(&target, &outcomes));
+            code = code.max(exit_code(&outcomes));
+            all.push((target, outcomes));
+        }
+    }
+    if let Some(path) = s.junit
+        && let Err(e) = std::fs::write(path, junit::document(&all))
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    ExitCode::from(code)
 }

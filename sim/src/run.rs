@@ -547,6 +547,7 @@ pub fn simulate(
         events_per_s: events as f64 / wall_s.max(1e-9),
         files: Vec::new(),
         warnings: warnings(&sys),
+        checks: scenario.checks.iter().map(|c| c.named()).collect(),
         estimate,
         summary,
         learning: learning.map(|info| LearningRecord {

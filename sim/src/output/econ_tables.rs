@@ -62,6 +62,11 @@ pub fn ledger_table(e: &Economy) -> Table {
             Column::F64(entries.iter().map(|x| as_tokens(x.amount)).collect()),
         )
         .col("memo", "", dictionary(entries.iter().map(|x| x.memo)))
+        .col(
+            "t_ns",
+            "ns",
+            Column::U64(entries.iter().map(|x| x.t_ns).collect()),
+        )
 }
 
 /// `blocks.arrow`: one row per sealed block (written in batches as the
@@ -102,6 +107,11 @@ pub fn blocks_table(b: &[Block]) -> Table {
             "supply",
             "base units (1e-18 token)",
             Column::Dec128(b.iter().map(|x| x.supply).collect()),
+        )
+        .col(
+            "t_ns",
+            "ns",
+            Column::U64(b.iter().map(|x| x.t_ns).collect()),
         )
 }
 

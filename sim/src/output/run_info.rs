@@ -66,6 +66,10 @@ pub struct RunInfo {
     /// change a policy asked for that does not apply to this run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The scenario's checks, which `dmlsim check` evaluates on this
+    /// folder (absent when the scenario declares none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::check::NamedCheck>,
     /// What is trained on what (absent for timing-only runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub learning: Option<LearningRecord>,

@@ -141,7 +141,7 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "name",
     "description",
     "seed",
@@ -157,14 +157,16 @@ const KNOWN: [&str; 15] = [
     "economics",
     "verification",
     "metrics",
+    "checks",
 ];
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 7] = [
     "description",
     "seeds",
     "learning",
     "economics",
     "verification",
     "metrics",
+    "checks",
 ];
 
 /// Parses and validates scenario text; `file` names it in messages.
@@ -270,6 +272,10 @@ pub fn parse_scenario_with(
                 check_section::<Option<super::VerificationSpec>>(v, key, &mut raw)
             }
             ("metrics", _) => check_section::<super::MetricsSpec>(v, key, &mut raw),
+            ("checks", Value::Sequence(items)) => {
+                check_items::<crate::check::CheckEntry>(items, key, &mut raw)
+            }
+            ("checks", _) => check_section::<Vec<crate::check::CheckEntry>>(v, key, &mut raw),
             _ => raw.push((
                 key.to_string(),
                 format!(

@@ -54,6 +54,10 @@ pub struct Scenario {
     /// Targets of the derived metrics (time to accuracy).
     #[serde(default)]
     pub metrics: MetricsSpec,
+    /// Checks of the outputs (`dmlsim check`, `dmlsim run --check`):
+    /// expressions over the tables and `run.json` that must be true.
+    #[serde(default)]
+    pub checks: Vec<crate::check::CheckEntry>,
 }
 
 /// What the derived metrics of `run.json`'s summary measure against.

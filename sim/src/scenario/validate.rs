@@ -115,6 +115,24 @@ fn check_metrics(c: &mut Checker, s: &Scenario) {
     if m.sustained_rounds == 0 {
         c.err("metrics.sustained_rounds", "expected at least 1 round");
     }
+    let mut names: Vec<String> = Vec::new();
+    for (i, check) in s.checks.iter().enumerate() {
+        let named = check.named();
+        let path = match check {
+            crate::check::CheckEntry::Plain(_) => format!("checks[{i}]"),
+            crate::check::CheckEntry::Named(_) => format!("checks[{i}].expr"),
+        };
+        if let Err(e) = crate::check::expr::parse(&named.expr) {
+            c.err(path, format!("not a valid check:\n{}", e.show(&named.expr)));
+        }
+        if names.contains(&named.name) {
+            c.err(
+                format!("checks[{i}]"),
+                format!("a check named `{}` comes twice", named.name),
+            );
+        }
+        names.push(named.name);
+    }
 }
 
 pub fn validate(s: &Scenario) -> Vec<(String, String)> {

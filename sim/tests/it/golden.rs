@@ -43,7 +43,7 @@ fn measured() -> BTreeMap<String, String> {
             .to_string_lossy()
             .into_owned();
         let dir = scratch(&format!("golden-{stem}"));
-        run_ok(scenario, &dir, &["--trace"], &[]);
+        run_ok(scenario, &dir, &["--trace", "--check"], &[]);
         for entry in std::fs::read_dir(&dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if name.ends_with(".arrow") {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the CLI on shipped scenarios, determinism across runs
 //! and thread counts, hand-computed round timings, validation messages.
 
+mod checks;
 mod cli;
 mod determinism;
 mod economics;
