@@ -23,6 +23,7 @@ pub mod network;
 pub mod output;
 pub mod params;
 pub mod protocol;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

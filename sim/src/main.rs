@@ -103,6 +103,24 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Draw the charts of a run or a sweep (PNG and SVG) and an
+    /// index.html with the key figures.
+    Report {
+        /// A run folder (a run's --out) or a sweep folder.
+        dir: PathBuf,
+        /// Report folder (default: reports/NAME, NAME the folder's name).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// For a sweep: draw this summary.arrow metric as a heatmap over
+        /// two swept fields (repeatable), e.g.
+        /// `verification.cheating_premium_usd_per_update`.
+        #[arg(long = "heatmap", value_name = "METRIC")]
+        heatmaps: Vec<String>,
+        /// For a sweep: the two swept fields of the heatmaps, `X,Y`
+        /// (default: the first two).
+        #[arg(long, value_name = "X,Y")]
+        axes: Option<String>,
+    },
     /// Check scenario files without running them; exit 2 if any is invalid.
     Validate {
         /// Scenario YAML files.
@@ -214,6 +232,49 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Sweep(args) => sweep_command(args),
+        Command::Report {
+            dir,
+            out,
+            heatmaps,
+            axes,
+        } => {
+            let axes = match axes.as_deref().map(|a| {
+                a.split_once(',')
+                    .map(|(x, y)| (x.trim().to_string(), y.trim().to_string()))
+                    .ok_or_else(|| format!("--axes expects X,Y (two swept fields), found `{a}`"))
+            }) {
+                None => None,
+                Some(Ok(a)) => Some(a),
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let name = std::fs::canonicalize(&dir)
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_os_string()))
+                .unwrap_or_else(|| "report".into());
+            let out = out.unwrap_or_else(|| PathBuf::from("reports").join(name));
+            let opts = dmlsim::report::ReportOptions {
+                out: out.clone(),
+                heatmaps,
+                axes,
+            };
+            match dmlsim::report::report(&dir, &opts) {
+                Ok(r) => {
+                    eprintln!(
+                        "{} charts (PNG and SVG) and index.html in {}",
+                        r.charts.len(),
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Check {
             dirs,
             exprs,

@@ -518,6 +518,11 @@ pub fn simulate(
     let stopped_by = stopped_by(&sys, ending);
     let mut summary = Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy));
     summary.network_collapsed = stopped_by == "no_operators";
+    if let (Some(_), Some(chain)) = (&scenario.verification, sys.chain.as_ref()) {
+        summary.verification = Some(crate::output::summary::VerificationSummary::of(
+            &econ_tables::behaviour_stats(&chain.economy, &sys.nodes),
+        ));
+    }
     Ok(RunInfo {
         dmlsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),

@@ -141,7 +141,7 @@ impl RunData {
                     names.join(", ")
                 ));
             };
-            values(array, &mut out).map_err(|e| format!("{table}.{column}: {e}"))?;
+            values_of(array, &mut out).map_err(|e| format!("{table}.{column}: {e}"))?;
         }
         let rc = Rc::new(out);
         self.columns.borrow_mut().insert(key, Rc::clone(&rc));
@@ -189,8 +189,8 @@ impl RunData {
     }
 }
 
-/// Appends an Arrow array's values.
-fn values(a: &ArrayRef, out: &mut Vec<Val>) -> Result<(), String> {
+/// Appends an Arrow array's values (numbers, text, booleans).
+pub fn values_of(a: &ArrayRef, out: &mut Vec<Val>) -> Result<(), String> {
     let n = a.len();
     let num = |f: &dyn Fn(usize) -> f64, out: &mut Vec<Val>| {
         out.extend((0..n).map(|i| {

@@ -438,79 +438,112 @@ pub fn offences_table(e: &Economy) -> Table {
         )
 }
 
-/// `behaviours.arrow`: incentive accounting per behaviour class — updates,
-/// detection, false positives, tokens and USD per update.
-pub fn behaviours_table(e: &Economy, nodes: &Nodes) -> Table {
+/// One behaviour class's totals over a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BehaviourStat {
+    /// `honest`, `lazy`, …
+    pub label: &'static str,
+    /// Nodes with this behaviour.
+    pub nodes: u32,
+    /// Updates they delivered.
+    pub updates: u64,
+    /// Invalid updates caught.
+    pub caught: u64,
+    /// Tokens slashed.
+    pub slashed_tokens: f64,
+    /// Tokens earned.
+    pub earned_tokens: f64,
+    /// Net profit, USD.
+    pub profit_usd: f64,
+}
+
+impl BehaviourStat {
+    /// A per-update figure (None without updates).
+    pub fn per_update(&self, x: f64) -> Option<f64> {
+        (self.updates > 0).then(|| x / self.updates as f64)
+    }
+}
+
+/// Totals per behaviour class present in the run, in class order.
+pub fn behaviour_stats(e: &Economy, nodes: &Nodes) -> Vec<BehaviourStat> {
     use dmlsim_models::behaviour::ALL;
     use dmlsim_models::econ::slashing::Offence;
-    let k = ALL.len();
-    let (mut count, mut updates, mut caught, mut slashed, mut earned, mut profit) = (
-        vec![0u32; k],
-        vec![0u64; k],
-        vec![0u64; k],
-        vec![0f64; k],
-        vec![0f64; k],
-        vec![0f64; k],
-    );
+    let mut stats: Vec<BehaviourStat> = ALL
+        .iter()
+        .map(|b| BehaviourStat {
+            label: b.label(),
+            nodes: 0,
+            updates: 0,
+            caught: 0,
+            slashed_tokens: 0.0,
+            earned_tokens: 0.0,
+            profit_usd: 0.0,
+        })
+        .collect();
+    let class = |node: usize| {
+        ALL.iter()
+            .position(|x| *x == nodes.behaviour[node])
+            .expect("known behaviour")
+    };
     for i in 0..nodes.len() {
-        let b = ALL
-            .iter()
-            .position(|x| *x == nodes.behaviour[i])
-            .expect("known behaviour");
-        count[b] += 1;
-        updates[b] += u64::from(nodes.stats.rounds_completed[i]);
-        slashed[b] += as_tokens(e.node_slashed[i]);
-        earned[b] += as_tokens(e.node_earned[i]);
-        profit[b] += e.node_profit_usd(i);
+        let s = &mut stats[class(i)];
+        s.nodes += 1;
+        s.updates += u64::from(nodes.stats.rounds_completed[i]);
+        s.slashed_tokens += as_tokens(e.node_slashed[i]);
+        s.earned_tokens += as_tokens(e.node_earned[i]);
+        s.profit_usd += e.node_profit_usd(i);
     }
     for o in &e.offences {
         if o.kind == Offence::InvalidUpdate {
-            let b = ALL
-                .iter()
-                .position(|x| *x == nodes.behaviour[o.node as usize])
-                .expect("known behaviour");
-            caught[b] += 1;
+            stats[class(o.node as usize)].caught += 1;
         }
     }
-    let keep: Vec<usize> = (0..k).filter(|&b| count[b] > 0).collect();
-    let per = |v: &Vec<f64>| {
-        Column::OptF64(
-            keep.iter()
-                .map(|&b| (updates[b] > 0).then(|| v[b] / updates[b] as f64))
-                .collect(),
-        )
+    stats.retain(|s| s.nodes > 0);
+    stats
+}
+
+/// `behaviours.arrow`: one row per behaviour class present.
+pub fn behaviours_table(e: &Economy, nodes: &Nodes) -> Table {
+    let stats = behaviour_stats(e, nodes);
+    let per = |f: fn(&BehaviourStat) -> f64| {
+        Column::OptF64(stats.iter().map(|s| s.per_update(f(s))).collect())
     };
     Table::new("behaviours")
-        .col(
-            "behaviour",
-            "",
-            dictionary(keep.iter().map(|&b| ALL[b].label())),
-        )
+        .col("behaviour", "", dictionary(stats.iter().map(|s| s.label)))
         .col(
             "nodes",
             "nodes",
-            Column::U32(keep.iter().map(|&b| count[b]).collect()),
+            Column::U32(stats.iter().map(|s| s.nodes).collect()),
         )
         .col(
             "updates",
             "updates",
-            Column::U64(keep.iter().map(|&b| updates[b]).collect()),
+            Column::U64(stats.iter().map(|s| s.updates).collect()),
         )
         .col(
             "caught",
             "updates",
-            Column::U64(keep.iter().map(|&b| caught[b]).collect()),
+            Column::U64(stats.iter().map(|s| s.caught).collect()),
         )
         .col(
             "caught_rate",
             "fraction",
             Column::OptF64(
-                keep.iter()
-                    .map(|&b| (updates[b] > 0).then(|| caught[b] as f64 / updates[b] as f64))
+                stats
+                    .iter()
+                    .map(|s| s.per_update(s.caught as f64))
                     .collect(),
             ),
         )
-        .col("earned_tokens_per_update", "tokens", per(&earned))
-        .col("slashed_tokens_per_update", "tokens", per(&slashed))
-        .col("net_profit_usd_per_update", "USD", per(&profit))
+        .col(
+            "earned_tokens_per_update",
+            "tokens",
+            per(|s| s.earned_tokens),
+        )
+        .col(
+            "slashed_tokens_per_update",
+            "tokens",
+            per(|s| s.slashed_tokens),
+        )
+        .col("net_profit_usd_per_update", "USD", per(|s| s.profit_usd))
 }

@@ -21,6 +21,66 @@ pub struct Summary {
     /// Whether the network collapsed: every operator left before the job
     /// finished (`stopped_by: no_operators`).
     pub network_collapsed: bool,
+    /// With verification: each behaviour class's outcome and whether
+    /// cheating paid (as behaviours.arrow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationSummary>,
+}
+
+/// Whether cheating paid, per behaviour class.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationSummary {
+    /// Per class present (`honest`, `lazy`, …): its figures.
+    #[serde(flatten)]
+    pub classes: BTreeMap<&'static str, BehaviourSummary>,
+    /// The best-paid cheating class's net profit per update minus the
+    /// honest class's, USD: > 0 means cheating paid (null without both).
+    pub cheating_premium_usd_per_update: Option<f64>,
+}
+
+/// One behaviour class's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct BehaviourSummary {
+    /// Nodes of the class.
+    pub nodes: u32,
+    /// Updates they delivered.
+    pub updates: u64,
+    /// Invalid updates caught per update delivered.
+    pub caught_rate: Option<f64>,
+    /// Net profit per update delivered, USD.
+    pub net_profit_usd_per_update: Option<f64>,
+}
+
+impl VerificationSummary {
+    /// The summary of behaviours.arrow's figures.
+    pub fn of(stats: &[super::econ_tables::BehaviourStat]) -> Self {
+        let classes: BTreeMap<&'static str, BehaviourSummary> = stats
+            .iter()
+            .map(|s| {
+                (
+                    s.label,
+                    BehaviourSummary {
+                        nodes: s.nodes,
+                        updates: s.updates,
+                        caught_rate: s.per_update(s.caught as f64),
+                        net_profit_usd_per_update: s.per_update(s.profit_usd),
+                    },
+                )
+            })
+            .collect();
+        let honest = classes
+            .get("honest")
+            .and_then(|h| h.net_profit_usd_per_update);
+        let best_cheat = classes
+            .iter()
+            .filter(|(k, _)| **k != "honest")
+            .filter_map(|(_, c)| c.net_profit_usd_per_update)
+            .reduce(f64::max);
+        VerificationSummary {
+            classes,
+            cheating_premium_usd_per_update: honest.zip(best_cheat).map(|(h, c)| c - h),
+        }
+    }
 }
 
 /// Headline figures of `rounds.arrow`, accumulated as rounds stream out,
@@ -236,6 +296,7 @@ impl Summary {
     pub fn new(rounds: RoundsSummary, e: Option<&Economy>) -> Self {
         Summary {
             network_collapsed: false,
+            verification: None,
             rows: BTreeMap::new(),
             rounds,
             economy: e.map(|e| {
