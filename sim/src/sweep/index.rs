@@ -113,12 +113,25 @@ pub fn write_index(
     let rows: Vec<Row> = (0..plan.runs)
         .filter(|&id| holds(id))
         .map(|run_id| {
-            let record = read_record(root, run_id).filter(|r| r.run_id == run_id);
+            let mut record = read_record(root, run_id).filter(|r| r.run_id == run_id);
             let metrics = record
                 .as_ref()
                 .and_then(|r| r.run.as_ref())
                 .map(metrics_of)
                 .unwrap_or_default();
+            // Keep only what the index reads of run.json, so the index's
+            // memory is a few numbers per run.
+            if let Some(r) = record.as_mut() {
+                r.files.clear();
+                r.run = r.run.take().map(|j| {
+                    let keep = ["stopped_by", "seed", "seeds"];
+                    Json::Object(
+                        keep.iter()
+                            .filter_map(|k| Some((k.to_string(), j.get(k)?.clone())))
+                            .collect(),
+                    )
+                });
+            }
             Row {
                 run_id,
                 cell: run_id / plan.replicates,
