@@ -6,7 +6,7 @@
 //! ([`store`]) with `run_id` and the swept values as columns
 //! ([`columns`]), [`index`] writes `runs.arrow` and `summary.arrow`
 //! (means, standard deviations and 95% confidence intervals across
-//! replicates, [`stats`]), and [`merge`] combines the folders of a sweep
+//! replicates, [`stats`]), and [`mod@merge`] combines the folders of a sweep
 //! run in shards on a cluster.
 
 pub mod columns;

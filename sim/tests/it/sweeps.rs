@@ -564,3 +564,25 @@ fn the_documented_example_sweep_is_valid_and_expands_as_documented() {
         runs[1]
     );
 }
+
+#[test]
+fn the_figures_quoted_in_the_docs_are_what_the_simulator_gives() {
+    // docs/verification.md and docs/economics.md quote tables computed by
+    // dmlsim-doc-figures from sweeps; --check fails when they are stale.
+    let work = scratch("doc-figures");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_dmlsim-doc-figures"))
+        .arg("--check")
+        .env("DMLSIM_DOC_FIGURES_DIR", &work)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("free-riders-p: docs/verification.md is current"),
+        "{said}"
+    );
+    assert!(
+        said.contains("reward-curves-budget: docs/economics.md is current"),
+        "{said}"
+    );
+}
