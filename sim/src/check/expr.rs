@@ -500,17 +500,27 @@ impl Parser {
         self.binary(Parser::not, &[("and", BinOp::And)])
     }
 
+    /// A prefix operator just read at `s`: its operand, then `make`.
+    fn prefix(
+        &mut self,
+        s: Span,
+        operand: fn(&mut Parser) -> Result<Expr, ExprError>,
+        make: fn(Box<Expr>, Span) -> Expr,
+    ) -> Result<Expr, ExprError> {
+        self.deeper()?;
+        let inner = operand(self)?;
+        self.depth -= 1;
+        let span = Span {
+            start: s.start,
+            end: inner.span().end,
+        };
+        Ok(make(Box::new(inner), span))
+    }
+
     fn not(&mut self) -> Result<Expr, ExprError> {
         if self.is_word("not") || self.is_sym("not") {
             let (_, s) = self.bump();
-            self.deeper()?;
-            let inner = self.not()?;
-            self.depth -= 1;
-            let span = Span {
-                start: s.start,
-                end: inner.span().end,
-            };
-            return Ok(Expr::Not(Box::new(inner), span));
+            return self.prefix(s, Parser::not, Expr::Not);
         }
         self.compare()
     }
@@ -540,14 +550,7 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, ExprError> {
         if self.is_sym("-") {
             let (_, s) = self.bump();
-            self.deeper()?;
-            let inner = self.unary()?;
-            self.depth -= 1;
-            let span = Span {
-                start: s.start,
-                end: inner.span().end,
-            };
-            return Ok(Expr::Neg(Box::new(inner), span));
+            return self.prefix(s, Parser::unary, Expr::Neg);
         }
         self.atom()
     }

@@ -54,6 +54,17 @@ pub fn pairs(x: &[Option<f64>], y: &[Option<f64>], x_scale: f64) -> Vec<(f64, f6
         .collect()
 }
 
+/// A chart of one unlabelled line.
+fn one_line(title: &str, x_label: &str, y_label: &str, points: Vec<(f64, f64)>) -> LineChart {
+    LineChart {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        series: vec![series("", points)],
+        diagonal: false,
+    }
+}
+
 fn series(label: &str, points: Vec<(f64, f64)>) -> Series {
     Series {
         label: label.into(),
@@ -74,13 +85,12 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
         r.add(
             "accuracy",
             "Test accuracy of the global model after each round.",
-            &LineChart {
-                title: "Test accuracy against simulated time".into(),
-                x_label: x_label.into(),
-                y_label: "test accuracy".into(),
-                series: vec![series("", pairs(&t, &acc, scale))],
-                diagonal: false,
-            },
+            &one_line(
+                "Test accuracy against simulated time",
+                x_label,
+                "test accuracy",
+                pairs(&t, &acc, scale),
+            ),
         )?;
     }
     if let (Some(round), Some(d)) = (
@@ -90,13 +100,12 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
         r.add(
             "round_duration",
             "How long each round took, s.",
-            &LineChart {
-                title: "Round duration".into(),
-                x_label: "round".into(),
-                y_label: "duration (s)".into(),
-                series: vec![series("", pairs(&round, &d, 1.0))],
-                diagonal: false,
-            },
+            &one_line(
+                "Round duration",
+                "round",
+                "duration (s)",
+                pairs(&round, &d, 1.0),
+            ),
         )?;
     }
     if let (Some(round), Some(cost)) = (
@@ -379,64 +388,52 @@ fn lorenz(data: &RunData, r: &mut Report) -> Result<(), String> {
     )
 }
 
+/// The key figures of a run's index: label and `run.json` pointer.
+const KEY_FIGURES: [(&str, &str); 15] = [
+    ("scenario", "/scenario"),
+    ("stopped by", "/stopped_by"),
+    ("rounds completed", "/rounds_completed"),
+    ("simulated time (s)", "/sim_time_s"),
+    ("final test accuracy", "/summary/rounds/final_test_accuracy"),
+    ("network cost (USD)", "/summary/rounds/cost_usd"),
+    ("cloud cost (USD)", "/summary/rounds/cloud_cost_usd"),
+    (
+        "USD per accuracy point",
+        "/summary/rounds/cost_usd_per_accuracy_point",
+    ),
+    ("final supply (tokens)", "/summary/economy/supply_tokens"),
+    ("final Gini (all)", "/summary/economy/final_gini"),
+    (
+        "final Gini (operators)",
+        "/summary/economy/final_gini_operators",
+    ),
+    ("final Nakamoto 51%", "/summary/economy/final_nakamoto_51"),
+    (
+        "profitable operator-epochs",
+        "/summary/economy/profitable_share",
+    ),
+    ("network collapsed", "/summary/network_collapsed"),
+    (
+        "cheating premium (USD/update)",
+        "/summary/verification/cheating_premium_usd_per_update",
+    ),
+];
+
 /// The run's key figures for the index, from `run.json`.
 pub fn key_figures(data: &RunData) -> Vec<(String, String)> {
     let j = &data.run_json;
     let mut out = Vec::new();
-    let mut push = |k: &str, path: &[&str]| {
-        let mut v = j;
-        for p in path {
-            match v.get(p) {
-                Some(x) => v = x,
-                None => return,
+    for (label, pointer) in KEY_FIGURES {
+        let text = match j.pointer(pointer) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::Number(n)) => {
+                n.as_f64().map_or(n.to_string(), super::chart::compact)
             }
-        }
-        if !v.is_null() {
-            let text = match v {
-                serde_json::Value::Number(n) => {
-                    n.as_f64().map_or(n.to_string(), super::chart::compact)
-                }
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            out.push((k.to_string(), text));
-        }
-    };
-    push("scenario", &["scenario"]);
-    push("stopped by", &["stopped_by"]);
-    push("rounds completed", &["rounds_completed"]);
-    push("simulated time (s)", &["sim_time_s"]);
-    push(
-        "final test accuracy",
-        &["summary", "rounds", "final_test_accuracy"],
-    );
-    push("network cost (USD)", &["summary", "rounds", "cost_usd"]);
-    push("cloud cost (USD)", &["summary", "rounds", "cloud_cost_usd"]);
-    push(
-        "USD per accuracy point",
-        &["summary", "rounds", "cost_usd_per_accuracy_point"],
-    );
-    push(
-        "final supply (tokens)",
-        &["summary", "economy", "supply_tokens"],
-    );
-    push("final Gini (all)", &["summary", "economy", "final_gini"]);
-    push(
-        "final Gini (operators)",
-        &["summary", "economy", "final_gini_operators"],
-    );
-    push(
-        "final Nakamoto 51%",
-        &["summary", "economy", "final_nakamoto_51"],
-    );
-    push(
-        "profitable operator-epochs",
-        &["summary", "economy", "profitable_share"],
-    );
-    push(
-        "cheating premium (USD/update)",
-        &["summary", "verification", "cheating_premium_usd_per_update"],
-    );
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        out.push((label.to_string(), text));
+    }
     if let Some(targets) = j
         .pointer("/summary/rounds/accuracy_targets")
         .and_then(|t| t.as_object())

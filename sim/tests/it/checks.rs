@@ -425,28 +425,10 @@ fn a_baseline_passes_a_rerun_and_catches_a_changed_metric() {
 
 #[test]
 fn a_sweep_folder_is_checked_run_by_run() {
-    let dir = scratch("check-sweep");
-    let sweep = dir.join("sweep.yaml");
-    std::fs::write(
-        &sweep,
-        format!(
-            "scenario: {}\nset: {{ rounds.count: 4, horizon: 1d }}\ngrid: {{ verification.strategy.spot_check.p: [0.05, 0.5] }}\n",
-            repo().join("scenarios/free-riders.yaml").display()
-        ),
-    )
-    .unwrap();
-    let out = dir.join("out");
-    let o = dmlsim(
-        &[
-            "sweep",
-            sweep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ],
-        &[],
+    let out = free_riders_sweep(
+        "check-sweep",
+        "set: { rounds.count: 4, horizon: 1d }\ngrid: { verification.strategy.spot_check.p: [0.05, 0.5] }\n",
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (code, report) = check(&[out.to_str().unwrap(), "--expr", "count(rounds.round) == 4"]);
     assert_eq!(code, 0, "{report}");
     assert!(

@@ -25,6 +25,18 @@ fn png_size(path: &Path) -> (u32, u32) {
     (info.width, info.height)
 }
 
+/// `dmlsim report DIR --out REP EXTRA…`.
+fn report(dir: &Path, rep: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "report",
+        dir.to_str().unwrap(),
+        "--out",
+        rep.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    dmlsim(&args, &[])
+}
+
 fn assert_report(dir: &Path, expected: &[&str]) {
     for name in expected {
         assert_eq!(
@@ -86,15 +98,7 @@ fn a_run_report_draws_every_chart_its_tables_allow() {
         &[],
     );
     let rep = scratch("report-run-charts");
-    let o = dmlsim(
-        &[
-            "report",
-            out.to_str().unwrap(),
-            "--out",
-            rep.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = report(&out, &rep, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_report(
         &rep,
@@ -122,15 +126,7 @@ fn a_run_report_draws_every_chart_its_tables_allow() {
     // same folder leaves none of the first's behind.
     let quick = scratch("report-quick");
     run_ok("scenarios/quickstart.yaml", &quick, &[], &[]);
-    let o = dmlsim(
-        &[
-            "report",
-            quick.to_str().unwrap(),
-            "--out",
-            rep.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = report(&quick, &rep, &[]);
     assert!(o.status.success());
     assert_report(&rep, &["round_duration"]);
     assert!(!rep.join("supply.png").exists());
@@ -138,38 +134,12 @@ fn a_run_report_draws_every_chart_its_tables_allow() {
 
 #[test]
 fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
-    let dir = scratch("report-sweep");
-    let sweep = dir.join("sweep.yaml");
-    std::fs::write(
-        &sweep,
-        format!(
-            "scenario: {}\nset: {{ rounds.count: 20, horizon: 2d }}\ngrid:\n  verification.strategy.spot_check.p: [0.01, 0.3]\n  verification.slashing.fixed.fraction: [0.05, 0.5]\nreplicates: 2\nvary_seeds: [selection, verification]\n",
-            repo().join("scenarios/free-riders.yaml").display()
-        ),
-    )
-    .unwrap();
-    let out = dir.join("out");
-    let o = dmlsim(
-        &[
-            "sweep",
-            sweep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ],
-        &[],
+    let out = free_riders_sweep(
+        "report-sweep",
+        "set: { rounds.count: 20, horizon: 2d }\ngrid:\n  verification.strategy.spot_check.p: [0.01, 0.3]\n  verification.slashing.fixed.fraction: [0.05, 0.5]\nreplicates: 2\nvary_seeds: [selection, verification]\n",
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rep = dir.join("report");
-    let o = dmlsim(
-        &[
-            "report",
-            out.to_str().unwrap(),
-            "--out",
-            rep.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let rep = out.with_file_name("report");
+    let o = report(&out, &rep, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_report(
         &rep,
@@ -190,30 +160,10 @@ fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
         "cells are labelled by their values"
     );
     // A chosen metric; an unknown one is refused with the known ones.
-    let o = dmlsim(
-        &[
-            "report",
-            out.to_str().unwrap(),
-            "--out",
-            rep.to_str().unwrap(),
-            "--heatmap",
-            "economy.final_gini",
-        ],
-        &[],
-    );
+    let o = report(&out, &rep, &["--heatmap", "economy.final_gini"]);
     assert!(o.status.success());
     assert!(rep.join("heatmap_economy_final_gini.png").exists());
-    let o = dmlsim(
-        &[
-            "report",
-            out.to_str().unwrap(),
-            "--out",
-            rep.to_str().unwrap(),
-            "--heatmap",
-            "economy.gini",
-        ],
-        &[],
-    );
+    let o = report(&out, &rep, &["--heatmap", "economy.gini"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a metric of summary.arrow; it has:"));
 }

@@ -140,3 +140,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Writes a sweep of the free-riders scenario (`body` follows the
+/// `scenario:` line) into a fresh folder `name`, runs it into `name/out`
+/// and asserts success; returns the sweep folder.
+pub fn free_riders_sweep(name: &str, body: &str) -> PathBuf {
+    let dir = scratch(name);
+    let sweep = dir.join("sweep.yaml");
+    let scenario = repo().join("scenarios/free-riders.yaml");
+    std::fs::write(&sweep, format!("scenario: {}\n{body}", scenario.display())).unwrap();
+    let out = dir.join("out");
+    let o = dmlsim(
+        &[
+            "sweep",
+            sweep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
