@@ -163,6 +163,10 @@ struct SweepArgs {
     /// Print the runs (id, cell, replicate, overrides) and exit.
     #[arg(long)]
     list: bool,
+    /// When the runs are done, also draw the report (as `dmlsim report`)
+    /// into DIR (default: reports/NAME).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    report: Option<PathBuf>,
     /// Run scenarios estimated to exceed the limits (as `run --allow-large`).
     #[arg(long)]
     allow_large: bool,
@@ -631,6 +635,30 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
                     )),
                     out.display()
                 );
+            }
+            if !o.interrupted
+                && let Some(dir) = &args.report
+            {
+                let dir = if dir.as_os_str().is_empty() {
+                    PathBuf::from("reports").join(&sweep.name)
+                } else {
+                    dir.clone()
+                };
+                let opts = dmlsim::report::ReportOptions {
+                    out: dir.clone(),
+                    ..Default::default()
+                };
+                match dmlsim::report::report(&out, &opts) {
+                    Ok(r) => eprintln!(
+                        "report: {} charts and index.html in {}",
+                        r.charts.len(),
+                        dir.display()
+                    ),
+                    Err(e) => {
+                        eprintln!("error: the report: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
             }
             if o.interrupted {
                 eprintln!(

@@ -201,8 +201,9 @@ pub fn cell_labels(params: &[String], cells: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-/// For each cell, the mean line and min–max band of `y` against `x` over
-/// its replicates, matched by row (round or epoch).
+/// For each cell, the mean line of `y` against `x` over its replicates,
+/// matched by row (round or epoch), and the band of the mean's 95%
+/// confidence interval (with two or more replicates).
 fn by_cell(s: &SweepData, table: &str, x: &str, y: &str, x_scale: f64) -> Vec<Series> {
     let mut out = Vec::new();
     for cell in s.cells().into_iter().take(MAX_LINES) {
@@ -225,11 +226,12 @@ fn by_cell(s: &SweepData, table: &str, x: &str, y: &str, x_scale: f64) -> Vec<Se
         let mut band = Vec::new();
         for (xs, ys) in rows.iter().filter(|r| !r.1.is_empty()) {
             let mx = xs.iter().sum::<f64>() / xs.len() as f64;
-            let my = ys.iter().sum::<f64>() / ys.len() as f64;
+            let m = crate::sweep::stats::Moments::of(ys.iter().copied());
+            let Some(my) = m.mean else { continue };
             points.push((mx, my));
-            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            band.push((mx, lo, hi));
+            if let Some(half) = m.ci95 {
+                band.push((mx, my - half, my + half));
+            }
         }
         if !points.is_empty() {
             out.push(Series {
@@ -284,7 +286,8 @@ pub fn draw(
     axes: Option<(&str, &str)>,
 ) -> Result<(), String> {
     note_lines(s, r);
-    let band = "line: mean over the cell's replicates; band: their minimum to maximum";
+    let band =
+        "line: mean over the cell's replicates; band: its 95% confidence interval (Student's t)";
     let t = max_x(s, "rounds", "t_end_s");
     let (scale, x_label) = time_axis(t);
     let acc = by_cell(s, "rounds", "t_end_s", "test_accuracy", scale);
