@@ -278,14 +278,48 @@ pub fn parquet_dataset(
     pick: &ColumnPick,
 ) -> Result<Dataset, String> {
     let batches = decode_guarded("Parquet", || {
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
+        let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+        check_parquet_extent(builder.metadata(), crate::input::data_limit())?;
+        let reader = builder
+            .build()
             .map_err(|e| format!("not a readable Parquet file: {e}"))?;
         reader
             .collect::<Result<Vec<RecordBatch>, _>>()
             .map_err(|e| e.to_string())
     })?;
     from_columns(name, &batches_to_cells(&batches)?, pick)
+}
+
+/// Refuses a Parquet file whose decoded size — as its metadata declares
+/// it: rows × columns × 8 bytes, or the row groups' uncompressed bytes —
+/// exceeds `limit`: a few hundred compressed bytes can declare billions of
+/// rows (a 981-byte file found by the fuzzer made the decoder allocate
+/// 9 GB).
+fn check_parquet_extent(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    limit: u64,
+) -> Result<(), String> {
+    let columns = meta.file_metadata().schema_descr().num_columns() as u64;
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    for g in meta.row_groups() {
+        rows = rows.saturating_add(u64::try_from(g.num_rows()).unwrap_or(u64::MAX));
+        let chunks = g.columns().iter().fold(0u64, |a, c| {
+            a.saturating_add(u64::try_from(c.uncompressed_size()).unwrap_or(u64::MAX))
+        });
+        let group = u64::try_from(g.total_byte_size()).unwrap_or(u64::MAX);
+        bytes = bytes.saturating_add(group.max(chunks));
+    }
+    let cells = rows.saturating_mul(columns.max(1)).saturating_mul(8);
+    let declared = cells.max(bytes);
+    if declared > limit {
+        return Err(format!(
+            "the file declares {rows} rows of {columns} columns ({declared} bytes decoded), beyond the data limit of {limit} bytes ({} to raise it)",
+            crate::input::DATA_LIMIT_VAR
+        ));
+    }
+    Ok(())
 }
 
 fn pick(f: &FileDataSpec) -> ColumnPick {

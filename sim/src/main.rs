@@ -755,13 +755,18 @@ fn check_folders(dirs: &[PathBuf], s: CheckSettings) -> ExitCode {
             }
         };
         for (target, data) in runs {
-            let mut checks = if s.scenario_checks {
-                declared_checks(&data)
-            } else {
-                Vec::new()
+            let outcomes = match data {
+                Ok(data) => {
+                    let mut checks = if s.scenario_checks {
+                        declared_checks(&data)
+                    } else {
+                        Vec::new()
+                    };
+                    checks.extend(extra.iter().cloned());
+                    run_checks(&data, &checks, s.invariants, s.baseline)
+                }
+                Err(reason) => vec![dmlsim::check::missing_run(reason)],
             };
-            checks.extend(extra.iter().cloned());
-            let outcomes = run_checks(&data, &checks, s.invariants, s.baseline);
             print!("{}", report(&target, &outcomes));
             code = code.max(exit_code(&outcomes));
             all.push((target, outcomes));

@@ -254,7 +254,12 @@ impl Ctx<'_> {
                     .position(|v| matches!(v, Val::Num(a) if *a >= target));
                 Ok(Value::One(match hit {
                     None => Val::Null,
-                    Some(i) if name == "rounds_to_accuracy" => Val::Num(i as f64 + 1.0),
+                    Some(i) if name == "rounds_to_accuracy" => {
+                        match &self.data.column("rounds", "round").map_err(err)?[i] {
+                            Val::Num(r) => Val::Num(r + 1.0),
+                            _ => Val::Null,
+                        }
+                    }
                     Some(i) => self.data.column("rounds", "t_end_s").map_err(err)?[i].clone(),
                 }))
             }
@@ -400,10 +405,14 @@ fn apply(op: BinOp, x: &Val, y: &Val) -> Result<Val, String> {
                 op.symbol()
             ));
         }
-        return Ok(Bool(match op {
-            BinOp::And => a == Some(true) && b == Some(true),
-            _ => a == Some(true) || b == Some(true),
-        }));
+        // Three-valued: null where the known side does not decide.
+        return Ok(match (op, a, b) {
+            (BinOp::And, Some(false), _) | (BinOp::And, _, Some(false)) => Bool(false),
+            (BinOp::And, Some(true), Some(true)) => Bool(true),
+            (BinOp::Or, Some(true), _) | (BinOp::Or, _, Some(true)) => Bool(true),
+            (BinOp::Or, Some(false), Some(false)) => Bool(false),
+            _ => Null,
+        });
     }
     if *x == Null || *y == Null {
         return Ok(Null);

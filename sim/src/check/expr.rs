@@ -202,6 +202,8 @@ impl fmt::Display for Tok {
 
 /// Longest expression text accepted.
 pub const MAX_EXPR_BYTES: usize = 4096;
+/// Most tokens an expression may have (bounds the depth of operator chains).
+const MAX_TOKENS: usize = 512;
 /// Deepest nesting accepted (parentheses, calls, operators).
 const MAX_DEPTH: usize = 64;
 
@@ -388,8 +390,17 @@ pub fn parse(text: &str) -> Result<Expr, ExprError> {
             format!("the expression is longer than {MAX_EXPR_BYTES} bytes"),
         ));
     }
+    let toks = lex(text)?;
+    if toks.len() > MAX_TOKENS {
+        return Err(ExprError::at(
+            Span { start: 0, end: 0 },
+            format!(
+                "the expression has more than {MAX_TOKENS} parts; split it into several checks"
+            ),
+        ));
+    }
     let mut p = Parser {
-        toks: lex(text)?,
+        toks,
         pos: 0,
         depth: 0,
     };

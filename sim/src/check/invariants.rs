@@ -63,12 +63,47 @@ struct Entry {
     memo: String,
 }
 
-fn strings_of_dict(a: &dyn Array) -> Vec<Option<String>> {
-    let d = a.as_dictionary::<Int32Type>();
+/// The message for a column whose type is not the one dmlsim writes.
+fn wrong_type(a: &dyn Array, what: &str) -> String {
+    format!(
+        "a column of type {} where dmlsim writes {what} (was the file re-saved by another tool?)",
+        a.data_type()
+    )
+}
+
+/// A column as a primitive array of `T`, or an error naming its type.
+fn prim<T: arrow_array::ArrowPrimitiveType>(
+    a: &dyn Array,
+) -> Result<arrow_array::PrimitiveArray<T>, String> {
+    a.as_primitive_opt::<T>()
+        .cloned()
+        .ok_or_else(|| wrong_type(a, &T::DATA_TYPE.to_string()))
+}
+
+/// A column as a dictionary of strings, or an error naming its type.
+fn dict(a: &dyn Array) -> Result<arrow_array::DictionaryArray<Int32Type>, String> {
+    let d = a
+        .as_dictionary_opt::<Int32Type>()
+        .ok_or_else(|| wrong_type(a, "a dictionary of strings"))?;
+    d.values()
+        .as_string_opt::<i32>()
+        .ok_or_else(|| wrong_type(a, "a dictionary of strings"))?;
+    Ok(d.clone())
+}
+
+/// A column as strings, or an error naming its type.
+fn strs(a: &dyn Array) -> Result<arrow_array::StringArray, String> {
+    a.as_string_opt::<i32>()
+        .cloned()
+        .ok_or_else(|| wrong_type(a, "strings"))
+}
+
+fn strings_of_dict(a: &dyn Array) -> Result<Vec<Option<String>>, String> {
+    let d = dict(a)?;
     let labels = d.values().as_string::<i32>();
-    (0..d.len())
+    Ok((0..d.len())
         .map(|i| d.key(i).map(|k| labels.value(k).to_string()))
-        .collect()
+        .collect())
 }
 
 fn col<'a>(b: &'a RecordBatch, name: &str, table: &str) -> Result<&'a dyn Array, String> {
@@ -83,16 +118,14 @@ fn read_ledger(data: &RunData) -> Result<(Vec<Entry>, Vec<String>), String> {
     let mut names: Vec<String> = Vec::new();
     for b in data.batches("ledger")?.iter() {
         let t = "ledger";
-        let seq = col(b, "seq", t)?.as_primitive::<UInt64Type>().clone();
-        let block = col(b, "block", t)?.as_primitive::<UInt64Type>().clone();
-        let t_ns = col(b, "t_ns", t)?.as_primitive::<UInt64Type>().clone();
-        let kind = strings_of_dict(col(b, "kind", t)?);
-        let memo = strings_of_dict(col(b, "memo", t)?);
-        let amount = col(b, "amount", t)?
-            .as_primitive::<Decimal128Type>()
-            .clone();
-        let from = col(b, "from", t)?.as_dictionary::<Int32Type>().clone();
-        let to = col(b, "to", t)?.as_dictionary::<Int32Type>().clone();
+        let seq = prim::<UInt64Type>(col(b, "seq", t)?)?;
+        let block = prim::<UInt64Type>(col(b, "block", t)?)?;
+        let t_ns = prim::<UInt64Type>(col(b, "t_ns", t)?)?;
+        let kind = strings_of_dict(col(b, "kind", t)?)?;
+        let memo = strings_of_dict(col(b, "memo", t)?)?;
+        let amount = prim::<Decimal128Type>(col(b, "amount", t)?)?;
+        let from = dict(col(b, "from", t)?)?;
+        let to = dict(col(b, "to", t)?)?;
         if names.is_empty() {
             let labels = from.values().as_string::<i32>();
             names = (0..labels.len())
@@ -392,11 +425,11 @@ fn block_supplies(data: &RunData) -> Option<std::collections::BTreeMap<u64, i128
     for b in batches.iter() {
         let block = b
             .column_by_name("block")?
-            .as_primitive::<UInt64Type>()
+            .as_primitive_opt::<UInt64Type>()?
             .clone();
         let supply = b
             .column_by_name("supply")?
-            .as_primitive::<Decimal128Type>()
+            .as_primitive_opt::<Decimal128Type>()?
             .clone();
         for i in 0..b.num_rows() {
             m.insert(block.value(i), supply.value(i));
@@ -427,18 +460,12 @@ fn chain(data: &RunData, entries: &[Entry]) -> Outcome {
     for b in batches.iter() {
         let cols = (|| -> Result<_, String> {
             Ok((
-                col(b, "block", "blocks")?
-                    .as_primitive::<UInt64Type>()
-                    .clone(),
-                col(b, "t_ns", "blocks")?
-                    .as_primitive::<UInt64Type>()
-                    .clone(),
-                col(b, "prev_hash", "blocks")?.as_string::<i32>().clone(),
-                col(b, "hash", "blocks")?.as_string::<i32>().clone(),
-                col(b, "entries", "blocks")?
-                    .as_primitive::<UInt64Type>()
-                    .clone(),
-                col(b, "model_hash", "blocks")?.as_string::<i32>().clone(),
+                prim::<UInt64Type>(col(b, "block", "blocks")?)?,
+                prim::<UInt64Type>(col(b, "t_ns", "blocks")?)?,
+                strs(col(b, "prev_hash", "blocks")?)?,
+                strs(col(b, "hash", "blocks")?)?,
+                prim::<UInt64Type>(col(b, "entries", "blocks")?)?,
+                strs(col(b, "model_hash", "blocks")?)?,
             ))
         })();
         let (index, t_ns, prev_hash, hash, count, model_hash) = match cols {
@@ -499,8 +526,10 @@ fn chain(data: &RunData, entries: &[Entry]) -> Outcome {
             prev = h;
         }
     }
-    if next_entry != entries.len() {
-        let e = &entries[next_entry];
+    // Entries after the last sealed block (a run stopped between blocks)
+    // belong to the next block, not yet sealed; any other is out of place.
+    let next_block = batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+    if let Some(e) = entries[next_entry..].iter().find(|e| e.block != next_block) {
         return Outcome::Fail(format!(
             "ledger.arrow entry {} lies in block {}, which blocks.arrow does not hold",
             e.seq, e.block
@@ -521,12 +550,8 @@ fn offences(data: &RunData, entries: &[Entry]) -> Outcome {
     for b in batches.iter() {
         let cols = (|| -> Result<_, String> {
             Ok((
-                col(b, "penalty", "offences")?
-                    .as_primitive::<Decimal128Type>()
-                    .clone(),
-                col(b, "ledger_seq", "offences")?
-                    .as_primitive::<Int64Type>()
-                    .clone(),
+                prim::<Decimal128Type>(col(b, "penalty", "offences")?)?,
+                prim::<Int64Type>(col(b, "ledger_seq", "offences")?)?,
             ))
         })();
         let (penalty, seq) = match cols {

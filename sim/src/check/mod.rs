@@ -154,8 +154,12 @@ impl Tolerance {
     }
 
     fn allows(self, base: f64, now: f64) -> bool {
+        if base.is_nan() || now.is_nan() {
+            // A null metric equals only another null one.
+            return base.is_nan() && now.is_nan();
+        }
         match self {
-            Tolerance::Exact => base == now || (base.is_nan() && now.is_nan()),
+            Tolerance::Exact => base == now,
             Tolerance::Absolute(x) => (now - base).abs() <= x,
             Tolerance::Relative(x) => (now - base).abs() <= x * base.abs(),
         }
@@ -300,8 +304,9 @@ fn compare(data: &RunData, b: &Baseline) -> Vec<Outcome> {
     let now = crate::sweep::index::metrics_of(&data.run_json);
     let base = crate::sweep::index::metrics_of(&b.run_json);
     let chosen: Vec<(String, Tolerance)> = if b.metrics.is_empty() {
+        // Every baseline metric: one this run lacks is an error, not a pass.
         base.keys()
-            .filter(|k| now.contains_key(*k) && !k.starts_with("rows."))
+            .filter(|k| !k.starts_with("rows."))
             .map(|k| (k.clone(), b.default_tolerance))
             .collect()
     } else {
@@ -392,27 +397,45 @@ pub fn exit_code(outcomes: &[Outcome]) -> u8 {
     }
 }
 
+/// A run's output, or why it has none.
+pub type RunOrReason = Result<RunData, String>;
+
 /// The runs of a folder: a run folder is one run; a sweep folder each of
-/// its complete runs (`run N`).
-pub fn runs_in(dir: &Path) -> Result<Vec<(String, RunData)>, String> {
+/// its runs (`DIR run N`), a failed or missing one as the reason it has
+/// no output.
+pub fn runs_in(dir: &Path) -> Result<Vec<(String, RunOrReason)>, String> {
     if dir.join("sweep.json").is_file() {
         let plan = crate::sweep::store::PlanRecord::read(dir).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for id in 0..plan.runs {
-            if let Some(r) = crate::sweep::store::read_record(dir, id)
-                && r.status == "ok"
-                && let Some(run) = r.run
-            {
-                out.push((
-                    format!("{} run {id}", dir.display()),
-                    RunData::sweep_run(dir, id, run),
-                ));
-            }
-        }
-        if out.is_empty() {
-            return Err(format!("{} holds no complete run", dir.display()));
+            let target = format!("{} run {id}", dir.display());
+            let data = match crate::sweep::store::read_record(dir, id) {
+                Some(r) if r.status == "ok" => match r.run {
+                    Some(run) => Ok(RunData::sweep_run(dir, id, run)),
+                    None => Err("its record holds no run.json".to_string()),
+                },
+                Some(r) => Err(format!(
+                    "the run failed: {}",
+                    r.error.unwrap_or_else(|| "no reason recorded".into())
+                )),
+                None => Err("the run has no record (not run, or in a shard not merged)".into()),
+            };
+            out.push((target, data));
         }
         return Ok(out);
     }
-    Ok(vec![(dir.display().to_string(), RunData::run_folder(dir)?)])
+    Ok(vec![(
+        dir.display().to_string(),
+        Ok(RunData::run_folder(dir)?),
+    )])
+}
+
+/// The outcome of a run that has no output to check.
+pub fn missing_run(reason: String) -> Outcome {
+    Outcome {
+        kind: Kind::Check,
+        name: "run completed".into(),
+        what: "the run completed and wrote its tables".into(),
+        status: Status::Fail(reason),
+    }
 }

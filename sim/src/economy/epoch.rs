@@ -122,8 +122,11 @@ impl Economy {
         let active = contributed.iter().filter(|&&c| c).count() as u32;
         // Who took part in the epoch: in the network before this
         // settlement's entries and exits, or paid for earlier work.
+        // (Also an operator slashed out during the epoch: its losses count.)
         let took_part: Vec<bool> = (0..self.operator_account.len())
-            .map(|o| self.in_network[o] || self.epoch_reward[o] > 0)
+            .map(|o| {
+                self.in_network_at_epoch_start[o] || self.in_network[o] || self.epoch_reward[o] > 0
+            })
             .collect();
         let (mut joined, left) = self.apply_operator_rules(t, params, effects)?;
         joined += self.top_up_suspended(params, effects)?;
@@ -181,6 +184,7 @@ impl Economy {
             self.at_last_epoch[o] = [self.revenue_usd[o], self.cost_usd[o], self.slashed_usd[o]];
         }
         let participating = took_part.iter().filter(|&&t| t).count() as u32;
+        self.in_network_at_epoch_start = self.in_network.clone();
         self.operator_epoch_counts.0 += u64::from(profitable);
         self.operator_epoch_counts.1 += u64::from(participating);
         let mut profit: Vec<f64> = (0..self.operator_account.len())

@@ -104,6 +104,10 @@ pub struct Economy {
     /// Per operator: cumulative revenue, costs and slashes (USD) at the
     /// last settlement, to take each epoch's part.
     at_last_epoch: Vec<[f64; 3]>,
+    /// Whether each operator was in the network after the last settlement
+    /// (at genesis: its entry state): it takes part in the next epoch even
+    /// if slashed out of the network during it.
+    pub(super) in_network_at_epoch_start: Vec<bool>,
     /// Operator-epoch rows not yet written (taken by the run loop).
     pub operator_epochs: Vec<OperatorEpochRecord>,
     /// Operator-epochs with a profitable operator, and all operator-epochs.
@@ -212,10 +216,11 @@ impl Economy {
             model_hash: [0; 32],
             profit_history: vec![std::collections::VecDeque::new(); ops],
             epoch_reward: vec![0; ops],
-            in_network,
+            in_network: in_network.clone(),
             suspended: vec![false; ops],
             empty_since: None,
             at_last_epoch: vec![[0.0; 3]; ops],
+            in_network_at_epoch_start: in_network,
             operator_epochs: Vec::new(),
             operator_epoch_counts: (0, 0),
             plan,

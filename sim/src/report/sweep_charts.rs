@@ -305,9 +305,21 @@ pub fn draw(
         )?;
     }
     let metrics = s.metrics();
+    // The lowest target (keys are percent with `_` for the point).
+    let target_of = |m: &str| -> Option<f64> {
+        let key = m
+            .strip_prefix("rounds.accuracy_targets.")?
+            .strip_suffix(".time_s")?;
+        key.replace('_', ".").parse().ok()
+    };
     if let Some(m) = metrics
         .iter()
-        .find(|m| m.starts_with("rounds.accuracy_targets.") && m.ends_with(".time_s"))
+        .filter(|m| target_of(m).is_some())
+        .min_by(|a, b| {
+            target_of(a)
+                .unwrap_or(0.0)
+                .total_cmp(&target_of(b).unwrap_or(0.0))
+        })
     {
         let b = bars(s, m);
         if !b.is_empty() {

@@ -96,8 +96,12 @@ fn check_metrics(c: &mut Checker, s: &Scenario) {
     for (i, &t) in m.accuracy_targets.iter().enumerate() {
         let path = format!("metrics.accuracy_targets[{i}]");
         c.num(&path, t, 0.0, true, 1.0);
-        if m.accuracy_targets[..i].contains(&t) {
-            c.err(&path, format!("{t} is listed twice"));
+        let key = crate::output::summary::target_key(t);
+        if let Some(other) = m.accuracy_targets[..i]
+            .iter()
+            .find(|&&o| crate::output::summary::target_key(o) == key)
+        {
+            c.err(&path, format!("{t} is listed twice (as {other})"));
         }
     }
     if m.accuracy_targets.len() > MAX_ACCURACY_TARGETS {

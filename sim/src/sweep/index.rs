@@ -101,6 +101,13 @@ pub fn write_index(
     plan: &PlanRecord,
     holds: impl Fn(u32) -> bool,
 ) -> std::io::Result<IndexCounts> {
+    if plan.replicates == 0
+        || plan.cells.len() as u64 * u64::from(plan.replicates) != u64::from(plan.runs)
+    {
+        return Err(std::io::Error::other(
+            "sweep.json is inconsistent (cells × replicates ≠ runs); it was not written by this dmlsim",
+        ));
+    }
     let cells = plan.yaml_cells();
     let params = ParamColumns {
         fields: plan

@@ -59,6 +59,18 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<MergeOutcome, SweepError>
             let Some(record) = read_record(shard_dir, run_id).filter(|r| r.run_id == run_id) else {
                 continue;
             };
+            for f in &record.files {
+                let own = crate::output::sink::TABLES
+                    .iter()
+                    .any(|t| f.name == SweepDir::table_name(t, run_id));
+                if !own {
+                    return Err(SweepError::Input(format!(
+                        "{}: run {run_id}'s record lists `{}`, which is not one of its table files",
+                        shard_dir.display(),
+                        f.name
+                    )));
+                }
+            }
             dir.clear_run(run_id)?;
             for f in &record.files {
                 let from = shard_dir.join(&f.name);

@@ -233,7 +233,8 @@ impl Sweep {
     /// digest hold runs of the same sweep (resume and merge check it).
     pub fn plan_sha256(&self) -> String {
         let mut text = format!(
-            "scenario {}\ntables {:?}\n",
+            "dmlsim {}\nscenario {}\ntables {:?}\n",
+            env!("CARGO_PKG_VERSION"),
             crate::run::sha256_hex(&self.scenario_text),
             self.tables
         );
@@ -377,8 +378,11 @@ fn axes(spec: &SweepSpec) -> Result<Vec<Axis>, Vec<(String, String)>> {
                 Err(e) => problems.push((format!("random.fields.{p}"), e)),
             }
         }
-        if random.samples == 0 {
-            problems.push(("random.samples".into(), "expected at least 1 sample".into()));
+        if random.samples == 0 || u64::from(random.samples) > MAX_RUNS {
+            problems.push((
+                "random.samples".into(),
+                format!("expected 1 to {MAX_RUNS} samples"),
+            ));
         } else if samplers.is_empty() && problems.is_empty() {
             problems.push(("random.fields".into(), "expected at least one field".into()));
         } else if !samplers.is_empty() {

@@ -1,6 +1,7 @@
-//! Running a sweep's runs in parallel (rayon work stealing across runs;
-//! training inside a run may use the same pool), each into its own staging
-//! folder, then moved into the sweep's table folders and recorded.
+//! Running a sweep's runs in parallel — worker threads pulling runs from a
+//! shared queue (dynamic balancing; training inside a run uses rayon) —
+//! each into its own staging folder, then moved into the sweep's table
+//! folders and recorded.
 
 use super::columns::{ParamColumns, TaggingSink};
 use super::index::{IndexCounts, write_index};
@@ -8,7 +9,6 @@ use super::plan::{PlannedRun, Shard, Sweep};
 use super::store::{FileRecordIn, PlanRecord, RunRecord, SweepDir, SweepError};
 use crate::output::ArrowFileSink;
 use crate::run::{RunError, RunOptions, simulate};
-use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,11 +102,23 @@ pub fn run_sweep(
     let done = std::sync::atomic::AtomicU32::new(0);
     let failed = std::sync::atomic::AtomicU32::new(0);
     let io_error: std::sync::Mutex<Option<SweepError>> = std::sync::Mutex::new(None);
-    let work = || {
-        pending.par_iter().with_max_len(1).for_each(|run| {
+    // Runs are pulled from a shared queue by `jobs` worker threads, so at
+    // most `jobs` runs are in memory; a run's own training uses rayon's
+    // pool, which never picks up another run (no run nests inside
+    // another's wait).
+    let jobs = opts
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, pending.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || {
+        loop {
             if interrupted() || io_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                return;
+                break;
             }
+            let Some(run) = pending.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                break;
+            };
             report(RunEvent::Started(run.run_id));
             match execute(sweep, &dir, &params, run, opts, &flags(run)) {
                 Ok(Executed::Done) => {
@@ -124,16 +136,13 @@ pub fn run_sweep(
                     }
                 }
             }
-        });
+        }
     };
-    match opts.jobs {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| SweepError::Input(format!("cannot start {n} threads: {e}")))?
-            .install(work),
-        None => work(),
-    }
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(worker);
+        }
+    });
     // Each run removed its own staging folder; the parent goes when empty.
     let _ = std::fs::remove_dir(dir.root.join(".work"));
     if let Some(e) = io_error.into_inner().ok().flatten() {
