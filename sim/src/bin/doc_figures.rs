@@ -21,7 +21,12 @@ struct Figure {
     render: fn(&Path) -> Result<String, String>,
 }
 
-const FIGURES: [Figure; 2] = [
+const FIGURES: [Figure; 3] = [
+    Figure {
+        name: "digits-partition",
+        doc: "docs/learning.md",
+        render: digits_partition,
+    },
     Figure {
         name: "free-riders-p",
         doc: "docs/verification.md",
@@ -90,6 +95,38 @@ fn signed(x: f64, digits: usize) -> String {
     } else {
         format!("{x:.digits$}")
     }
+}
+
+/// Test accuracy after 1, 5, … 60 rounds under each partition.
+fn digits_partition(dir: &Path) -> Result<String, String> {
+    const AFTER: [usize; 7] = [1, 5, 10, 20, 30, 40, 60];
+    let mut t = String::from("| rounds closed |");
+    for n in AFTER {
+        t.push_str(&format!(" {n} |"));
+    }
+    t.push_str("\n| --- |");
+    t.push_str(&" --- |".repeat(AFTER.len()));
+    t.push('\n');
+    for (cell, d) in runs(dir)? {
+        let label = if cell[0] == "iid" {
+            "IID".to_string()
+        } else {
+            "Dirichlet(0.1)".to_string()
+        };
+        let acc: Vec<f64> = column(&d, "rounds", "test_accuracy")?
+            .iter()
+            .map(num)
+            .collect();
+        t.push_str(&format!("| {label} |"));
+        for n in AFTER {
+            let a = acc
+                .get(n - 1)
+                .ok_or_else(|| format!("fewer than {n} rounds"))?;
+            t.push_str(&format!(" {:.1}% |", 100.0 * a));
+        }
+        t.push('\n');
+    }
+    Ok(t)
 }
 
 fn free_riders(dir: &Path) -> Result<String, String> {

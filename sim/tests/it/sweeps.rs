@@ -567,7 +567,7 @@ fn the_documented_example_sweep_is_valid_and_expands_as_documented() {
 
 #[test]
 fn the_figures_quoted_in_the_docs_are_what_the_simulator_gives() {
-    // docs/verification.md and docs/economics.md quote tables computed by
+    // docs/verification.md, docs/economics.md and docs/learning.md quote tables computed by
     // dmlsim-doc-figures from sweeps; --check fails when they are stale.
     let work = scratch("doc-figures");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_dmlsim-doc-figures"))
