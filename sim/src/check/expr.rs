@@ -220,8 +220,9 @@ fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ExprError> {
         let start = i;
         let after_name = matches!(out.last(), Some((Tok::Ident(_), _)));
         let after_dot = matches!(out.last(), Some((Tok::Sym("."), _)));
-        if after_dot && c.is_ascii_digit() {
-            // A key made of digits inside a dotted name: `accuracy_targets.90`.
+        // A name, or a key made of digits inside a dotted name
+        // (`accuracy_targets.90`).
+        if c.is_ascii_alphabetic() || c == b'_' || (after_dot && c.is_ascii_digit()) {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
             }
@@ -281,16 +282,6 @@ fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ExprError> {
                 }
             };
             out.push((Tok::Num(x), Span { start, end: i }));
-            continue;
-        }
-        if c.is_ascii_alphabetic() || c == b'_' {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push((
-                Tok::Ident(text[start..i].to_string()),
-                Span { start, end: i },
-            ));
             continue;
         }
         if c == b'"' || c == b'\'' {

@@ -5,36 +5,28 @@ use super::chart::{Bar, BarChart, LineChart, Series};
 use crate::check::data::{RunData, Val};
 use std::collections::BTreeMap;
 
-/// A numeric column (None if the table or column is absent).
-pub fn nums(data: &RunData, table: &str, column: &str) -> Option<Vec<Option<f64>>> {
+/// A column mapped value by value (None if the table or column is absent).
+fn mapped<T>(data: &RunData, table: &str, column: &str, f: fn(&Val) -> T) -> Option<Vec<T>> {
     if !data.has_table(table) {
         return None;
     }
-    let c = data.column(table, column).ok()?;
-    Some(
-        c.iter()
-            .map(|v| match v {
-                Val::Num(x) if x.is_finite() => Some(*x),
-                _ => None,
-            })
-            .collect(),
-    )
+    Some(data.column(table, column).ok()?.iter().map(f).collect())
+}
+
+/// A numeric column (None if the table or column is absent).
+pub fn nums(data: &RunData, table: &str, column: &str) -> Option<Vec<Option<f64>>> {
+    mapped(data, table, column, |v| match v {
+        Val::Num(x) if x.is_finite() => Some(*x),
+        _ => None,
+    })
 }
 
 /// A text column (None if absent).
 pub fn texts(data: &RunData, table: &str, column: &str) -> Option<Vec<String>> {
-    if !data.has_table(table) {
-        return None;
-    }
-    let c = data.column(table, column).ok()?;
-    Some(
-        c.iter()
-            .map(|v| match v {
-                Val::Str(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect(),
-    )
+    mapped(data, table, column, |v| match v {
+        Val::Str(s) => s.clone(),
+        other => other.to_string(),
+    })
 }
 
 /// Simulated time in hours when runs are long, else seconds.
