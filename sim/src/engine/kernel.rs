@@ -6,6 +6,43 @@ use super::queue::{EventId, EventQueue};
 use super::time::SimTime;
 use std::collections::HashSet;
 
+/// Cancelled events not yet popped. A pop checks one cell of a small
+/// counting filter (indexed by the id's low bits) and touches the set only
+/// when that cell is non-zero, so runs with cancelled events pending pay no
+/// hash probe per event.
+struct Cancelled {
+    /// Number of pending cancelled ids per cell (`id % CELLS`).
+    cells: Vec<u32>,
+    ids: HashSet<EventId>,
+}
+
+const CELLS: usize = 4096;
+
+impl Cancelled {
+    fn new() -> Cancelled {
+        Cancelled {
+            cells: vec![0; CELLS],
+            ids: HashSet::new(),
+        }
+    }
+
+    fn insert(&mut self, id: EventId) {
+        if self.ids.insert(id) {
+            self.cells[id.0 as usize % CELLS] += 1;
+        }
+    }
+
+    /// Whether `id` was cancelled; forgets it (it has been popped).
+    fn take(&mut self, id: EventId) -> bool {
+        let cell = &mut self.cells[id.0 as usize % CELLS];
+        if *cell == 0 || !self.ids.remove(&id) {
+            return false;
+        }
+        *cell -= 1;
+        true
+    }
+}
+
 /// A simulated system driven by events of type `Self::Event`.
 pub trait Model {
     /// The event type; an enum of small variants keeps the hot loop cheap.
@@ -19,8 +56,8 @@ pub trait Model {
 pub struct Scheduler<E> {
     queue: EventQueue<E>,
     now: SimTime,
-    /// Ids of cancelled events not yet popped (membership only, never iterated).
-    cancelled: HashSet<EventId>,
+    /// Ids of cancelled events not yet popped.
+    cancelled: Cancelled,
     stop_requested: bool,
 }
 
@@ -45,6 +82,27 @@ impl<E> Scheduler<E> {
     /// Cancels a pending event; it will be dropped when it reaches the front.
     pub fn cancel(&mut self, id: EventId) {
         self.cancelled.insert(id);
+    }
+
+    /// Takes a sequence number for an event the model keeps outside the
+    /// queue for now, so that when it is finally queued with
+    /// [`Scheduler::schedule_reserved`] it runs exactly where it would have
+    /// run had it been queued now (among events at its time).
+    pub fn reserve(&mut self) -> EventId {
+        EventId(self.queue.reserve_seq())
+    }
+
+    /// Queues `event` at `at` under a sequence number taken with
+    /// [`Scheduler::reserve`]; `(at, id)` must not precede the event being
+    /// handled (checked in debug builds). If an event queued earlier under
+    /// the same id and time was cancelled and is still pending, it is
+    /// revived instead (keys are unique in the queue).
+    pub fn schedule_reserved(&mut self, at: SimTime, id: EventId, event: E) {
+        debug_assert!(at >= self.now, "event scheduled in the past");
+        if self.cancelled.take(id) {
+            return;
+        }
+        self.queue.push_with_seq(at.max(self.now), id.0, event);
     }
 
     /// Asks the kernel to stop after the current event.
@@ -93,7 +151,7 @@ impl<E> Kernel<E> {
             sched: Scheduler {
                 queue: EventQueue::new(),
                 now: SimTime::ZERO,
-                cancelled: HashSet::new(),
+                cancelled: Cancelled::new(),
                 stop_requested: false,
             },
             processed: 0,
@@ -149,7 +207,7 @@ impl<E> Kernel<E> {
                 Some(_) => {}
             }
             let (time, id, event) = self.sched.queue.pop().expect("peeked");
-            if !self.sched.cancelled.is_empty() && self.sched.cancelled.remove(&id) {
+            if self.sched.cancelled.take(id) {
                 continue;
             }
             self.sched.now = time;

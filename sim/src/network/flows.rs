@@ -2,8 +2,11 @@
 //! links; concurrent flows share capacity max-min fairly (progressive
 //! filling). When a flow starts or ends, only the flows connected to it
 //! through shared links are recomputed, and only those whose rate changed
-//! get a new finish time.
+//! get a new finish time. Finish times live in the network's own
+//! [`DueHeap`], not in the engine: a rate change moves a heap entry and
+//! queues no event.
 
+use super::due::{Due, DueHeap};
 use crate::engine::SimTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,26 +16,18 @@ pub type LinkId = u32;
 /// Index of an active flow (slots are reused after a flow ends).
 pub type FlowId = u32;
 
-/// A new finish time for a flow; schedule a completion event carrying `version`
-/// and ignore completion events whose version is no longer current.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Reschedule {
-    /// The flow.
-    pub flow: FlowId,
-    /// Identifies this finish time; older ones are stale.
-    pub version: u64,
-    /// When the flow's last bit leaves the bottleneck (latency not included).
-    pub finish: SimTime,
-}
-
 #[derive(Default)]
 struct Flow {
     path: Vec<LinkId>,
+    /// The flow's index in `on_link[path[i]]`, for each `i`: removal swaps
+    /// the list's last entry into its place in O(1).
+    link_pos: Vec<u32>,
     total_bits: f64,
     remaining_bits: f64,
     rate_bps: f64,
     last_update: SimTime,
-    version: u64,
+    /// Started and not yet given a rate.
+    fresh: bool,
     active: bool,
     /// Rate before the current recompute, to detect changes.
     old_rate_bps: f64,
@@ -48,7 +43,8 @@ pub struct FlowNetwork {
     free: Vec<FlowId>,
     /// Active flows on each link, indexed by `LinkId`.
     on_link: Vec<Vec<FlowId>>,
-    next_version: u64,
+    /// Finish times of the active flows.
+    due: DueHeap,
     stamp: u64,
     /// Links of flows started or stopped but not yet recomputed.
     pending: Vec<LinkId>,
@@ -89,7 +85,7 @@ impl FlowNetwork {
             flows: Vec::new(),
             free: Vec::new(),
             on_link: vec![Vec::new(); n],
-            next_version: 0,
+            due: DueHeap::default(),
             stamp: 0,
             pending: Vec::new(),
             instant: Vec::new(),
@@ -118,17 +114,17 @@ impl FlowNetwork {
         self.flows.len() - self.free.len()
     }
 
-    /// Starts a flow of `bytes` over `path` at `now`; new finish times for it
-    /// and for every flow whose rate changed are appended to `out`.
+    /// Starts a flow of `bytes` over `path` at `now` and recomputes rates at
+    /// once; `tie` numbers the new finish times (see [`FlowNetwork::flush`]).
     pub fn start(
         &mut self,
         now: SimTime,
         path: &[LinkId],
         bytes: u64,
-        out: &mut Vec<Reschedule>,
+        tie: &mut impl FnMut() -> u64,
     ) -> FlowId {
         let id = self.start_deferred(now, path, bytes);
-        self.flush(now, out);
+        self.flush(now, tie);
         id
     }
 
@@ -148,14 +144,17 @@ impl FlowNetwork {
         let f = &mut self.flows[id as usize];
         f.path.clear();
         f.path.extend_from_slice(path);
+        f.link_pos.clear();
         f.total_bits = bits;
         f.remaining_bits = bits;
         f.rate_bps = 0.0;
         f.last_update = now;
-        f.version = u64::MAX;
+        f.fresh = true;
         f.active = true;
         for &l in path {
-            self.on_link[l as usize].push(id);
+            let list = &mut self.on_link[l as usize];
+            f.link_pos.push(list.len() as u32);
+            list.push(id);
         }
         if path.is_empty() || bits == 0.0 {
             // Nothing to share: it ends at once (reported by the next flush).
@@ -166,11 +165,9 @@ impl FlowNetwork {
         id
     }
 
-    /// Whether `version` is the flow's current finish time.
-    pub fn is_current(&self, flow: FlowId, version: u64) -> bool {
-        self.flows
-            .get(flow as usize)
-            .is_some_and(|f| f.active && f.version == version)
+    /// The active flow that finishes first, with its finish time and tie.
+    pub fn next_due(&self) -> Option<Due> {
+        self.due.first()
     }
 
     /// The flow's current rate in bit/s.
@@ -178,11 +175,11 @@ impl FlowNetwork {
         self.flows[flow as usize].rate_bps
     }
 
-    /// Ends a flow that completed (or is abandoned) at `now`; returns the
-    /// bytes it actually moved. Neighbours' new finish times go to `out`.
-    pub fn stop(&mut self, now: SimTime, flow: FlowId, out: &mut Vec<Reschedule>) -> u64 {
+    /// Ends a flow that completed (or is abandoned) at `now` and recomputes
+    /// its neighbours at once; returns the bytes it actually moved.
+    pub fn stop(&mut self, now: SimTime, flow: FlowId, tie: &mut impl FnMut() -> u64) -> u64 {
         let moved = self.stop_deferred(now, flow);
-        self.flush(now, out);
+        self.flush(now, tie);
         moved
     }
 
@@ -197,18 +194,38 @@ impl FlowNetwork {
         let remaining = (f.remaining_bits - f.rate_bps * dt).max(0.0);
         let moved_bits = f.total_bits - remaining;
         f.active = false;
-        f.version = u64::MAX;
+        f.fresh = false;
         let path = std::mem::take(&mut f.path);
-        for &l in &path {
-            let list = &mut self.on_link[l as usize];
-            if let Some(pos) = list.iter().position(|&x| x == flow) {
-                list.swap_remove(pos);
-            }
+        let link_pos = std::mem::take(&mut f.link_pos);
+        for (&l, &at) in path.iter().zip(&link_pos) {
+            self.unlist(l, at);
         }
+        self.due.remove(flow);
         self.free.push(flow);
         self.pending.extend_from_slice(&path);
-        self.flows[flow as usize].path = path;
+        let f = &mut self.flows[flow as usize];
+        f.path = path;
+        f.link_pos = link_pos;
         (moved_bits / 8.0).round() as u64
+    }
+
+    /// Removes entry `at` of link `l`'s flow list by moving the list's last
+    /// entry into its place, and tells the moved flow its new index.
+    fn unlist(&mut self, l: LinkId, at: u32) {
+        let list = &mut self.on_link[l as usize];
+        let last = (list.len() - 1) as u32;
+        list.swap_remove(at as usize);
+        if at == last {
+            return;
+        }
+        let moved = &mut self.flows[list[at as usize] as usize];
+        let i = moved
+            .path
+            .iter()
+            .zip(&moved.link_pos)
+            .position(|(&ml, &mp)| ml == l && mp == last)
+            .expect("a listed flow knows its index");
+        moved.link_pos[i] = at;
     }
 
     /// Whether started or stopped flows still await a recomputation.
@@ -216,38 +233,32 @@ impl FlowNetwork {
         !self.pending.is_empty() || !self.instant.is_empty()
     }
 
-    /// Recomputes the flows that shared links with flows stopped since the
-    /// last recomputation; new finish times go to `out`.
-    pub fn flush(&mut self, now: SimTime, out: &mut Vec<Reschedule>) {
+    /// Recomputes the flows that shared links with flows started or stopped
+    /// since the last recomputation and gives every flow whose rate changed
+    /// (and every new flow) its finish time. Each new finish time takes the
+    /// next number from `tie`, which orders flows finishing at the same
+    /// nanosecond: new flows with nothing to send first, in start order,
+    /// then the recomputed flows in the order the recomputation reached them.
+    pub fn flush(&mut self, now: SimTime, tie: &mut impl FnMut() -> u64) {
         for id in std::mem::take(&mut self.instant) {
-            if self.flows[id as usize].active {
-                let version = self.bump(id);
-                out.push(Reschedule {
-                    flow: id,
-                    version,
-                    finish: now,
-                });
+            let f = &mut self.flows[id as usize];
+            if f.active {
+                f.fresh = false;
+                self.due.set(id, now, tie());
             }
         }
         if self.pending.is_empty() {
             return;
         }
         let seeds = std::mem::take(&mut self.pending);
-        self.recompute(now, &seeds, out);
+        self.recompute(now, &seeds, tie);
         self.pending = seeds;
         self.pending.clear();
     }
 
-    fn bump(&mut self, flow: FlowId) -> u64 {
-        let v = self.next_version;
-        self.next_version += 1;
-        self.flows[flow as usize].version = v;
-        v
-    }
-
     /// Recomputes max-min rates for the component of flows reachable from
     /// `seeds` through shared links.
-    fn recompute(&mut self, now: SimTime, seeds: &[LinkId], out: &mut Vec<Reschedule>) {
+    fn recompute(&mut self, now: SimTime, seeds: &[LinkId], tie: &mut impl FnMut() -> u64) {
         self.stamp += 1;
         let stamp = self.stamp;
         self.comp_links.clear();
@@ -328,13 +339,12 @@ impl FlowNetwork {
             }
         }
         // New finish times for flows whose rate changed (or that are new).
-        for idx in 0..self.comp_flows.len() {
-            let f = self.comp_flows[idx];
-            let flow = &self.flows[f as usize];
-            let fresh = flow.version == u64::MAX;
-            if !fresh && flow.old_rate_bps == flow.rate_bps {
+        for &f in &self.comp_flows {
+            let flow = &mut self.flows[f as usize];
+            if !flow.fresh && flow.old_rate_bps == flow.rate_bps {
                 continue;
             }
+            flow.fresh = false;
             let finish = if flow.rate_bps > 0.0 {
                 now.saturating_add(SimTime::from_secs_f64_ceil(
                     flow.remaining_bits / flow.rate_bps,
@@ -342,12 +352,7 @@ impl FlowNetwork {
             } else {
                 SimTime::MAX
             };
-            let version = self.bump(f);
-            out.push(Reschedule {
-                flow: f,
-                version,
-                finish,
-            });
+            self.due.set(f, finish, tie());
         }
     }
 }
@@ -358,6 +363,15 @@ mod tests {
     use std::collections::HashMap;
 
     const MBIT: f64 = 1e6;
+
+    /// Numbers finish times in the order they are set.
+    fn ties() -> impl FnMut() -> u64 {
+        let mut next = 0;
+        move || {
+            next += 1;
+            next
+        }
+    }
 
     /// Links 0..n are uplinks of senders, link `sink` is the shared downlink.
     fn incast(ups_mbps: &[f64], down_mbps: f64) -> (FlowNetwork, LinkId) {
@@ -375,7 +389,7 @@ mod tests {
         // Uplinks 10, 50, 100 into a 100 Mbit/s downlink: the 10 is capped by
         // its own uplink, the other two split the remaining 90 equally.
         let (mut net, sink) = incast(&[10.0, 50.0, 100.0], 100.0);
-        let mut out = Vec::new();
+        let mut out = ties();
         let ids: Vec<FlowId> = (0..3)
             .map(|i| net.start(SimTime::ZERO, &[i, sink], 1_000_000, &mut out))
             .collect();
@@ -392,7 +406,7 @@ mod tests {
         // Link 1 (30) is shared by a, b, c; c is capped at 5 by link 2, so a
         // and b split 25: 12.5 each. Link 0 (100) is not a bottleneck.
         let mut net = FlowNetwork::new(vec![100.0 * MBIT, 30.0 * MBIT, 5.0 * MBIT]);
-        let mut out = Vec::new();
+        let mut out = ties();
         let a = net.start(SimTime::ZERO, &[0, 1], 1, &mut out);
         let b = net.start(SimTime::ZERO, &[1], 1, &mut out);
         let c = net.start(SimTime::ZERO, &[1, 2], 1, &mut out);
@@ -410,31 +424,24 @@ mod tests {
             .enumerate()
             .map(|(i, s)| (SimTime::from_secs_f64_ceil(s.0), i))
             .collect();
-        let mut finish: HashMap<FlowId, (u64, SimTime)> = HashMap::new();
         let mut owner: HashMap<FlowId, usize> = HashMap::new();
         let mut done = vec![f64::NAN; starts.len()];
-        let mut out = Vec::new();
+        let mut tie = ties();
         loop {
             pending.sort();
             let next_start = pending.first().map(|p| p.0);
-            let next_finish = finish.iter().map(|(f, (v, t))| (*t, *f, *v)).min();
-            match (next_start, next_finish) {
+            match (next_start, net.next_due()) {
                 (None, None) => break,
-                (Some(ts), nf) if nf.is_none_or(|(tf, _, _)| ts <= tf) => {
+                (Some(ts), due) if due.is_none_or(|d| ts <= d.finish) => {
                     let (t, i) = pending.remove(0);
-                    let id = net.start(t, &starts[i].1, starts[i].2, &mut out);
+                    let id = net.start(t, &starts[i].1, starts[i].2, &mut tie);
                     owner.insert(id, i);
                 }
-                (_, Some((t, f, v))) => {
-                    assert!(net.is_current(f, v));
-                    finish.remove(&f);
-                    net.stop(t, f, &mut out);
-                    done[owner[&f]] = t.as_secs_f64();
+                (_, Some(d)) => {
+                    net.stop(d.finish, d.flow, &mut tie);
+                    done[owner[&d.flow]] = d.finish.as_secs_f64();
                 }
                 _ => unreachable!(),
-            }
-            for r in out.drain(..) {
-                finish.insert(r.flow, (r.version, r.finish));
             }
         }
         done
@@ -487,17 +494,22 @@ mod tests {
     #[test]
     fn unrelated_flows_keep_their_finish_times() {
         let mut net = FlowNetwork::new(vec![MBIT, MBIT]);
-        let mut out = Vec::new();
-        net.start(SimTime::ZERO, &[0], 1000, &mut out);
-        out.clear();
-        net.start(SimTime::ZERO, &[1], 1000, &mut out);
-        assert_eq!(out.len(), 1, "only the new flow is rescheduled");
+        let mut drawn = 0;
+        let mut count = || {
+            drawn += 1;
+            drawn
+        };
+        net.start(SimTime::ZERO, &[0], 1000, &mut count);
+        let first = net.next_due().unwrap();
+        net.start(SimTime::ZERO, &[1], 1000, &mut count);
+        assert_eq!(drawn, 2, "only the new flow got a finish time");
+        assert_eq!(net.next_due(), Some(first), "the first flow kept its own");
     }
 
     #[test]
     fn stopping_early_reports_bytes_moved() {
         let mut net = FlowNetwork::new(vec![8.0 * MBIT]);
-        let mut out = Vec::new();
+        let mut out = ties();
         let f = net.start(SimTime::ZERO, &[0], 10_000_000, &mut out);
         // 8 Mbit/s = 1 MB/s; after 2 s, 2 MB have moved.
         assert_eq!(net.stop(SimTime::from_secs(2), f, &mut out), 2_000_000);
@@ -544,7 +556,7 @@ mod tests {
             let caps: Vec<f64> = (0..links).map(|_| (1 + rnd(100)) as f64 * MBIT).collect();
             let mut net = FlowNetwork::new(caps.clone());
             let mut live: Vec<(FlowId, Vec<LinkId>)> = Vec::new();
-            let mut out = Vec::new();
+            let mut out = ties();
             for step in 0..60u64 {
                 let now = SimTime(step * 1_000);
                 if live.is_empty() || rnd(3) > 0 {
@@ -581,7 +593,7 @@ mod tests {
         // reschedules the survivors each time; deferring does it once.
         let mut a = FlowNetwork::new(vec![100.0 * MBIT]);
         let mut b = FlowNetwork::new(vec![100.0 * MBIT]);
-        let mut out = Vec::new();
+        let mut out = ties();
         let ids: Vec<FlowId> = (0..10)
             .map(|_| a.start(SimTime::ZERO, &[0], 1_000_000, &mut out))
             .collect();
@@ -589,20 +601,25 @@ mod tests {
             b.start(SimTime::ZERO, &[0], 1_000_000, &mut out);
         }
         let t = SimTime::from_secs(1);
-        out.clear();
+        let mut immediate = 0;
         for &f in &ids[..5] {
-            a.stop(t, f, &mut out);
+            a.stop(t, f, &mut || {
+                immediate += 1;
+                immediate
+            });
         }
-        let immediate = out.len();
-        out.clear();
         for &f in &ids[..5] {
             b.stop_deferred(t, f);
         }
         assert!(b.has_pending());
-        b.flush(t, &mut out);
+        let mut deferred = 0;
+        b.flush(t, &mut || {
+            deferred += 1;
+            deferred
+        });
         assert!(!b.has_pending());
-        assert_eq!(out.len(), 5, "one reschedule per survivor");
-        assert!(immediate > out.len());
+        assert_eq!(deferred, 5, "one finish time per survivor");
+        assert!(immediate > deferred);
         for &f in &ids[5..] {
             assert_eq!(a.rate_bps(f), b.rate_bps(f));
             assert!((b.rate_bps(f) - 20.0 * MBIT).abs() < 1e-6);

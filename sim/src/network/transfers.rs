@@ -6,9 +6,16 @@
 //! the shared links, as in SimGrid); when a flow's last bit leaves its
 //! bottleneck, [`Network::handle`] reports a [`FlowFinished`] fact, which the
 //! root hands back to the job that owns the transfer.
+//!
+//! Finish times are the flow network's own; the engine holds one wake-up
+//! event, at the earliest. Each finish time takes an engine sequence number
+//! when it is computed ([`Scheduler::reserve`]) and the wake-up is queued
+//! under it, so a completion runs exactly where an event queued at that
+//! moment would have run among the events of its nanosecond — the order a
+//! completion event per flow gave, without an event per rate change.
 
-use super::{FlowId, FlowNetwork, LinkId, Reschedule, Topology};
-use crate::engine::{Scheduler, SimTime};
+use super::{FlowId, FlowNetwork, LinkId, Topology};
+use crate::engine::{EventId, Scheduler, SimTime};
 use crate::protocol::{TransferKind, TransferRecord};
 use crate::system::{Event, JobId, NetEvent};
 
@@ -63,7 +70,9 @@ pub struct Network {
     nodes: u32,
     aggregator: Aggregator,
     transfers: Vec<Option<Transfer>>,
-    resched: Vec<Reschedule>,
+    /// The queued wake-up: the earliest finish `(time, sequence)` when it
+    /// was queued.
+    wake: Option<(SimTime, u64)>,
     path: Vec<LinkId>,
     flush_scheduled: bool,
     /// Every transfer, when tracing.
@@ -100,7 +109,7 @@ impl Network {
                 router,
             },
             transfers: Vec::new(),
-            resched: Vec::new(),
+            wake: None,
             path: Vec::new(),
             flush_scheduled: false,
             trace: trace.then(Vec::new),
@@ -186,6 +195,7 @@ impl Network {
     /// undelivered.
     pub fn abandon(&mut self, sched: &mut Scheduler<Event>, flow: FlowId) -> (TransferTag, u64) {
         let (t, moved) = self.stop_flow(sched, flow);
+        self.arm(sched);
         if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
             trace[i].end = sched.now();
         }
@@ -208,11 +218,13 @@ impl Network {
         sched: &mut Scheduler<Event>,
     ) -> Option<FlowFinished> {
         match event {
-            NetEvent::FlowDone { flow, version } => {
-                if !self.flows.is_current(flow, version) {
-                    return None; // a stale finish time
-                }
-                let (t, moved) = self.stop_flow(sched, flow);
+            NetEvent::Wake => {
+                let due = self.flows.next_due().expect("a wake-up has a due flow");
+                debug_assert_eq!(Some((due.finish, due.tie)), self.wake, "stale wake-up");
+                debug_assert_eq!(due.finish, sched.now());
+                self.wake = None;
+                let (t, moved) = self.stop_flow(sched, due.flow);
+                self.arm(sched);
                 let arrives = sched.now().saturating_add(t.latency);
                 // Delivered only once the job accepts it (mark_delivered).
                 if let (Some(trace), Some(i)) = (self.trace.as_mut(), t.trace) {
@@ -227,19 +239,28 @@ impl Network {
             }
             NetEvent::Flush => {
                 self.flush_scheduled = false;
-                self.flows.flush(sched.now(), &mut self.resched);
-                for r in self.resched.drain(..) {
-                    sched.schedule_at(
-                        r.finish,
-                        Event::Net(NetEvent::FlowDone {
-                            flow: r.flow,
-                            version: r.version,
-                        }),
-                    );
-                }
+                self.flows.flush(sched.now(), &mut || sched.reserve().0);
+                self.arm(sched);
                 None
             }
         }
+    }
+
+    /// Keeps exactly one wake-up queued, at the earliest finish: a wake-up
+    /// queued for an earlier key that is no longer the earliest is
+    /// cancelled (and revived if that key becomes the earliest again).
+    fn arm(&mut self, sched: &mut Scheduler<Event>) {
+        let want = self.flows.next_due().map(|d| (d.finish, d.tie));
+        if want == self.wake {
+            return;
+        }
+        if let Some((_, seq)) = self.wake {
+            sched.cancel(EventId(seq));
+        }
+        if let Some((finish, seq)) = want {
+            sched.schedule_reserved(finish, EventId(seq), Event::Net(NetEvent::Wake));
+        }
+        self.wake = want;
     }
 
     /// Queues one rate recomputation after everything else at this instant.

@@ -2,7 +2,6 @@
 //! the root routes. Small `Copy` variants keep the hot loop free of
 //! allocation and dynamic dispatch.
 
-use crate::network::FlowId;
 use crate::protocol::TransferKind;
 
 /// Identifies a training job (there is one job per run today). 16 bits keep
@@ -73,13 +72,10 @@ impl JobEvent {
 /// Events of the network.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum NetEvent {
-    /// A flow's last bit may have left the bottleneck (stale if the version moved on).
-    FlowDone {
-        /// The flow.
-        flow: FlowId,
-        /// Finish-time version the event was scheduled for.
-        version: u64,
-    },
+    /// The earliest flow finish is due: its last bit leaves its bottleneck.
+    /// Queued under the sequence number the finish time was given (see
+    /// [`crate::engine::Scheduler::reserve`]); one is queued at a time.
+    Wake,
     /// Recompute the rates of flows that shared links with flows that
     /// started or ended at this instant (queued after all of them).
     Flush,
@@ -97,9 +93,9 @@ pub enum ChainEvent {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_event_stays_16_bytes() {
+    fn an_event_stays_within_16_bytes() {
         // The queue moves events around on every push and pop: a bigger
         // event measurably slows runs of a million pending events.
-        assert_eq!(std::mem::size_of::<super::Event>(), 16);
+        assert!(std::mem::size_of::<super::Event>() <= 16);
     }
 }
