@@ -16,8 +16,8 @@ fn incast(c: &mut Criterion) {
     let mut net = FlowNetwork::new(caps);
     // Numbers finish times as the engine's sequence would.
     let mut seq = 0u64;
-    let mut out = move || {
-        seq += 1;
+    let mut out = move |n| {
+        seq += n;
         seq
     };
     for i in 0..n - 1 {

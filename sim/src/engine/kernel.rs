@@ -7,9 +7,9 @@ use super::time::SimTime;
 use std::collections::HashSet;
 
 /// Cancelled events not yet popped. A pop checks one cell of a small
-/// counting filter (indexed by the id's low bits) and touches the set only
-/// when that cell is non-zero, so runs with cancelled events pending pay no
-/// hash probe per event.
+/// counting filter (indexed by the sequence number's low bits) and touches
+/// the set only when that cell is non-zero, so runs with cancelled events
+/// pending pay no hash probe per event.
 struct Cancelled {
     /// Number of pending cancelled ids per cell (`id % CELLS`).
     cells: Vec<u32>,
@@ -28,13 +28,13 @@ impl Cancelled {
 
     fn insert(&mut self, id: EventId) {
         if self.ids.insert(id) {
-            self.cells[id.0 as usize % CELLS] += 1;
+            self.cells[id.seq() as usize % CELLS] += 1;
         }
     }
 
     /// Whether `id` was cancelled; forgets it (it has been popped).
     fn take(&mut self, id: EventId) -> bool {
-        let cell = &mut self.cells[id.0 as usize % CELLS];
+        let cell = &mut self.cells[id.seq() as usize % CELLS];
         if *cell == 0 || !self.ids.remove(&id) {
             return false;
         }
@@ -84,25 +84,27 @@ impl<E> Scheduler<E> {
         self.cancelled.insert(id);
     }
 
-    /// Takes a sequence number for an event the model keeps outside the
-    /// queue for now, so that when it is finally queued with
-    /// [`Scheduler::schedule_reserved`] it runs exactly where it would have
-    /// run had it been queued now (among events at its time).
-    pub fn reserve(&mut self) -> EventId {
-        EventId(self.queue.reserve_seq())
+    /// Takes `n` consecutive sequence numbers for events the model keeps
+    /// outside the queue for now; returns the first. An event finally
+    /// queued under one of them with [`Scheduler::schedule_reserved`] runs
+    /// exactly where it would have run had it been queued now (among the
+    /// events at its time).
+    pub fn reserve_many(&mut self, n: u64) -> u64 {
+        self.queue.reserve_seqs(n)
     }
 
     /// Queues `event` at `at` under a sequence number taken with
-    /// [`Scheduler::reserve`]; `(at, id)` must not precede the event being
-    /// handled (checked in debug builds). If an event queued earlier under
-    /// the same id and time was cancelled and is still pending, it is
-    /// revived instead (keys are unique in the queue).
-    pub fn schedule_reserved(&mut self, at: SimTime, id: EventId, event: E) {
+    /// [`Scheduler::reserve_many`]; `(at, seq)` must not precede the event
+    /// being handled (checked in debug builds). If an event with this very
+    /// key was cancelled and is still pending, it is revived instead, so
+    /// keys stay unique in the queue.
+    pub fn schedule_reserved(&mut self, at: SimTime, seq: u64, event: E) -> EventId {
         debug_assert!(at >= self.now, "event scheduled in the past");
+        let id = EventId::new(at.max(self.now), seq);
         if self.cancelled.take(id) {
-            return;
+            return id;
         }
-        self.queue.push_with_seq(at.max(self.now), id.0, event);
+        self.queue.push_with_seq(id.time(), seq, event)
     }
 
     /// Asks the kernel to stop after the current event.

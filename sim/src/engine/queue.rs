@@ -16,9 +16,27 @@
 
 use super::time::SimTime;
 
-/// Identifies a scheduled event (its insertion sequence number); used to cancel it.
+/// Identifies a scheduled event by its key — its time and sequence number,
+/// unique in the queue; used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EventId(pub u64);
+pub struct EventId(u128);
+
+impl EventId {
+    /// The id of the event queued at `time` under sequence number `seq`.
+    pub fn new(time: SimTime, seq: u64) -> EventId {
+        EventId(key_of(time, seq))
+    }
+
+    /// When the event runs.
+    pub fn time(self) -> SimTime {
+        SimTime((self.0 >> 64) as u64)
+    }
+
+    /// Its sequence number (insertion order, or the number reserved for it).
+    pub fn seq(self) -> u64 {
+        self.0 as u64
+    }
+}
 
 struct Entry<E> {
     /// `time << 64 | seq`: one integer comparison orders by time, then FIFO.
@@ -93,26 +111,29 @@ impl<E> EventQueue<E> {
     /// event a model keeps outside the queue can later be pushed with
     /// [`EventQueue::push_with_seq`] exactly where it would have been.
     pub fn reserve_seq(&mut self) -> u64 {
+        self.reserve_seqs(1)
+    }
+
+    /// Takes `n` consecutive sequence numbers; returns the first.
+    pub fn reserve_seqs(&mut self, n: u64) -> u64 {
         let seq = self.next_seq;
-        self.next_seq += 1;
+        self.next_seq += n;
         seq
     }
 
     /// Adds an event at `time`; later pushes at the same time pop later.
     pub fn push(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.reserve_seq();
-        self.push_with_seq(time, seq, event);
-        EventId(seq)
+        self.push_with_seq(time, seq, event)
     }
 
     /// Adds an event under a sequence number taken earlier with
     /// [`EventQueue::reserve_seq`]; `(time, seq)` must not be smaller than
     /// the last popped key (checked in debug builds).
-    pub fn push_with_seq(&mut self, time: SimTime, seq: u64, event: E) {
-        self.insert(Entry {
-            key: key_of(time, seq),
-            event,
-        });
+    pub fn push_with_seq(&mut self, time: SimTime, seq: u64, event: E) -> EventId {
+        let key = key_of(time, seq);
+        self.insert(Entry { key, event });
+        EventId(key)
     }
 
     /// Makes bucket 0 hold the earliest entry; false when the queue is empty.
@@ -155,11 +176,7 @@ impl<E> EventQueue<E> {
         debug_assert!(self.buckets[0].is_empty());
         self.occupied &= !1;
         self.len -= 1;
-        Some((
-            SimTime((e.key >> 64) as u64),
-            EventId(e.key as u64),
-            e.event,
-        ))
+        Some((SimTime((e.key >> 64) as u64), EventId(e.key), e.event))
     }
 
     /// The time of the earliest pending event.
@@ -221,7 +238,8 @@ mod tests {
         let mut q = EventQueue::new();
         let a = q.push(SimTime(5), ());
         let b = q.push(SimTime(1), ());
-        assert_eq!((a, b), (EventId(0), EventId(1)));
+        assert_eq!((a.seq(), b.seq()), (0, 1));
+        assert_eq!((a.time(), b.time()), (SimTime(5), SimTime(1)));
         assert_eq!(q.pop().unwrap().1, b);
         assert_eq!(q.peek_time(), Some(SimTime(5)));
     }

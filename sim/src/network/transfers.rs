@@ -70,9 +70,8 @@ pub struct Network {
     nodes: u32,
     aggregator: Aggregator,
     transfers: Vec<Option<Transfer>>,
-    /// The queued wake-up: the earliest finish `(time, sequence)` when it
-    /// was queued.
-    wake: Option<(SimTime, u64)>,
+    /// The queued wake-up, keyed by the earliest finish when it was queued.
+    wake: Option<EventId>,
     path: Vec<LinkId>,
     flush_scheduled: bool,
     /// Every transfer, when tracing.
@@ -100,9 +99,16 @@ impl Network {
         caps.push(agg_up_down_bps.1);
         caps.extend(topo.core_capacities());
         let router = topo.attach(agg_region, 0.0);
+        let mut flows = FlowNetwork::new(caps);
+        if topo.routers() == 0 {
+            // Without core links every transfer is a node's own link plus
+            // one of the aggregator's: two stars.
+            flows.add_star_hub(2 * nodes + UP);
+            flows.add_star_hub(2 * nodes + DOWN);
+        }
         Network {
             topo,
-            flows: FlowNetwork::new(caps),
+            flows,
             nodes,
             aggregator: Aggregator {
                 region: agg_region,
@@ -220,8 +226,11 @@ impl Network {
         match event {
             NetEvent::Wake => {
                 let due = self.flows.next_due().expect("a wake-up has a due flow");
-                debug_assert_eq!(Some((due.finish, due.tie)), self.wake, "stale wake-up");
-                debug_assert_eq!(due.finish, sched.now());
+                debug_assert_eq!(
+                    Some(EventId::new(due.finish, due.tie)),
+                    self.wake,
+                    "stale wake-up"
+                );
                 self.wake = None;
                 let (t, moved) = self.stop_flow(sched, due.flow);
                 self.arm(sched);
@@ -239,7 +248,8 @@ impl Network {
             }
             NetEvent::Flush => {
                 self.flush_scheduled = false;
-                self.flows.flush(sched.now(), &mut || sched.reserve().0);
+                self.flows
+                    .flush(sched.now(), &mut |n| sched.reserve_many(n));
                 self.arm(sched);
                 None
             }
@@ -250,17 +260,15 @@ impl Network {
     /// queued for an earlier key that is no longer the earliest is
     /// cancelled (and revived if that key becomes the earliest again).
     fn arm(&mut self, sched: &mut Scheduler<Event>) {
-        let want = self.flows.next_due().map(|d| (d.finish, d.tie));
+        let want = self.flows.next_due().map(|d| EventId::new(d.finish, d.tie));
         if want == self.wake {
             return;
         }
-        if let Some((_, seq)) = self.wake {
-            sched.cancel(EventId(seq));
+        if let Some(queued) = self.wake {
+            sched.cancel(queued);
         }
-        if let Some((finish, seq)) = want {
-            sched.schedule_reserved(finish, EventId(seq), Event::Net(NetEvent::Wake));
-        }
-        self.wake = want;
+        self.wake =
+            want.map(|id| sched.schedule_reserved(id.time(), id.seq(), Event::Net(NetEvent::Wake)));
     }
 
     /// Queues one rate recomputation after everything else at this instant.
