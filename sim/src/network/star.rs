@@ -49,10 +49,12 @@ struct Member {
     cap: f64,
     /// Index in the hub's list.
     pos: u32,
-    /// The index at the last flush, when the flow has moved since
-    /// (`moved_in == serial`); ties use the index at the last flush.
-    pos_at_flush: u32,
-    moved_in: u64,
+    /// A high flow's index at the last flush that gave it its tie (the
+    /// index in its key in `level`); it catches up with `pos` at the next
+    /// flush that takes a block.
+    key_pos: u32,
+    /// Listed in `moved` (its index changed since its key was made).
+    queued: bool,
     /// High flows: the virtual time at which the last bit leaves.
     target: f64,
     /// Low flows (and joining ones): bits left at `since`.
@@ -90,16 +92,17 @@ pub struct Star {
     /// The virtual clock `V` at `t_ref` (the last flush).
     v: f64,
     t_ref: SimTime,
-    /// High flows by `(target bits, flow)`.
-    level: BTreeSet<(u64, FlowId)>,
+    /// High flows by `(target bits, key_pos, flow)`: by virtual finish,
+    /// then by tie.
+    level: BTreeSet<(u64, u32, FlowId)>,
+    /// High flows whose index changed since their key was made.
+    moved: Vec<FlowId>,
     /// The high flow that finishes first, `(flow, finish, tie)`, once found.
     earliest: Cell<Option<Option<(FlowId, SimTime, u64)>>>,
     /// Flows joined since the last flush, in join order.
     joining: Vec<FlowId>,
     /// First tie number of the last flush's block (tie = base + pos).
     base: u64,
-    /// Number of blocks taken so far (the current block's serial).
-    serial: u64,
     dirty: bool,
 }
 
@@ -121,10 +124,10 @@ impl Star {
             v: 0.0,
             t_ref: SimTime::ZERO,
             level: BTreeSet::new(),
+            moved: Vec::new(),
             earliest: Cell::new(None),
             joining: Vec::new(),
             base: 0,
-            serial: 0,
             dirty: false,
         }
     }
@@ -157,8 +160,8 @@ impl Star {
             high: false,
             cap,
             pos,
-            pos_at_flush: pos,
-            moved_in: u64::MAX,
+            key_pos: pos,
+            queued: false,
             target: 0.0,
             remaining: bits,
             since: now,
@@ -198,7 +201,7 @@ impl Star {
             self.joining.retain(|&j| j != flow);
         } else if m.high {
             self.high.remove(&cap_key(m.cap, flow));
-            self.level.remove(&(m.target.to_bits(), flow));
+            self.level.remove(&(m.target.to_bits(), m.key_pos, flow));
             self.earliest.set(None);
         } else {
             self.low.remove(&cap_key(m.cap, flow));
@@ -212,13 +215,12 @@ impl Star {
     /// The flow's index in the hub's list moved to `pos` (a removal swapped
     /// it into a hole).
     pub fn moved(&mut self, flow: FlowId, pos: u32) {
-        let serial = self.serial;
         let m = &mut self.members[flow as usize];
-        if m.moved_in != serial {
-            m.pos_at_flush = m.pos;
-            m.moved_in = serial;
-        }
         m.pos = pos;
+        if m.high && !m.joining && !m.queued {
+            m.queued = true;
+            self.moved.push(flow);
+        }
     }
 
     /// The flow's current rate in bit/s (0 until its first flush).
@@ -248,15 +250,16 @@ impl Star {
         m.joining = false;
         m.high = true;
         m.target = target;
+        m.key_pos = m.pos;
         self.high.insert(cap_key(m.cap, flow));
-        self.level.insert((target.to_bits(), flow));
+        self.level.insert((target.to_bits(), m.key_pos, flow));
     }
 
     fn make_low(&mut self, flow: FlowId, now: SimTime) {
         let m = self.members[flow as usize];
         let remaining = self.remaining_at(&m, now);
         if m.high {
-            self.level.remove(&(m.target.to_bits(), flow));
+            self.level.remove(&(m.target.to_bits(), m.key_pos, flow));
         }
         let m = &mut self.members[flow as usize];
         m.joining = false;
@@ -335,7 +338,18 @@ impl Star {
             return;
         }
         self.base = tie(list_len as u64 + 1);
-        self.serial += 1;
+        // High flows that moved in the list since their last tie now take
+        // their tie from their current index.
+        for flow in std::mem::take(&mut self.moved) {
+            let m = &mut self.members[flow as usize];
+            m.queued = false;
+            if m.active && m.high && !m.joining && m.key_pos != m.pos {
+                let target = m.target.to_bits();
+                self.level.remove(&(target, m.key_pos, flow));
+                m.key_pos = m.pos;
+                self.level.insert((target, m.key_pos, flow));
+            }
+        }
         for flow in changed {
             let m = self.members[flow as usize];
             if !m.high {
@@ -347,16 +361,10 @@ impl Star {
         }
     }
 
-    /// A high flow's tie: its index in the hub's list at the last flush,
-    /// within that flush's block.
+    /// A high flow's tie: its index in the hub's list at the last flush
+    /// that took a block, within that block.
     fn tie_of(&self, flow: FlowId) -> u64 {
-        let m = &self.members[flow as usize];
-        let pos = if m.moved_in == self.serial {
-            m.pos_at_flush
-        } else {
-            m.pos
-        };
-        self.base + u64::from(pos)
+        self.base + u64::from(self.members[flow as usize].key_pos)
     }
 
     /// When a high flow with virtual `target` finishes under the level
@@ -378,16 +386,20 @@ impl Star {
         if let Some(found) = self.earliest.get() {
             return found;
         }
+        // The first flow of each distinct target, in target order, while
+        // the finish time stays that of the smallest target: flows with
+        // equal targets come in tie order, so only the first counts.
         let mut best: Option<(FlowId, SimTime, u64)> = None;
-        for &(target_bits, flow) in &self.level {
+        let mut next = self.level.first().copied();
+        while let Some((target_bits, _, flow)) = next {
             let finish = self.finish_of(f64::from_bits(target_bits));
             let tie = self.tie_of(flow);
             match best {
-                None => best = Some((flow, finish, tie)),
                 Some((_, first, _)) if finish > first => break,
-                Some((_, _, t)) if tie < t => best = Some((flow, finish, tie)),
-                Some(_) => {}
+                Some((_, _, t)) if t <= tie => {}
+                _ => best = Some((flow, finish, tie)),
             }
+            next = self.level.range((target_bits + 1, 0, 0)..).next().copied();
         }
         self.earliest.set(Some(best));
         best
