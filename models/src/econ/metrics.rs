@@ -47,23 +47,23 @@ fn nakamoto_sorted_desc(desc: &[u128], percent: u32) -> u32 {
 
 /// The concentration of `holdings` (all zeros or none: everything zero).
 pub fn concentration(holdings: &[u128]) -> Concentration {
-    let mut desc = holdings.to_vec();
-    desc.sort_unstable_by(|a, b| b.cmp(a));
-    let mut v: Vec<f64> = holdings.iter().map(|&h| h as f64).collect();
-    let total: f64 = v.iter().sum();
-    if v.is_empty() || total <= 0.0 {
+    let total: f64 = holdings.iter().map(|&h| h as f64).sum();
+    if holdings.is_empty() || total <= 0.0 {
         return Concentration::default();
     }
-    v.sort_by(f64::total_cmp);
-    let n = v.len() as f64;
+    // One sort serves all: the ascending order the Gini and HHI sums run
+    // in is the descending one reversed (the conversion to f64 keeps order).
+    let mut desc = holdings.to_vec();
+    desc.sort_unstable_by(|a, b| b.cmp(a));
+    let n = desc.len() as f64;
+    let ascending = || desc.iter().rev().map(|&h| h as f64);
     // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
-    let gini = v
-        .iter()
+    let gini = ascending()
         .enumerate()
         .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
         .sum::<f64>()
         / (n * total);
-    let hhi = v.iter().map(|x| (x / total).powi(2)).sum();
+    let hhi = ascending().map(|x| (x / total).powi(2)).sum();
     Concentration {
         gini,
         nakamoto_33: nakamoto_sorted_desc(&desc, 33),
@@ -75,14 +75,18 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
 /// The share of the `k` largest amounts in the total (0 when the total
 /// is 0; 1 when `k` ≥ the number of amounts).
 pub fn top_share(amounts: &[u128], k: usize) -> f64 {
+    top_shares(amounts, [k])[0]
+}
+
+/// [`top_share`] for several `k` at once, sorting the amounts once.
+pub fn top_shares<const N: usize>(amounts: &[u128], ks: [usize; N]) -> [f64; N] {
     let total: u128 = amounts.iter().sum();
     if total == 0 {
-        return 0.0;
+        return [0.0; N];
     }
     let mut desc = amounts.to_vec();
     desc.sort_unstable_by(|a, b| b.cmp(a));
-    let top: u128 = desc.iter().take(k).sum();
-    top as f64 / total as f64
+    ks.map(|k| desc.iter().take(k).sum::<u128>() as f64 / total as f64)
 }
 
 #[cfg(test)]

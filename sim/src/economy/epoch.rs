@@ -8,7 +8,7 @@ use crate::system::Effect;
 use crate::world::Nodes;
 use dmlsim_models::econ::as_tokens;
 use dmlsim_models::econ::ledger::{EntryKind, LedgerError};
-use dmlsim_models::econ::metrics::{concentration, top_share};
+use dmlsim_models::econ::metrics::{concentration, top_shares};
 use dmlsim_models::econ::split::pro_rata;
 
 impl Economy {
@@ -156,11 +156,12 @@ impl Economy {
                 .collect::<Vec<_>>(),
         )
         .gini;
+        let [top1_share, top3_share, top10_share] = top_shares(&rewards, [1, 3, 10]);
         let reward_concentration = RewardConcentration {
             c: concentration(&rewards),
-            top1_share: top_share(&rewards, 1),
-            top3_share: top_share(&rewards, 3),
-            top10_share: top_share(&rewards, 10),
+            top1_share,
+            top3_share,
+            top10_share,
         };
         let mut profitable = 0u32;
         for (o, _) in took_part.iter().enumerate().filter(|(_, t)| **t) {
