@@ -1,6 +1,8 @@
 //! Max-min solver cost per flow event (a start and a stop, each followed by
 //! the incremental recompute) with many flows already sharing the links:
-//! - incast: 1,000 flows from distinct uplinks into one aggregator downlink;
+//! - incast: 1,000 flows from distinct uplinks into one aggregator downlink,
+//!   by the general solver and with the downlink served as a star hub;
+//! - incast_star_100000: the same star with 100,000 flows (O(log K));
 //! - mesh: 10,000 flows over random 2–6 link paths through 1,000 links.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -8,31 +10,49 @@ use dmlsim::engine::SimTime;
 use dmlsim::engine::rng::splitmix64;
 use dmlsim::network::{FlowNetwork, LinkId};
 
-fn incast(c: &mut Criterion) {
-    let n = 1_000u32;
-    // Links 0..n: uplinks (20–100 Mbit/s); link n: the aggregator's 1 Gbit/s.
+/// `n` flows from distinct 20–100 Mbit/s uplinks into a 1 Gbit/s link;
+/// the downlink is a star hub when `star`.
+fn incast_network(n: u32, star: bool) -> FlowNetwork {
     let mut caps: Vec<f64> = (0..n).map(|i| (20.0 + f64::from(i % 81)) * 1e6).collect();
     caps.push(1e9);
     let mut net = FlowNetwork::new(caps);
+    if star {
+        net.add_star_hub(n);
+    }
+    let mut seq = 0u64;
+    for i in 0..n - 1 {
+        net.start(SimTime::ZERO, &[i, n], 100_000_000, &mut |k| {
+            seq += k;
+            seq
+        });
+    }
+    net
+}
+
+fn incast(c: &mut Criterion) {
     // Numbers finish times as the engine's sequence would.
     let mut seq = 0u64;
     let mut out = move |n| {
         seq += n;
         seq
     };
-    for i in 0..n - 1 {
-        net.start(SimTime::ZERO, &[i, n], 100_000_000, &mut out);
-    }
-    let mut t = 0u64;
     let mut g = c.benchmark_group("maxmin");
     g.throughput(Throughput::Elements(2));
-    g.bench_function("incast_1000_flows", |b| {
-        b.iter(|| {
-            t += 1_000;
-            let f = net.start(SimTime(t), &[n - 1, n], 100_000_000, &mut out);
-            net.stop(SimTime(t + 500), f, &mut out);
-        })
-    });
+    for (name, n, star) in [
+        ("incast_1000_flows", 1_000u32, false),
+        ("incast_1000_flows_star", 1_000, true),
+        ("incast_100000_flows_star", 100_000, true),
+    ] {
+        let mut net = incast_network(n, star);
+        let mut t = 0u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                t += 1_000;
+                let f = net.start(SimTime(t), &[n - 1, n], 100_000_000, &mut out);
+                net.stop(SimTime(t + 500), f, &mut out);
+            })
+        });
+    }
 
     let links = 1_000u32;
     let caps: Vec<f64> = (0..links)
