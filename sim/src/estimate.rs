@@ -6,8 +6,9 @@
 //! `validate` prints it.
 //!
 //! The figures are planning upper bounds, not measurements: rounds are
-//! capped by what fits the horizon given a lower bound on a round's length;
-//! flow re-rating events (many under incast) are not counted.
+//! capped by what fits the horizon given a lower bound on a round's length.
+//! A change of flow rates queues no event (finish times live in the
+//! network), so contention adds nothing to the event count.
 
 use crate::scenario::learning::{DatasetSpec, FileDataSpec, LearningSpec, ModelSpec};
 use crate::scenario::{Availability, Generator, PartitionSpec, Scenario};
@@ -26,7 +27,8 @@ pub const TRAINING_FLOPS_LIMIT: f64 = 1e14;
 /// Bytes a node costs (attributes, counters, availability state).
 const NODE_BYTES: f64 = 600.0;
 /// Kernel events per selected client and round (selection, broadcast,
-/// compute, upload, completion).
+/// compute, upload, completion; measured: about 6.8 with a 1,000-client
+/// round, flushes and wake-ups included).
 const EVENTS_PER_CLIENT: f64 = 6.0;
 
 /// One contribution to the estimate, with the scenario field that drives it.
