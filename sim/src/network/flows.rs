@@ -686,6 +686,24 @@ mod tests {
         }
     }
 
+    /// Every live flow's rate equals progressive filling from scratch.
+    fn assert_reference_rates(
+        net: &FlowNetwork,
+        caps: &[f64],
+        live: &[(FlowId, Vec<LinkId>)],
+        at: &str,
+    ) {
+        let paths: Vec<Vec<LinkId>> = live.iter().map(|l| l.1.clone()).collect();
+        let expected = reference_rates(caps, &paths);
+        for ((id, _), want) in live.iter().zip(expected) {
+            let got = net.rate_bps(*id);
+            assert!(
+                (got - want).abs() <= 1e-9 * want.max(1.0),
+                "{at}: {got} vs {want}"
+            );
+        }
+    }
+
     #[test]
     fn incremental_rates_equal_a_from_scratch_solution() {
         // Random starts and stops over random paths; after every change the
@@ -718,15 +736,7 @@ mod tests {
                     let (id, _) = live.swap_remove(rnd(live.len() as u64) as usize);
                     net.stop(now, id, &mut out);
                 }
-                let paths: Vec<Vec<LinkId>> = live.iter().map(|l| l.1.clone()).collect();
-                let expected = reference_rates(&caps, &paths);
-                for ((id, _), want) in live.iter().zip(expected) {
-                    let got = net.rate_bps(*id);
-                    assert!(
-                        (got - want).abs() <= 1e-9 * want.max(1.0),
-                        "trial {trial} step {step}: {got} vs {want}"
-                    );
-                }
+                assert_reference_rates(&net, &caps, &live, &format!("trial {trial} step {step}"));
             }
         }
     }
@@ -843,15 +853,7 @@ mod tests {
                     net.stop(now, id, &mut tie);
                     free.push(path[0].min(path[1]));
                 }
-                let paths: Vec<Vec<LinkId>> = live.iter().map(|l| l.1.clone()).collect();
-                let expected = reference_rates(&caps, &paths);
-                for ((id, _), want) in live.iter().zip(expected) {
-                    let got = net.rate_bps(*id);
-                    assert!(
-                        (got - want).abs() <= 1e-9 * want.max(1.0),
-                        "trial {trial} step {step}: {got} vs {want}"
-                    );
-                }
+                assert_reference_rates(&net, &caps, &live, &format!("trial {trial} step {step}"));
             }
         }
     }

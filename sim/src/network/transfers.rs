@@ -9,7 +9,7 @@
 //!
 //! Finish times are the flow network's own; the engine holds one wake-up
 //! event, at the earliest. Each finish time takes an engine sequence number
-//! when it is computed ([`Scheduler::reserve`]) and the wake-up is queued
+//! when it is computed ([`Scheduler::reserve_many`]) and the wake-up is queued
 //! under it, so a completion runs exactly where an event queued at that
 //! moment would have run among the events of its nanosecond — the order a
 //! completion event per flow gave, without an event per rate change.

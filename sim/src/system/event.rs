@@ -74,7 +74,7 @@ impl JobEvent {
 pub enum NetEvent {
     /// The earliest flow finish is due: its last bit leaves its bottleneck.
     /// Queued under the sequence number the finish time was given (see
-    /// [`crate::engine::Scheduler::reserve`]); one is queued at a time.
+    /// [`crate::engine::Scheduler::reserve_many`]); one is queued at a time.
     Wake,
     /// Recompute the rates of flows that shared links with flows that
     /// started or ended at this instant (queued after all of them).
