@@ -26,6 +26,9 @@ pub type FlowId = u32;
 
 /// `Flow::star` of a flow the general solver serves.
 const NO_STAR: u32 = u32::MAX;
+/// `Flow::link_pos` of a link the flow is not listed on; `star_user` of a
+/// link no star flow holds.
+const UNLISTED: u32 = u32::MAX;
 
 #[derive(Default)]
 struct Flow {
@@ -33,7 +36,8 @@ struct Flow {
     /// Index of the star serving it, or `NO_STAR`.
     star: u32,
     /// The flow's index in `on_link[path[i]]`, for each `i`: removal swaps
-    /// the list's last entry into its place in O(1).
+    /// the list's last entry into its place in O(1). `UNLISTED` for a star
+    /// flow's private links (see `FlowNetwork::star_user`).
     link_pos: Vec<u32>,
     total_bits: f64,
     remaining_bits: f64,
@@ -61,6 +65,10 @@ pub struct FlowNetwork {
     due: DueHeap,
     /// Hub links served by a water level.
     stars: Vec<Star>,
+    /// The star flow holding each link as a private link, or `UNLISTED`.
+    /// Star flows are listed only on their hub, so a million nodes' links
+    /// need no list of their own (allocated when the first hub is declared).
+    star_user: Vec<FlowId>,
     stamp: u64,
     /// Links of flows started or stopped but not yet recomputed.
     pending: Vec<LinkId>,
@@ -103,6 +111,7 @@ impl FlowNetwork {
             on_link: vec![Vec::new(); n],
             due: DueHeap::default(),
             stars: Vec::new(),
+            star_user: Vec::new(),
             stamp: 0,
             pending: Vec::new(),
             instant: Vec::new(),
@@ -121,6 +130,9 @@ impl FlowNetwork {
     /// Declare hubs before starting flows.
     pub fn add_star_hub(&mut self, link: LinkId) {
         debug_assert!(self.active_flows() == 0, "hubs are declared up front");
+        if self.star_user.is_empty() {
+            self.star_user = vec![UNLISTED; self.capacity_bps.len()];
+        }
         if self.stars.iter().all(|s| s.link != link) {
             self.stars
                 .push(Star::new(link, self.capacity_bps[link as usize]));
@@ -200,20 +212,33 @@ impl FlowNetwork {
             self.instant.push(id);
             return id;
         }
-        for &l in path {
-            let list = &mut self.on_link[l as usize];
-            f.link_pos.push(list.len() as u32);
-            list.push(id);
-        }
         match star {
             Some((s, cap)) => {
                 let hub = self.stars[s].link;
-                let pos = (self.on_link[hub as usize].len() - 1) as u32;
+                let mut pos = 0;
+                for &l in path {
+                    if l == hub {
+                        let list = &mut self.on_link[l as usize];
+                        pos = list.len() as u32;
+                        f.link_pos.push(pos);
+                        list.push(id);
+                    } else {
+                        f.link_pos.push(UNLISTED);
+                        self.star_user[l as usize] = id;
+                    }
+                }
                 f.star = s as u32;
                 f.fresh = false;
                 self.stars[s].join(id, cap, bits, pos, now);
             }
-            None => self.pending.extend_from_slice(path),
+            None => {
+                for &l in path {
+                    let list = &mut self.on_link[l as usize];
+                    f.link_pos.push(list.len() as u32);
+                    list.push(id);
+                }
+                self.pending.extend_from_slice(path);
+            }
         }
         id
     }
@@ -229,7 +254,8 @@ impl FlowNetwork {
                     return None;
                 }
                 star = Some(s);
-            } else if !self.on_link[l as usize].is_empty() {
+            } else if !self.on_link[l as usize].is_empty() || self.star_user[l as usize] != UNLISTED
+            {
                 return None;
             } else {
                 cap = cap.min(self.capacity_bps[l as usize]);
@@ -241,12 +267,8 @@ impl FlowNetwork {
 
     /// Whether a path uses a hub or a link of a star's flow.
     fn touches_star(&self, path: &[LinkId]) -> bool {
-        path.iter().any(|&l| {
-            self.star_at(l).is_some()
-                || self.on_link[l as usize]
-                    .first()
-                    .is_some_and(|&f| self.flows[f as usize].star != NO_STAR)
-        })
+        path.iter()
+            .any(|&l| self.star_at(l).is_some() || self.star_user[l as usize] != UNLISTED)
     }
 
     /// Hands every star's flows to the general solver, as they are at
@@ -254,7 +276,16 @@ impl FlowNetwork {
     fn dissolve_stars(&mut self, now: SimTime) {
         for mut star in std::mem::take(&mut self.stars) {
             for d in star.dissolve(now) {
+                // List the flow on its private links, as general flows are.
                 let f = &mut self.flows[d.flow as usize];
+                for (&l, at) in f.path.iter().zip(f.link_pos.iter_mut()) {
+                    if *at == UNLISTED {
+                        let list = &mut self.on_link[l as usize];
+                        *at = list.len() as u32;
+                        list.push(d.flow);
+                        self.star_user[l as usize] = UNLISTED;
+                    }
+                }
                 f.star = NO_STAR;
                 f.remaining_bits = d.remaining_bits;
                 f.rate_bps = d.rate_bps;
@@ -319,7 +350,11 @@ impl FlowNetwork {
         let path = std::mem::take(&mut f.path);
         let link_pos = std::mem::take(&mut f.link_pos);
         for (&l, &at) in path.iter().zip(&link_pos) {
-            self.unlist(l, at);
+            if at == UNLISTED {
+                self.star_user[l as usize] = UNLISTED;
+            } else {
+                self.unlist(l, at);
+            }
         }
         self.due.remove(flow);
         self.free.push(flow);
