@@ -47,14 +47,80 @@ fn nakamoto_sorted_desc(desc: &[u128], percent: u32) -> u32 {
 
 /// The concentration of `holdings` (all zeros or none: everything zero).
 pub fn concentration(holdings: &[u128]) -> Concentration {
-    let total: f64 = holdings.iter().map(|&h| h as f64).sum();
-    if holdings.is_empty() || total <= 0.0 {
+    Sorted::new(holdings).concentration()
+}
+
+/// Amounts sorted largest first, with their total as the metrics sum it
+/// (in the original order), so several metrics — and the metrics of a
+/// union with a few more amounts ([`Sorted::merged`]) — share one sort.
+#[derive(Clone, Debug, Default)]
+pub struct Sorted {
+    desc: Vec<u128>,
+    total: f64,
+    exact_total: u128,
+}
+
+impl Sorted {
+    /// Sorts `amounts`.
+    pub fn new(amounts: &[u128]) -> Sorted {
+        let mut desc = amounts.to_vec();
+        desc.sort_unstable_by(|a, b| b.cmp(a));
+        Sorted {
+            desc,
+            total: amounts.iter().map(|&h| h as f64).sum(),
+            exact_total: amounts.iter().sum(),
+        }
+    }
+
+    /// These amounts and `extra` together, sorted by merging `extra` in:
+    /// the same as `Sorted::new` of the concatenation `original_order`
+    /// (which holds this set's amounts and `extra`, in the order their
+    /// total is to be summed).
+    pub fn merged(&self, extra: &[u128], original_order: &[&[u128]]) -> Sorted {
+        let mut extra = extra.to_vec();
+        extra.sort_unstable_by(|a, b| b.cmp(a));
+        let mut desc = Vec::with_capacity(self.desc.len() + extra.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.desc.len() || j < extra.len() {
+            if j == extra.len() || (i < self.desc.len() && self.desc[i] >= extra[j]) {
+                desc.push(self.desc[i]);
+                i += 1;
+            } else {
+                desc.push(extra[j]);
+                j += 1;
+            }
+        }
+        let all = || original_order.iter().flat_map(|s| s.iter());
+        debug_assert_eq!(all().count(), desc.len());
+        Sorted {
+            desc,
+            total: all().map(|&h| h as f64).sum(),
+            exact_total: all().sum(),
+        }
+    }
+
+    /// Gini, Nakamoto coefficients and HHI of the amounts.
+    pub fn concentration(&self) -> Concentration {
+        concentration_of(&self.desc, self.total)
+    }
+
+    /// The share of the `k` largest amounts in the total (see [`top_share`]).
+    pub fn top_share(&self, k: usize) -> f64 {
+        if self.exact_total == 0 {
+            return 0.0;
+        }
+        self.desc.iter().take(k).sum::<u128>() as f64 / self.exact_total as f64
+    }
+}
+
+/// [`concentration`] of amounts sorted largest first whose f64 total
+/// (summed in their original order) is `total`.
+fn concentration_of(desc: &[u128], total: f64) -> Concentration {
+    if desc.is_empty() || total <= 0.0 {
         return Concentration::default();
     }
-    // One sort serves all: the ascending order the Gini and HHI sums run
-    // in is the descending one reversed (the conversion to f64 keeps order).
-    let mut desc = holdings.to_vec();
-    desc.sort_unstable_by(|a, b| b.cmp(a));
+    // The ascending order the Gini and HHI sums run in is the descending
+    // one reversed (the conversion to f64 keeps order).
     let n = desc.len() as f64;
     let ascending = || desc.iter().rev().map(|&h| h as f64);
     // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
@@ -66,8 +132,8 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
     let hhi = ascending().map(|x| (x / total).powi(2)).sum();
     Concentration {
         gini,
-        nakamoto_33: nakamoto_sorted_desc(&desc, 33),
-        nakamoto_51: nakamoto_sorted_desc(&desc, 51),
+        nakamoto_33: nakamoto_sorted_desc(desc, 33),
+        nakamoto_51: nakamoto_sorted_desc(desc, 51),
         hhi,
     }
 }
@@ -75,23 +141,26 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
 /// The share of the `k` largest amounts in the total (0 when the total
 /// is 0; 1 when `k` ≥ the number of amounts).
 pub fn top_share(amounts: &[u128], k: usize) -> f64 {
-    top_shares(amounts, [k])[0]
-}
-
-/// [`top_share`] for several `k` at once, sorting the amounts once.
-pub fn top_shares<const N: usize>(amounts: &[u128], ks: [usize; N]) -> [f64; N] {
-    let total: u128 = amounts.iter().sum();
-    if total == 0 {
-        return [0.0; N];
-    }
-    let mut desc = amounts.to_vec();
-    desc.sort_unstable_by(|a, b| b.cmp(a));
-    ks.map(|k| desc.iter().take(k).sum::<u128>() as f64 / total as f64)
+    Sorted::new(amounts).top_share(k)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_merged_sort_gives_the_metrics_of_the_whole() {
+        let few = [7u128, 0, 300];
+        let many: Vec<u128> = (0..500u128).map(|i| (i * 7919) % 1000).collect();
+        let whole: Vec<u128> = few.iter().chain(&many).copied().collect();
+        let merged = Sorted::new(&many).merged(&few, &[&few, &many]);
+        assert_eq!(merged.concentration(), concentration(&whole));
+        assert_eq!(merged.top_share(10), top_share(&whole, 10));
+        let after: Vec<u128> = many.iter().chain(&few).copied().collect();
+        let merged = Sorted::new(&many).merged(&few, &[&many, &few]);
+        assert_eq!(merged.concentration(), concentration(&after));
+        assert_eq!(Sorted::new(&many).concentration(), concentration(&many));
+    }
 
     #[test]
     fn top_shares_by_hand() {

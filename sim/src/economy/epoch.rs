@@ -8,7 +8,7 @@ use crate::system::Effect;
 use crate::world::Nodes;
 use dmlsim_models::econ::as_tokens;
 use dmlsim_models::econ::ledger::{EntryKind, LedgerError};
-use dmlsim_models::econ::metrics::{concentration, top_shares};
+use dmlsim_models::econ::metrics::Sorted;
 use dmlsim_models::econ::split::pro_rata;
 
 impl Economy {
@@ -142,26 +142,28 @@ impl Economy {
             .chain(self.operator_account.iter())
             .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
-        let c = concentration(&holdings);
-        let operators_holdings = concentration(&holdings[self.holders.len()..]);
+        // Operators' holdings and rewards are sorted once each; the few
+        // holder and protocol amounts are merged in for the wider metrics.
+        let (holders, operators) = holdings.split_at(self.holders.len());
+        let operators_sorted = Sorted::new(operators);
+        let c = operators_sorted
+            .merged(holders, &[holders, operators])
+            .concentration();
+        let operators_holdings = operators_sorted.concentration();
         let rewards: Vec<u128> = (0..self.operator_account.len())
             .filter(|&o| took_part[o])
             .map(|o| self.epoch_reward[o])
             .collect();
-        let reward_gini_with_protocol = concentration(
-            &rewards
-                .iter()
-                .chain(protocol_rewards.iter())
-                .copied()
-                .collect::<Vec<_>>(),
-        )
-        .gini;
-        let [top1_share, top3_share, top10_share] = top_shares(&rewards, [1, 3, 10]);
+        let rewards_sorted = Sorted::new(&rewards);
+        let reward_gini_with_protocol = rewards_sorted
+            .merged(&protocol_rewards, &[&rewards, &protocol_rewards])
+            .concentration()
+            .gini;
         let reward_concentration = RewardConcentration {
-            c: concentration(&rewards),
-            top1_share,
-            top3_share,
-            top10_share,
+            c: rewards_sorted.concentration(),
+            top1_share: rewards_sorted.top_share(1),
+            top3_share: rewards_sorted.top_share(3),
+            top10_share: rewards_sorted.top_share(10),
         };
         let mut profitable = 0u32;
         for (o, _) in took_part.iter().enumerate().filter(|(_, t)| **t) {
