@@ -11,3 +11,13 @@ pub use dmlsim_models::rng;
 pub use kernel::{Kernel, Model, Scheduler, StopReason};
 pub use queue::{EventId, EventQueue};
 pub use time::SimTime;
+
+/// A small deterministic generator for tests: `rnd(m)` draws from `0..m`.
+#[cfg(test)]
+pub(crate) fn test_rnd(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed;
+    move |m| {
+        state = rng::splitmix64(state);
+        state % m
+    }
+}

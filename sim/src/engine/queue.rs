@@ -262,11 +262,7 @@ mod tests {
         // Random holds, bursts and drains, including the extremes of the
         // time range; the radix heap must pop exactly what a binary heap
         // ordered by (time, seq) pops.
-        let mut state = 5u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(5);
         let mut q = EventQueue::new();
         let mut reference = BinaryHeap::new();
         let mut now = 0u64;

@@ -152,11 +152,7 @@ mod tests {
 
     #[test]
     fn agrees_with_a_sorted_map_under_random_moves_and_removals() {
-        let mut state = 3u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(3);
         let mut heap = DueHeap::default();
         // flow → key, and key → flow, for the reference.
         let mut by_flow: BTreeMap<u32, (u64, u64)> = BTreeMap::new();

@@ -743,11 +743,7 @@ mod tests {
     fn incremental_rates_equal_a_from_scratch_solution() {
         // Random starts and stops over random paths; after every change the
         // incremental solver must agree with progressive filling from scratch.
-        let mut state = 11u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(11);
         for trial in 0..20 {
             let links = 3 + rnd(10) as usize;
             let caps: Vec<f64> = (0..links).map(|_| (1 + rnd(100)) as f64 * MBIT).collect();
@@ -837,11 +833,7 @@ mod tests {
         // The water level and virtual clock against progressive filling
         // from scratch on every event: the same completion times, to the
         // nanosecond (both round finish times up to whole nanoseconds).
-        let mut state = 23u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(23);
         let mut worst = 0.0f64;
         for trial in 0..200 {
             let k = 1 + rnd(40) as u32;
@@ -864,11 +856,7 @@ mod tests {
 
     #[test]
     fn star_rates_equal_a_from_scratch_solution() {
-        let mut state = 29u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(29);
         for trial in 0..50 {
             let k = 1 + rnd(30) as u32;
             let (caps, _) = random_star(&mut rnd, k);
@@ -937,11 +925,7 @@ mod tests {
         // the stars dissolve and every rate and finish time must still be
         // what the general solver gives.
         let mut dissolved = 0;
-        let mut state = 31u64;
-        let mut rnd = |m: u64| {
-            state = crate::engine::rng::splitmix64(state);
-            state % m
-        };
+        let mut rnd = crate::engine::test_rnd(31);
         for trial in 0..100 {
             let k = 2 + rnd(20) as u32;
             let (caps, mut starts) = random_star(&mut rnd, k);
