@@ -358,11 +358,10 @@ impl FlowNetwork {
         }
         self.due.remove(flow);
         self.free.push(flow);
-        if star == NO_STAR {
-            // Unlisted (instant) flows have no link_pos and free nothing.
-            if !link_pos.is_empty() {
-                self.pending.extend_from_slice(&path);
-            }
+        // A general flow frees capacity for its neighbours (instant flows
+        // were listed nowhere; a star's leaver is handled at its flush).
+        if star == NO_STAR && !link_pos.is_empty() {
+            self.pending.extend_from_slice(&path);
         }
         let f = &mut self.flows[flow as usize];
         f.star = NO_STAR;

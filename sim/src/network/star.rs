@@ -101,6 +101,8 @@ pub struct Star {
     earliest: Cell<Option<Option<(FlowId, SimTime, u64)>>>,
     /// Flows joined since the last flush, in join order.
     joining: Vec<FlowId>,
+    /// Scratch: flows whose rate changed in a flush.
+    changed: Vec<FlowId>,
     /// First tie number of the last flush's block (tie = base + pos).
     base: u64,
     dirty: bool,
@@ -127,6 +129,7 @@ impl Star {
             moved: Vec::new(),
             earliest: Cell::new(None),
             joining: Vec::new(),
+            changed: Vec::new(),
             base: 0,
             dirty: false,
         }
@@ -135,16 +138,6 @@ impl Star {
     /// Whether flows joined or left since the last flush.
     pub fn is_dirty(&self) -> bool {
         self.dirty
-    }
-
-    /// Number of flows (joining ones included).
-    pub fn len(&self) -> usize {
-        self.low.len() + self.high.len() + self.joining.len()
-    }
-
-    /// Whether the star has no flow.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Adds a flow of `bits` with private capacity `cap` at index `pos` of
@@ -272,7 +265,7 @@ impl Star {
 
     /// Places joining flows, moves flows across the water level until it is
     /// the max-min solution again, and gives every flow whose rate changed
-    /// its finish time: low ones in `due`, high ones through the level heap.
+    /// its finish time: low ones in `due`, high ones through `level`.
     /// `tie(n)` hands out `n` consecutive tie numbers; `list_len` is the
     /// hub list's length (every `pos` is below it).
     pub fn flush(
@@ -286,13 +279,18 @@ impl Star {
         self.v = self.v_at(now);
         self.t_ref = now;
         let old_theta = self.theta;
-        let mut changed: Vec<FlowId> = Vec::new();
-        for flow in std::mem::take(&mut self.joining) {
+        // Scratch lists keep their allocations from flush to flush.
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.clear();
+        let mut joining = std::mem::take(&mut self.joining);
+        for &flow in &joining {
             // Every newcomer starts high; the rebalance below lowers it if
             // its own capacity is below the level.
             self.make_high(flow, now);
             changed.push(flow);
         }
+        joining.clear();
+        self.joining = joining;
         // Rebalance: a high flow below the level goes low; a low flow that
         // would be at or above the level were it high goes high.
         // Each flow crosses at most twice (newcomers may come down, then
@@ -335,12 +333,14 @@ impl Star {
         self.dirty = false;
         self.earliest.set(None);
         if changed.is_empty() && self.theta == old_theta {
+            self.changed = changed;
             return;
         }
         self.base = tie(list_len as u64 + 1);
         // High flows that moved in the list since their last tie now take
         // their tie from their current index.
-        for flow in std::mem::take(&mut self.moved) {
+        let mut moved = std::mem::take(&mut self.moved);
+        for &flow in &moved {
             let m = &mut self.members[flow as usize];
             m.queued = false;
             if m.active && m.high && !m.joining && m.key_pos != m.pos {
@@ -350,7 +350,9 @@ impl Star {
                 self.level.insert((target, m.key_pos, flow));
             }
         }
-        for flow in changed {
+        moved.clear();
+        self.moved = moved;
+        for &flow in &changed {
             let m = self.members[flow as usize];
             if !m.high {
                 let finish = now.saturating_add(SimTime::from_secs_f64_ceil(m.remaining / m.cap));
@@ -359,6 +361,7 @@ impl Star {
                 due.remove(flow);
             }
         }
+        self.changed = changed;
     }
 
     /// A high flow's tie: its index in the hub's list at the last flush

@@ -47,6 +47,15 @@ const PALETTE: [RGBColor; 20] = [
 ];
 
 /// The colour of series `i`.
+/// The label of a segmented axis' tick: the name at the segment's centre,
+/// nothing at its edges.
+fn segment_label(labels: &[String], v: &SegmentValue<usize>) -> String {
+    match v {
+        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
@@ -308,10 +317,7 @@ impl Figure for BarChart {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 16))
             .x_labels(n)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .x_label_formatter(&|v| segment_label(&labels, v))
             .draw()
             .map_err(err)?;
         for (i, b) in self.bars.iter().enumerate() {
@@ -401,14 +407,8 @@ impl Figure for Heatmap {
             .axis_desc_style((FONT, 16))
             .x_labels(nx)
             .y_labels(ny)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => xl.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => yl.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .x_label_formatter(&|v| segment_label(&xl, v))
+            .y_label_formatter(&|v| segment_label(&yl, v))
             .draw()
             .map_err(err)?;
         for (j, row) in self.values.iter().enumerate() {

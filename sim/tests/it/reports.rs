@@ -170,31 +170,13 @@ fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
 
 #[test]
 fn one_command_runs_a_sweep_and_draws_its_report() {
-    let dir = scratch("report-one-command");
-    let sweep = dir.join("sweep.yaml");
-    std::fs::write(
-        &sweep,
-        format!(
-            "scenario: {}\nset: {{ horizon: 6h, economics.emission_budget: 5000 }}\ngrid:\n  economics.emission: [{{ constant: {{ per_epoch: 1000 }} }}, {{ halving: {{ initial: 2000, every_epochs: 2 }} }}]\nreplicates: 3\nvary_seeds: [price, selection]\ntables: [epochs]\n",
-            repo().join("scenarios/reward-curves.yaml").display()
-        ),
-    )
-    .unwrap();
-    let out = dir.join("out");
-    let rep = dir.join("report");
-    let o = dmlsim(
-        &[
-            "sweep",
-            sweep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-            "--report",
-            rep.to_str().unwrap(),
-        ],
-        &[],
+    let rep = scratch("report-one-command-charts").join("report");
+    scenario_sweep_ok(
+        "report-one-command",
+        "scenarios/reward-curves.yaml",
+        "set: { horizon: 6h, economics.emission_budget: 5000 }\ngrid:\n  economics.emission: [{ constant: { per_epoch: 1000 } }, { halving: { initial: 2000, every_epochs: 2 } }]\nreplicates: 3\nvary_seeds: [price, selection]\ntables: [epochs]\n",
+        &["--report", rep.to_str().unwrap()],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_report(
         &rep,
         &[

@@ -145,21 +145,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// `scenario:` line) into a fresh folder `name`, runs it into `name/out`
 /// and asserts success; returns the sweep folder.
 pub fn free_riders_sweep(name: &str, body: &str) -> PathBuf {
+    scenario_sweep_ok(name, "scenarios/free-riders.yaml", body, &[])
+}
+
+/// `dmlsim sweep FILE --out OUT --quiet EXTRA…`.
+pub fn sweep(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    dmlsim(&args, &[])
+}
+
+/// Writes a sweep of `scenario` (a path in the repository; `body` follows
+/// the `scenario:` line) into a fresh folder `name`, runs it into
+/// `name/out` with the `extra` flags and asserts success; returns the
+/// sweep folder.
+pub fn scenario_sweep_ok(name: &str, scenario: &str, body: &str, extra: &[&str]) -> PathBuf {
     let dir = scratch(name);
-    let sweep = dir.join("sweep.yaml");
-    let scenario = repo().join("scenarios/free-riders.yaml");
-    std::fs::write(&sweep, format!("scenario: {}\n{body}", scenario.display())).unwrap();
+    let file = dir.join("sweep.yaml");
+    let scenario = repo().join(scenario);
+    std::fs::write(&file, format!("scenario: {}\n{body}", scenario.display())).unwrap();
     let out = dir.join("out");
-    let o = dmlsim(
-        &[
-            "sweep",
-            sweep.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ],
-        &[],
-    );
+    let o = sweep(&file, &out, extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }

@@ -2,7 +2,7 @@
 //! against the same run alone, shards merged against the unsharded sweep,
 //! resume, failures recorded.
 
-use crate::support::{dmlsim, read_arrow, repo, run_ok, scratch};
+use crate::support::{dmlsim, read_arrow, repo, run_ok, scratch, sweep};
 use arrow_array::{Array, RecordBatch, StringArray};
 use std::path::{Path, PathBuf};
 
@@ -18,18 +18,6 @@ fn sweep_file(name: &str, text: &str) -> PathBuf {
     )
     .unwrap();
     path
-}
-
-fn sweep(file: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "sweep",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    dmlsim(&args, &[])
 }
 
 fn sweep_ok(file: &Path, out: &Path, extra: &[&str]) -> String {
