@@ -64,9 +64,15 @@ impl Estimate {
     /// Estimates a scenario whose data files (if any) are relative to `dir`.
     pub fn of(s: &Scenario, dir: &Path) -> Estimate {
         let mut parts = Vec::new();
-        let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
+        let in_populations: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
+        let mut nodes = in_populations;
         let horizon_s = s.horizon.time().as_secs_f64();
         parts.push(Part::memory("populations", "nodes", nodes * NODE_BYTES));
+        if let Some(t) = &s.nodes {
+            let rows = crate::world::node_table::estimated_rows(t, dir);
+            nodes += rows;
+            parts.push(Part::memory("nodes.table", "nodes", rows * NODE_BYTES));
+        }
         if let Some(t) = &s.network.topology {
             let r = f64::from(t.routers);
             let (path, edges) = match &t.generator {
@@ -146,7 +152,8 @@ impl Estimate {
                 .populations
                 .iter()
                 .map(|p| f64::from(p.count) / p.nodes_per_operator.support().0.max(1.0))
-                .sum();
+                .sum::<f64>()
+                + (nodes - in_populations); // a table's nodes: at most one operator each
             // Paid per epoch: each operator with work (compute and data
             // shares), no more than the epoch's selected clients; plus a
             // round's fee entries.

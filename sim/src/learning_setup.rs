@@ -216,7 +216,9 @@ pub(crate) fn decode_guarded<T>(
 /// inside the file, before the reader allocates what they claim (a 348-byte
 /// corrupt file made it allocate 4 GB — found by fuzzing). Errors the
 /// reader reports better are left to it.
-fn check_arrow_extents(file: &mut (impl std::io::Read + std::io::Seek)) -> Result<(), String> {
+pub(crate) fn check_arrow_extents(
+    file: &mut (impl std::io::Read + std::io::Seek),
+) -> Result<(), String> {
     use std::io::SeekFrom;
     let corrupt = |what: String| format!("not a valid Arrow IPC file: {what}");
     let len = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
@@ -296,7 +298,7 @@ pub fn parquet_dataset(
 /// exceeds `limit`: a few hundred compressed bytes can declare billions of
 /// rows (a 981-byte file found by the fuzzer made the decoder allocate
 /// 9 GB).
-fn check_parquet_extent(
+pub(crate) fn check_parquet_extent(
     meta: &parquet::file::metadata::ParquetMetaData,
     limit: u64,
 ) -> Result<(), String> {

@@ -212,21 +212,17 @@ struct OperatorEpochStream {
 }
 
 impl OperatorEpochStream {
-    fn new<L: dmlsim_models::learning::Learner>(
-        scenario: &crate::scenario::Scenario,
-        sys: &System<L>,
-    ) -> Self {
-        let mut profile_of = vec![0u16; sys.nodes.operators as usize];
-        let mut seen = vec![false; profile_of.len()];
-        for (node, &o) in sys.nodes.operator.iter().enumerate() {
-            if !std::mem::replace(&mut seen[o as usize], true) {
-                profile_of[o as usize] = sys.nodes.profile[node];
-            }
-        }
+    fn new<L: dmlsim_models::learning::Learner>(sys: &System<L>) -> Self {
+        let profile_of = sys
+            .nodes
+            .first_node_of_operators()
+            .iter()
+            .map(|&node| sys.nodes.profile[node as usize])
+            .collect();
         OperatorEpochStream {
             rows: Batches::default(),
             profile_of,
-            profiles: scenario.profiles.iter().map(|p| p.name.clone()).collect(),
+            profiles: sys.nodes.profile_names.clone(),
         }
     }
 
@@ -464,7 +460,7 @@ pub fn simulate(
     let learning = sys.job.learner().describe();
     let mut blocks = BlockStream::default();
     let mut rounds = RoundStream::new(&scenario.metrics);
-    let mut operator_epochs = OperatorEpochStream::new(&scenario, &sys);
+    let mut operator_epochs = OperatorEpochStream::new(&sys);
     let write_err = |e| out_err(&opts.out, e);
     let mut kernel: Kernel<Event> = Kernel::new();
     sys.start(kernel.scheduler());

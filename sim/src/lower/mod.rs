@@ -117,11 +117,12 @@ pub fn economy(
     base_dir: &std::path::Path,
 ) -> Result<(EconomyPlan, ChainParams), (String, String)> {
     let ops = nodes.operators as usize;
-    let profile_of = |node: usize| &s.profiles[nodes.profile[node] as usize].name;
-    let operator_rules = (0..ops)
-        .map(|o| {
-            let first = nodes.operator.partition_point(|&x| (x as usize) < o);
-            let profile = profile_of(first);
+    let profile_of = |node: usize| &nodes.profile_names[nodes.profile[node] as usize];
+    let operator_rules = nodes
+        .first_node_of_operators()
+        .into_iter()
+        .map(|first| {
+            let profile = profile_of(first as usize);
             spec.operator_rules
                 .iter()
                 .find(|r| &r.profile == profile)

@@ -161,14 +161,9 @@ pub fn nodes_table(
         .map(|i| learner.node_learning(i))
         .collect();
     let n = nodes.len();
-    let profile_names: Vec<String> = s.profiles.iter().map(|p| p.name.clone()).collect();
+    let profile_names = nodes.profile_names.clone();
     let region_names: Vec<String> = s.regions.iter().map(|r| r.name.clone()).collect();
     let f64s = |v: &Vec<f64>, scale: f64| Column::F64(v.iter().map(|x| x * scale).collect());
-    let availability = nodes
-        .profile_availability
-        .iter()
-        .map(|a| a.label())
-        .collect::<Vec<_>>();
     Table::new("nodes")
         .col("node_id", "", Column::U32((0..n as u32).collect()))
         .col("operator_id", "", Column::U32(nodes.operator.clone()))
@@ -204,9 +199,9 @@ pub fn nodes_table(
             "",
             dictionary(
                 nodes
-                    .profile
+                    .gpu_name
                     .iter()
-                    .map(|&p| s.profiles[p as usize].gpu.name.as_str()),
+                    .map(|&g| nodes.gpu_names[g as usize].as_str()),
             ),
         )
         .col("gpu_tflops", "TFLOP/s", f64s(&nodes.gpu_tflops, 1.0))
@@ -222,7 +217,7 @@ pub fn nodes_table(
         .col(
             "availability",
             "",
-            dictionary(nodes.profile.iter().map(|&p| availability[p as usize])),
+            dictionary((0..n as u32).map(|i| nodes.availability_label(i))),
         )
         .col(
             "busy_start_h",

@@ -141,7 +141,7 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "name",
     "description",
     "seed",
@@ -151,6 +151,7 @@ const KNOWN: [&str; 16] = [
     "network",
     "profiles",
     "populations",
+    "nodes",
     "aggregator",
     "rounds",
     "learning",
@@ -159,8 +160,10 @@ const KNOWN: [&str; 16] = [
     "metrics",
     "checks",
 ];
-const OPTIONAL: [&str; 7] = [
+const OPTIONAL: [&str; 9] = [
     "description",
+    "populations",
+    "nodes",
     "seeds",
     "learning",
     "economics",
@@ -263,6 +266,7 @@ pub fn parse_scenario_with(
             ("regions", _) => check_section::<Vec<super::Region>>(v, key, &mut raw),
             ("profiles", _) => check_section::<Vec<super::Profile>>(v, key, &mut raw),
             ("populations", _) => check_section::<Vec<super::Population>>(v, key, &mut raw),
+            ("nodes", _) => check_section::<Option<super::NodeTableSpec>>(v, key, &mut raw),
             ("network", _) => check_section::<super::NetworkSpec>(v, key, &mut raw),
             ("aggregator", _) => check_section::<super::Aggregator>(v, key, &mut raw),
             ("rounds", _) => check_section::<super::Rounds>(v, key, &mut raw),

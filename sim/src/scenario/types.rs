@@ -34,8 +34,14 @@ pub struct Scenario {
     pub network: NetworkSpec,
     /// Hardware and availability profiles nodes are drawn from.
     pub profiles: Vec<Profile>,
-    /// Groups of nodes instantiated from a profile.
+    /// Groups of nodes instantiated from a profile (may be empty when
+    /// `nodes` reads them from a table).
+    #[serde(default)]
     pub populations: Vec<Population>,
+    /// Nodes read from a table, one row per node, with measured
+    /// availability; they come before the populations' nodes.
+    #[serde(default)]
+    pub nodes: Option<NodeTableSpec>,
     /// The coordinator that broadcasts the model and aggregates updates.
     pub aggregator: Aggregator,
     /// Federated round settings.
@@ -303,6 +309,32 @@ pub struct Population {
     /// operators own consecutive nodes of the population.
     #[serde(default = "one_param")]
     pub nodes_per_operator: Param,
+}
+
+/// Nodes from files: a node table (one row per node) and, optionally,
+/// availability traces and weekly patterns. Paths are relative to the
+/// scenario file; the format follows the extension (`.csv`, `.arrow`,
+/// `.parquet`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTableSpec {
+    /// The node table: one row per node (`region`, `gpu_tflops`,
+    /// `up_mbps`, `down_mbps` required; see the scenario reference for the
+    /// optional columns).
+    pub table: String,
+    /// Per-node online intervals: rows of `node_id`, `start_s`, `end_s`
+    /// (seconds from the run's start).
+    #[serde(default)]
+    pub traces: Option<String>,
+    /// Period after which every trace repeats (FedScale-style); without it
+    /// a node is offline after its trace's last interval.
+    #[serde(default)]
+    pub trace_period: Option<Duration>,
+    /// Weekly patterns: rows of `pattern`, `start_h`, `end_h` (online hours
+    /// of the week in the node's local time, Monday 00:00 = 0), referenced
+    /// by the node table's `pattern` column.
+    #[serde(default)]
+    pub patterns: Option<String>,
 }
 
 fn one_param() -> Param {

@@ -173,7 +173,7 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
 
     check_network(&mut c, s);
 
-    if s.profiles.is_empty() {
+    if s.profiles.is_empty() && s.nodes.is_none() {
         c.err("profiles", "expected at least one profile");
     }
     let profiles = unique_names(
@@ -222,8 +222,28 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
         }
     }
 
-    if s.populations.is_empty() {
-        c.err("populations", "expected at least one population");
+    if s.populations.is_empty() && s.nodes.is_none() {
+        c.err(
+            "populations",
+            "expected at least one population (or a `nodes` table)",
+        );
+    }
+    if let Some(t) = &s.nodes {
+        for (field, path) in [
+            ("nodes.table", Some(&t.table)),
+            ("nodes.traces", t.traces.as_ref()),
+            ("nodes.patterns", t.patterns.as_ref()),
+        ] {
+            if path.is_some_and(|p| p.trim().is_empty()) {
+                c.err(field, "expected a file path");
+            }
+        }
+        if let Some(p) = t.trace_period {
+            c.positive_duration("nodes.trace_period", p);
+            if t.traces.is_none() {
+                c.err("nodes.trace_period", "set without `nodes.traces`");
+            }
+        }
     }
     let mut total: u64 = 0;
     for (i, pop) in s.populations.iter().enumerate() {
@@ -319,7 +339,7 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             "rounds.clients_per_round",
             "expected at least 1 client per round, found 0",
         );
-    } else if total > 0 && u64::from(r.clients_per_round) > total {
+    } else if total > 0 && s.nodes.is_none() && u64::from(r.clients_per_round) > total {
         c.err(
             "rounds.clients_per_round",
             format!(
@@ -764,12 +784,44 @@ fn check_synthetic(c: &mut Checker, kind: &str, classes: u32, dim: u32, samples:
     }
 }
 
+/// Why genesis and emission could exceed the supply the tables can hold
+/// with `nodes` nodes, if they could.
+fn supply_problem(e: &super::EconomicsSpec, s: &Scenario, nodes: f64) -> Option<String> {
+    let bound = supply_bound(e, s, nodes);
+    (bound > MAX_SUPPLY_TOKENS).then(|| {
+        format!(
+            "genesis and emission over the horizon could reach {} tokens; a run may hold at most {MAX_SUPPLY_TOKENS:e} in all, so every amount and sum fits the tables' exact Decimal128(38, 0) base units (lower the amounts, the horizon or set `emission_budget`)",
+            super::param::show(bound)
+        )
+    })
+}
+
+/// The checks that need the number of nodes, for a scenario whose node
+/// table has been read: `nodes` nodes in all (table and populations).
+pub fn validate_node_count(s: &Scenario, nodes: u64) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if u64::from(s.rounds.clients_per_round) > nodes {
+        problems.push((
+            "rounds.clients_per_round".to_string(),
+            format!(
+                "{} clients per round, but the node table and populations hold only {nodes} nodes",
+                s.rounds.clients_per_round
+            ),
+        ));
+    }
+    if let Some(e) = &s.economics
+        && let Some(problem) = supply_problem(e, s, nodes as f64)
+    {
+        problems.push(("economics".to_string(), problem));
+    }
+    problems
+}
+
 /// An upper bound on the tokens a run can ever hold, in tokens: genesis
 /// (with every node its own operator) plus the emission over the horizon's
 /// epochs (or the budget).
-fn supply_bound(e: &super::EconomicsSpec, s: &Scenario) -> f64 {
+fn supply_bound(e: &super::EconomicsSpec, s: &Scenario, nodes: f64) -> f64 {
     use super::EmissionSpec;
-    let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
     let genesis = e.genesis.holders.iter().map(|h| h.tokens).sum::<f64>()
         + e.genesis.job_owner
         + e.genesis.per_operator * nodes;
@@ -952,15 +1004,9 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
     }
     tok(c, "economics.genesis.job_owner", e.genesis.job_owner);
     tok(c, "economics.genesis.per_operator", e.genesis.per_operator);
-    let bound = supply_bound(e, s);
-    if bound > MAX_SUPPLY_TOKENS {
-        c.err(
-            "economics",
-            format!(
-                "genesis and emission over the horizon could reach {} tokens; a run may hold at most {MAX_SUPPLY_TOKENS:e} in all, so every amount and sum fits the tables' exact Decimal128(38, 0) base units (lower the amounts, the horizon or set `emission_budget`)",
-                super::param::show(bound)
-            ),
-        );
+    let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
+    if let Some(problem) = supply_problem(e, s, nodes) {
+        c.err("economics", problem);
     }
     let mut names = BTreeSet::new();
     for (i, h) in e.genesis.holders.iter().enumerate() {

@@ -26,7 +26,14 @@ pub fn build(
     let s = scenario;
     let seeds = s.seeds();
     let topo = Topology::build(s);
-    let mut nodes = Nodes::instantiate(s, &topo);
+    let mut nodes = Nodes::instantiate(s, &topo, &loaded.dir)
+        .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
+    if s.nodes.is_some() {
+        let problems = crate::scenario::validate::validate_node_count(s, nodes.len() as u64);
+        if !problems.is_empty() {
+            return Err(RunError::Scenario(loaded.error(problems)));
+        }
+    }
     let learner = build_learner(s, &loaded.dir, &nodes)
         .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
     if (0..nodes.len() as u32).any(|n| !learner.holds_data(n)) {

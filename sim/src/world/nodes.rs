@@ -1,10 +1,13 @@
-//! Node instantiation from populations and profiles: per-node sampled
-//! values from the node's own random stream (so the result is the same with
-//! any number of threads), regions by weight, operators owning runs of nodes.
+//! Node instantiation from a node table (see [`super::node_table`]) and
+//! from populations and profiles: per-node sampled values from the node's
+//! own random stream (so the result is the same with any number of
+//! threads), regions by weight, operators owning runs of nodes.
 
 use super::availability::{
     AvailabilityModel, ChurnCursor, churn_online_until, diurnal_online_until,
 };
+use super::node_table::{self, TableProblem, behaviour_weights, pick_behaviour};
+use super::traces::Traces;
 use crate::engine::SimTime;
 use crate::engine::rng::stream;
 use crate::network::Topology;
@@ -13,6 +16,7 @@ use crate::scenario::{Availability, Scenario};
 use dmlsim_models::behaviour::Behaviour;
 use rand::RngExt;
 use rayon::prelude::*;
+use std::path::Path;
 
 /// Per-node counters accumulated during a run.
 #[derive(Clone, Debug, Default)]
@@ -33,8 +37,16 @@ pub struct NodeStats {
 pub struct Nodes {
     /// Operator that runs each node.
     pub operator: Vec<u32>,
-    /// Profile index (into the scenario's `profiles`).
+    /// Profile index into `profile_names`.
     pub profile: Vec<u16>,
+    /// Profile labels: the scenario's profiles, then labels only the node
+    /// table uses.
+    pub profile_names: Vec<String>,
+    /// GPU name index into `gpu_names`.
+    pub gpu_name: Vec<u16>,
+    /// GPU names: each scenario profile's (by profile index), then names
+    /// only the node table uses.
+    pub gpu_names: Vec<String>,
     /// Region index (into the scenario's `regions`).
     pub region: Vec<u16>,
     /// Router the node attaches to (0 without a generated topology).
@@ -55,6 +67,11 @@ pub struct Nodes {
     pub busy_hours: Vec<(f32, f32)>,
     /// Availability model of each profile.
     pub profile_availability: Vec<AvailabilityModel>,
+    /// Each node's own availability where it differs from its profile's
+    /// (empty: every node follows its profile; only node tables set it).
+    pub availability: Vec<NodeAvailability>,
+    /// Measured availability (node traces and weekly patterns).
+    pub traces: Traces,
     /// UTC offset of each region in ns.
     pub region_offset_ns: Vec<i64>,
     churn: Vec<ChurnCursor>,
@@ -75,6 +92,19 @@ pub struct Nodes {
     pub operator_jailed_until: Vec<SimTime>,
 }
 
+/// A node's availability where a node table gives it one of its own.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NodeAvailability {
+    /// The profile's model.
+    Profile,
+    /// Always online.
+    AlwaysOn,
+    /// Offline in the node's busy hours.
+    Diurnal,
+    /// Online as trace `k` of [`Nodes::traces`] says.
+    Trace(u32),
+}
+
 struct Draw {
     region: u16,
     router: u32,
@@ -89,8 +119,10 @@ struct Draw {
 }
 
 impl Nodes {
-    /// Instantiates every population's nodes (in parallel, deterministically).
-    pub fn instantiate(s: &Scenario, topo: &Topology) -> Nodes {
+    /// Instantiates the node table's nodes (if any), then every
+    /// population's (in parallel, deterministically). Files are relative to
+    /// `dir`.
+    pub fn instantiate(s: &Scenario, topo: &Topology, dir: &Path) -> Result<Nodes, TableProblem> {
         let world_seed = s.seeds().world;
         let region_index = |name: &str| {
             s.regions
@@ -101,6 +133,11 @@ impl Nodes {
         let mut out = Nodes {
             operator: Vec::new(),
             profile: Vec::new(),
+            profile_names: s.profiles.iter().map(|p| p.name.clone()).collect(),
+            gpu_name: Vec::new(),
+            gpu_names: s.profiles.iter().map(|p| p.gpu.name.clone()).collect(),
+            availability: Vec::new(),
+            traces: Traces::default(),
             region: Vec::new(),
             router: Vec::new(),
             gpu_tflops: Vec::new(),
@@ -136,7 +173,12 @@ impl Nodes {
             operator_jailed_until: Vec::new(),
             without_data: Vec::new(),
         };
-        let mut first_id: u64 = 0;
+        if let Some(spec) = &s.nodes {
+            let in_populations: u64 = s.populations.iter().map(|p| u64::from(p.count)).sum();
+            let max_rows = crate::scenario::validate::MAX_NODES.saturating_sub(in_populations);
+            node_table::load(spec, s, topo, dir, &mut out, max_rows)?;
+        }
+        let mut first_id = out.len() as u64;
         for (pop_index, pop) in s.populations.iter().enumerate() {
             let profile_index = s
                 .profiles
@@ -150,12 +192,7 @@ impl Nodes {
                 .map(|(name, w)| (region_index(name), *w))
                 .collect();
             let total_weight: f64 = weights.iter().map(|w| w.1).sum();
-            let behaviours: Vec<(Behaviour, f64)> = profile
-                .behaviour
-                .iter()
-                .filter_map(|(name, w)| Behaviour::from_label(name).map(|b| (b, *w)))
-                .collect();
-            let behaviour_total: f64 = behaviours.iter().map(|b| b.1).sum();
+            let behaviours = behaviour_weights(profile);
             let draws: Vec<Draw> = (0..u64::from(pop.count))
                 .into_par_iter()
                 .map(|i| {
@@ -189,17 +226,7 @@ impl Nodes {
                     let link = &profile.link;
                     let up_bps = link.up_mbps.sample_in(ranges::LINK_MBPS, &mut rng) * 1e6;
                     let down_bps = link.down_mbps.sample_in(ranges::LINK_MBPS, &mut rng) * 1e6;
-                    let mut behaviour = Behaviour::Honest;
-                    if behaviour_total > 0.0 {
-                        let mut u = rng.random::<f64>() * behaviour_total;
-                        for &(b, w) in &behaviours {
-                            behaviour = b;
-                            if u < w {
-                                break;
-                            }
-                            u -= w;
-                        }
-                    }
+                    let behaviour = pick_behaviour(&behaviours, &mut rng);
                     Draw {
                         region,
                         router,
@@ -216,6 +243,7 @@ impl Nodes {
                 .collect();
             for d in draws {
                 out.profile.push(profile_index as u16);
+                out.gpu_name.push(profile_index as u16);
                 out.region.push(d.region);
                 out.router.push(d.router);
                 out.gpu_tflops.push(d.tflops);
@@ -241,6 +269,9 @@ impl Nodes {
             first_id += u64::from(pop.count);
         }
         let n = out.len();
+        if !out.availability.is_empty() {
+            out.availability.resize(n, NodeAvailability::Profile);
+        }
         out.operator_active = vec![true; out.operators as usize];
         out.operator_jailed_until = vec![SimTime::ZERO; out.operators as usize];
         out.churn = vec![ChurnCursor::default(); n];
@@ -251,7 +282,31 @@ impl Nodes {
             bytes_down: vec![0; n],
             compute_ns: vec![0; n],
         };
-        out
+        Ok(out)
+    }
+
+    /// Each operator's first node (operators of a node table need not own
+    /// consecutive nodes).
+    pub fn first_node_of_operators(&self) -> Vec<u32> {
+        let mut first = vec![u32::MAX; self.operators as usize];
+        for (node, &o) in self.operator.iter().enumerate().rev() {
+            first[o as usize] = node as u32;
+        }
+        first
+    }
+
+    /// Name of the node's availability, as `nodes.arrow` lists it.
+    pub fn availability_label(&self, node: u32) -> &'static str {
+        let i = node as usize;
+        match self.availability.get(i) {
+            None | Some(NodeAvailability::Profile) => {
+                self.profile_availability[self.profile[i] as usize].label()
+            }
+            Some(NodeAvailability::AlwaysOn) => AvailabilityModel::AlwaysOn.label(),
+            Some(NodeAvailability::Diurnal) => AvailabilityModel::Diurnal.label(),
+            Some(&NodeAvailability::Trace(k)) if self.traces.is_pattern(k) => "weekly",
+            Some(NodeAvailability::Trace(_)) => "trace",
+        }
     }
 
     /// Number of nodes.
@@ -286,11 +341,21 @@ impl Nodes {
         if !self.operator_active[op] || t < self.operator_jailed_until[op] {
             return None;
         }
+        let offset = || self.region_offset_ns[self.region[i] as usize];
+        match self.availability.get(i) {
+            None | Some(NodeAvailability::Profile) => {}
+            Some(NodeAvailability::AlwaysOn) => return Some(SimTime::MAX),
+            Some(NodeAvailability::Diurnal) => {
+                let (s, e) = self.busy_hours[i];
+                return diurnal_online_until(t, offset(), s, e);
+            }
+            Some(&NodeAvailability::Trace(k)) => return self.traces.online_until(k, t, offset()),
+        }
         match &self.profile_availability[self.profile[i] as usize] {
             AvailabilityModel::AlwaysOn => Some(SimTime::MAX),
             AvailabilityModel::Diurnal => {
                 let (s, e) = self.busy_hours[i];
-                diurnal_online_until(t, self.region_offset_ns[self.region[i] as usize], s, e)
+                diurnal_online_until(t, offset(), s, e)
             }
             AvailabilityModel::Churn {
                 mean_up_ns,
