@@ -134,6 +134,10 @@ pub fn load(
         out,
         max_rows,
     )
+    .and_then(|p| match out.is_empty() {
+        true => Err("the table has no rows".to_string()),
+        false => Ok(p),
+    })
     .map_err(|e| file_err("table", &table, e))?;
     let mut trace_of = vec![u32::MAX; out.len()];
     if let Some(t) = &spec.traces {

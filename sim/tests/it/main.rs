@@ -9,6 +9,7 @@ mod fuzz;
 mod golden;
 mod integrity;
 mod learning;
+mod node_tables;
 mod reports;
 mod seeds;
 mod support;
