@@ -6,7 +6,7 @@
 use super::support::*;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use std::path::Path;
 
 /// The free-riders scenario with its population replaced by `nodes`.
