@@ -9,6 +9,12 @@
 //! `benches/scale-10k.yaml` and `benches/scale-100k.yaml` (same rounds, 10×
 //! the nodes: the event counts show idle nodes cost memory, not events).
 //! Each scenario runs in a child process so its peak memory is its own.
+//!
+//! `dmlsim-scale --make-node-table DIR [NODES]` writes the synthetic
+//! measured population that `benches/table-1m-7d.yaml` reads (default
+//! 1,000,000 nodes into `target/table-1m`).
+
+mod node_table;
 
 use dmlsim::run::{RunOptions, run_file};
 use std::path::{Path, PathBuf};
@@ -56,6 +62,27 @@ fn run_one(scenario: &Path) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--make-node-table") {
+        let Some(dir) = args.get(1) else {
+            eprintln!("usage: dmlsim-scale --make-node-table DIR [NODES]");
+            return ExitCode::from(2);
+        };
+        let nodes = match args.get(2).map(|n| n.parse::<u32>()) {
+            None => 1_000_000,
+            Some(Ok(n)) if n > 0 => n,
+            Some(_) => {
+                eprintln!("NODES must be a whole number above 0");
+                return ExitCode::from(2);
+            }
+        };
+        let t = std::time::Instant::now();
+        let (n, traces) = node_table::write(Path::new(dir), nodes, 1);
+        println!(
+            "wrote {n} nodes and {traces} online intervals into {dir} in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        return ExitCode::SUCCESS;
+    }
     if let [flag, path] = args.as_slice()
         && flag == "--one"
     {
@@ -77,6 +104,15 @@ fn main() -> ExitCode {
     } else {
         args.iter().map(PathBuf::from).collect()
     };
+    // Refuse what is not a scenario before anything runs (a stray
+    // `--set x=y` would otherwise run every other argument first).
+    if let Some(bad) = scenarios.iter().find(|s| !s.is_file()) {
+        eprintln!(
+            "`{}` is not a scenario file; usage: dmlsim-scale [SCENARIO ...] | --make-node-table DIR [NODES] (to change a field, use `dmlsim run --set`)",
+            bad.display()
+        );
+        return ExitCode::from(2);
+    }
     let me = std::env::current_exe().expect("own path");
     let mut code = ExitCode::SUCCESS;
     for s in scenarios {

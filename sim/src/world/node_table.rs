@@ -1,8 +1,10 @@
 //! Nodes read from a table (`nodes.table`), one row per node, with measured
 //! availability: per-node online intervals (`nodes.traces`) or weekly
 //! patterns (`nodes.patterns`). The columns are those of `nodes.arrow`, so a
-//! run's own node table can be read back; values a row leaves empty follow
-//! the row's profile (when it names one of the scenario's) or a default.
+//! run's own node table can be read back. A row that names a scenario
+//! profile takes that profile's GPU name, availability model and behaviour
+//! weights where it leaves them empty; other empty cells take fixed
+//! defaults (efficiency 1, memory and watts 0, an operator of its own).
 
 use super::availability::AvailabilityModel;
 use super::nodes::{NodeAvailability, Nodes};

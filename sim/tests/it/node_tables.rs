@@ -4,9 +4,9 @@
 //! refused with the file, column and row.
 
 use super::support::*;
+use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
-use arrow_array::RecordBatch;
 use std::path::Path;
 
 /// The free-riders scenario with its population replaced by `nodes`.
