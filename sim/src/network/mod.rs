@@ -3,6 +3,7 @@
 
 pub mod due;
 pub mod flows;
+pub mod keyed_heap;
 pub mod star;
 pub mod topology;
 pub mod transfers;

@@ -26,6 +26,7 @@
 //! target.
 
 use super::due::DueHeap;
+use super::keyed_heap::KeyedHeap;
 use super::{FlowId, LinkId};
 use crate::engine::SimTime;
 use std::cell::Cell;
@@ -82,10 +83,10 @@ pub struct Star {
     pub link: LinkId,
     capacity: f64,
     members: Vec<Member>,
-    /// Flows below the water level, by `(cap bits, flow)`.
-    low: BTreeSet<(u64, FlowId)>,
-    /// Flows at the water level, by `(cap bits, flow)`.
-    high: BTreeSet<(u64, FlowId)>,
+    /// Flows below the water level by capacity bits, the largest on top.
+    low: KeyedHeap<u64, true>,
+    /// Flows at the water level by capacity bits, the smallest on top.
+    high: KeyedHeap<u64, false>,
     low_sum: i128,
     /// The water level (meaningful while `high` is non-empty).
     theta: f64,
@@ -108,10 +109,6 @@ pub struct Star {
     dirty: bool,
 }
 
-fn cap_key(cap: f64, flow: FlowId) -> (u64, FlowId) {
-    (cap.to_bits(), flow)
-}
-
 impl Star {
     /// A star on `link` of `capacity` bit/s, with no flows.
     pub fn new(link: LinkId, capacity: f64) -> Star {
@@ -119,8 +116,8 @@ impl Star {
             link,
             capacity,
             members: Vec::new(),
-            low: BTreeSet::new(),
-            high: BTreeSet::new(),
+            low: KeyedHeap::default(),
+            high: KeyedHeap::default(),
             low_sum: 0,
             theta: f64::INFINITY,
             v: 0.0,
@@ -193,11 +190,11 @@ impl Star {
         if m.joining {
             self.joining.retain(|&j| j != flow);
         } else if m.high {
-            self.high.remove(&cap_key(m.cap, flow));
+            self.high.remove(flow);
             self.level.remove(&(m.target.to_bits(), m.key_pos, flow));
             self.earliest.set(None);
         } else {
-            self.low.remove(&cap_key(m.cap, flow));
+            self.low.remove(flow);
             self.low_sum -= fixed(m.cap);
         }
         self.members[flow as usize].active = false;
@@ -244,7 +241,7 @@ impl Star {
         m.high = true;
         m.target = target;
         m.key_pos = m.pos;
-        self.high.insert(cap_key(m.cap, flow));
+        self.high.insert(m.cap.to_bits(), flow);
         self.level.insert((target.to_bits(), m.key_pos, flow));
     }
 
@@ -259,7 +256,7 @@ impl Star {
         m.high = false;
         m.remaining = remaining;
         m.since = now;
-        self.low.insert(cap_key(m.cap, flow));
+        self.low.insert(m.cap.to_bits(), flow);
         self.low_sum += fixed(m.cap);
     }
 
@@ -304,19 +301,19 @@ impl Star {
                 self.theta = theta;
                 break;
             }
-            if let Some(&(bits, flow)) = self.high.first()
+            if let Some((bits, flow)) = self.high.peek()
                 && f64::from_bits(bits) < theta
             {
-                self.high.remove(&(bits, flow));
+                self.high.remove(flow);
                 self.make_low(flow, now);
                 changed.push(flow);
                 continue;
             }
-            if let Some(&(bits, flow)) = self.low.last() {
+            if let Some((bits, flow)) = self.low.peek() {
                 let cap = f64::from_bits(bits);
                 let raised = self.level_for(self.low_sum - fixed(cap), self.high.len() + 1);
                 if cap >= raised {
-                    self.low.remove(&(bits, flow));
+                    self.low.remove(flow);
                     self.low_sum -= fixed(cap);
                     self.make_high(flow, now);
                     changed.push(flow);
@@ -412,12 +409,18 @@ impl Star {
     /// network stops serving this hub as a star.
     pub fn dissolve(&mut self, now: SimTime) -> Vec<Dissolved> {
         let mut out = Vec::new();
+        // In the order ordered sets would list them: joining, then low and
+        // high flows each by (capacity, flow).
+        let mut low = self.low.as_slice().to_vec();
+        low.sort_unstable();
+        let mut high = self.high.as_slice().to_vec();
+        high.sort_unstable();
         let flows: Vec<FlowId> = self
             .joining
             .iter()
             .copied()
-            .chain(self.low.iter().map(|k| k.1))
-            .chain(self.high.iter().map(|k| k.1))
+            .chain(low.iter().map(|k| k.1))
+            .chain(high.iter().map(|k| k.1))
             .collect();
         for flow in flows {
             let m = self.members[flow as usize];
