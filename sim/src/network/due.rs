@@ -4,10 +4,8 @@
 //! entry behind, and the network needs only one wake-up event in the
 //! engine, at the earliest finish.
 
+use super::keyed_heap::KeyedHeap;
 use crate::engine::SimTime;
-
-/// Where a flow is in the heap: an index into it, or absent.
-const ABSENT: u32 = u32::MAX;
 
 /// A due flow: when its last bit leaves its bottleneck, and the tie-break
 /// among flows finishing at the same nanosecond (lower first).
@@ -28,10 +26,7 @@ fn key(finish: SimTime, tie: u64) -> u128 {
 /// Flows by finish time, each at most once.
 #[derive(Default)]
 pub struct DueHeap {
-    /// `(key, flow)`, a binary min-heap on the key.
-    heap: Vec<(u128, u32)>,
-    /// Position of each flow slot in `heap`, or `ABSENT`.
-    pos: Vec<u32>,
+    heap: KeyedHeap<u128, false>,
 }
 
 impl DueHeap {
@@ -47,7 +42,7 @@ impl DueHeap {
 
     /// The earliest finish.
     pub fn first(&self) -> Option<Due> {
-        self.heap.first().map(|&(k, flow)| Due {
+        self.heap.peek().map(|(k, flow)| Due {
             flow,
             finish: SimTime((k >> 64) as u64),
             tie: k as u64,
@@ -56,92 +51,12 @@ impl DueHeap {
 
     /// Sets (or moves) a flow's finish time.
     pub fn set(&mut self, flow: u32, finish: SimTime, tie: u64) {
-        let f = flow as usize;
-        if self.pos.len() <= f {
-            self.pos.resize(f + 1, ABSENT);
-        }
-        let k = key(finish, tie);
-        let at = self.pos[f];
-        if at == ABSENT {
-            self.heap.push((k, flow));
-            self.pos[f] = (self.heap.len() - 1) as u32;
-            self.sift_up(self.heap.len() - 1);
-        } else {
-            let i = at as usize;
-            let old = self.heap[i].0;
-            self.heap[i].0 = k;
-            if k < old {
-                self.sift_up(i);
-            } else {
-                self.sift_down(i);
-            }
-        }
+        self.heap.set(key(finish, tie), flow);
     }
 
     /// Forgets a flow's finish time (if it has one).
     pub fn remove(&mut self, flow: u32) {
-        let Some(&at) = self.pos.get(flow as usize) else {
-            return;
-        };
-        if at == ABSENT {
-            return;
-        }
-        let i = at as usize;
-        self.pos[flow as usize] = ABSENT;
-        let last = self.heap.pop().expect("flow is in the heap");
-        if i < self.heap.len() {
-            let old = self.heap[i].0;
-            self.heap[i] = last;
-            self.pos[last.1 as usize] = i as u32;
-            if last.0 < old {
-                self.sift_up(i);
-            } else {
-                self.sift_down(i);
-            }
-        }
-    }
-
-    fn place(&mut self, i: usize, entry: (u128, u32)) {
-        self.heap[i] = entry;
-        self.pos[entry.1 as usize] = i as u32;
-    }
-
-    fn sift_up(&mut self, mut i: usize) {
-        let entry = self.heap[i];
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.heap[parent].0 <= entry.0 {
-                break;
-            }
-            let p = self.heap[parent];
-            self.place(i, p);
-            i = parent;
-        }
-        self.place(i, entry);
-    }
-
-    fn sift_down(&mut self, mut i: usize) {
-        let entry = self.heap[i];
-        let n = self.heap.len();
-        loop {
-            let left = 2 * i + 1;
-            if left >= n {
-                break;
-            }
-            let right = left + 1;
-            let child = if right < n && self.heap[right].0 < self.heap[left].0 {
-                right
-            } else {
-                left
-            };
-            if self.heap[child].0 >= entry.0 {
-                break;
-            }
-            let c = self.heap[child];
-            self.place(i, c);
-            i = child;
-        }
-        self.place(i, entry);
+        self.heap.remove(flow);
     }
 }
 

@@ -1,7 +1,8 @@
 //! An indexed binary heap of flows by a key: insert, remove any flow and
 //! read the top in O(log n) / O(1), with the flow as the last tie-break so
 //! the top is the same element an ordered set of `(key, flow)` would give
-//! first (min heap) or last (max heap). The stars keep their flows below
+//! first (min heap) or last (max heap). The network's due finish times
+//! ([`super::due`]) are one; the stars keep their flows below
 //! and at the water level by capacity in these (an ordered set costs a tree
 //! walk and node allocations per change; 4% of a 1,000-client round's
 //! instructions). Their level flows stay in an ordered set: finding the
@@ -68,6 +69,23 @@ impl<K: Ord + Copy, const MAX: bool> KeyedHeap<K, MAX> {
         let last = self.heap.len() - 1;
         self.pos[f] = last as u32;
         self.sift_up(last);
+    }
+
+    /// Sets a flow's key: inserts the flow, or moves it if held.
+    pub fn set(&mut self, key: K, flow: FlowId) {
+        match self.pos.get(flow as usize) {
+            Some(&at) if at != ABSENT => {
+                let i = at as usize;
+                let old = self.heap[i];
+                self.heap[i].0 = key;
+                if Self::above(&self.heap[i], &old) {
+                    self.sift_up(i);
+                } else {
+                    self.sift_down(i);
+                }
+            }
+            _ => self.insert(key, flow),
+        }
     }
 
     /// Removes a flow; returns its key if it was held.

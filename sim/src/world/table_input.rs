@@ -155,6 +155,16 @@ pub fn read_rows(
         }
         Ok(())
     };
+    let mut read_batches =
+        |batches: &mut dyn Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>>,
+         rows: &mut u64|
+         -> Result<(), String> {
+            for batch in batches {
+                *rows = read_batch(&batch.map_err(|e| e.to_string())?, wanted, *rows, &mut each)?;
+                too_many(*rows)?;
+            }
+            Ok(())
+        };
     match Format::of(path)? {
         Format::Csv => {
             let reader = std::io::BufReader::new(file);
@@ -170,12 +180,7 @@ pub fn read_rows(
             decode_guarded("Arrow IPC", || {
                 let reader = arrow_ipc::reader::FileReader::try_new(file, None)
                     .map_err(|e| format!("not an Arrow IPC file: {e}"))?;
-                for batch in reader {
-                    let batch = batch.map_err(|e| e.to_string())?;
-                    rows = read_batch(&batch, wanted, rows, &mut each)?;
-                    too_many(rows)?;
-                }
-                Ok(())
+                read_batches(&mut reader.into_iter(), &mut rows)
             })?;
         }
         Format::Parquet => {
@@ -187,12 +192,7 @@ pub fn read_rows(
                 let reader = builder
                     .build()
                     .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-                for batch in reader {
-                    let batch = batch.map_err(|e| e.to_string())?;
-                    rows = read_batch(&batch, wanted, rows, &mut each)?;
-                    too_many(rows)?;
-                }
-                Ok(())
+                read_batches(&mut reader.into_iter(), &mut rows)
             })?;
         }
     }
