@@ -7,6 +7,7 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array}
 use dmlsim_models::rng::stream;
 use parquet::arrow::ArrowWriter;
 use rand::RngExt;
+use rand_distr::StandardNormal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -50,7 +51,8 @@ pub fn write(dir: &Path, nodes: u32, seed: u64) -> (u32, u64) {
             let mut rng = stream(seed, "bench-node", u64::from(id));
             region.push(REGIONS[rng.random_range(0..REGIONS.len())]);
             tflops.push([12.7, 35.6, 82.6, 312.0][rng.random_range(0..4usize)]);
-            let median_up = 40.0 * (0.5 * normal(&mut rng)).exp();
+            let z: f64 = rng.sample(StandardNormal);
+            let median_up = 40.0 * (0.5 * z).exp();
             up.push((median_up * 100.0).round() / 100.0);
             down.push((median_up * 7.5 * 100.0).round() / 100.0);
             op.push(id / 4); // four nodes an operator
@@ -112,11 +114,4 @@ pub fn write(dir: &Path, nodes: u32, seed: u64) -> (u32, u64) {
         w.close().expect("parquet footer");
     }
     (nodes, trace_rows)
-}
-
-/// A standard normal draw (Box–Muller).
-fn normal(rng: &mut impl rand::Rng) -> f64 {
-    let u: f64 = 1.0 - rng.random::<f64>();
-    let v: f64 = rng.random();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }

@@ -10,9 +10,9 @@
 //! the nodes: the event counts show idle nodes cost memory, not events).
 //! Each scenario runs in a child process so its peak memory is its own.
 //!
-//! `dmlsim-scale --make-node-table DIR [NODES]` writes the synthetic
-//! measured population that `benches/table-1m-7d.yaml` reads (default
-//! 1,000,000 nodes into `target/table-1m`).
+//! `dmlsim-scale --make-node-table DIR [NODES]` writes a synthetic
+//! measured population into DIR (NODES defaults to 1,000,000);
+//! `benches/table-1m-7d.yaml` reads the one written into `target/table-1m`.
 
 mod node_table;
 
