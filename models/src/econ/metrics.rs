@@ -1,5 +1,6 @@
 //! Concentration of holdings (or of any non-negative amounts): the Gini
 //! coefficient, Nakamoto coefficients and the Herfindahl–Hirschman index.
+use super::u128_to_f64;
 
 /// How concentrated a set of holdings is.
 #[derive(Copy, Clone, Debug, Default, PartialEq)]
@@ -67,7 +68,7 @@ impl Sorted {
         desc.sort_unstable_by(|a, b| b.cmp(a));
         Sorted {
             desc,
-            total: amounts.iter().map(|&h| h as f64).sum(),
+            total: amounts.iter().map(|&h| u128_to_f64(h)).sum(),
             exact_total: amounts.iter().sum(),
         }
     }
@@ -94,7 +95,7 @@ impl Sorted {
         debug_assert_eq!(all().count(), desc.len());
         Sorted {
             desc,
-            total: all().map(|&h| h as f64).sum(),
+            total: all().map(|&h| u128_to_f64(h)).sum(),
             exact_total: all().sum(),
         }
     }
@@ -109,7 +110,7 @@ impl Sorted {
         if self.exact_total == 0 {
             return 0.0;
         }
-        self.desc.iter().take(k).sum::<u128>() as f64 / self.exact_total as f64
+        u128_to_f64(self.desc.iter().take(k).sum::<u128>()) / u128_to_f64(self.exact_total)
     }
 }
 
@@ -122,7 +123,7 @@ fn concentration_of(desc: &[u128], total: f64) -> Concentration {
     // The ascending order the Gini and HHI sums run in is the descending
     // one reversed (the conversion to f64 keeps order).
     let n = desc.len() as f64;
-    let ascending = || desc.iter().rev().map(|&h| h as f64);
+    let ascending = || desc.iter().rev().map(|&h| u128_to_f64(h));
     // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
     let gini = ascending()
         .enumerate()

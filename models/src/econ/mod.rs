@@ -33,11 +33,59 @@ pub fn tokens(amount: f64) -> Option<u128> {
 
 /// Base units as (fractional) tokens, for output.
 pub fn as_tokens(amount: u128) -> f64 {
-    (amount / TOKEN) as f64 + (amount % TOKEN) as f64 / TOKEN as f64
+    // The remainder is below 10^18, so it fits 64 bits.
+    u128_to_f64(amount / TOKEN) + (amount % TOKEN) as u64 as f64 / TOKEN as f64
+}
+
+/// `amount as f64` — the same correctly rounded value (round to nearest,
+/// ties to even) — without the slow generic 128-bit conversion: the top 64
+/// significant bits, with a sticky bit for anything below them, round to
+/// 53 bits exactly as the whole number does, and the power-of-two scaling
+/// is exact.
+#[inline]
+pub fn u128_to_f64(amount: u128) -> f64 {
+    if let Ok(small) = u64::try_from(amount) {
+        return small as f64;
+    }
+    let shift = 64 - amount.leading_zeros(); // 1..=64 bits below the top 64
+    let sticky = u64::from(amount & ((1u128 << shift) - 1) != 0);
+    let top = (amount >> shift) as u64 | sticky;
+    top as f64 * f64::from_bits(u64::from(1023 + shift) << 52)
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn u128_to_f64_rounds_as_the_cast_does(hi in any::<u64>(), lo in any::<u64>(), bits in 0u32..128) {
+            let v = ((u128::from(hi) << 64) | u128::from(lo)) >> bits;
+            prop_assert_eq!(super::u128_to_f64(v).to_bits(), (v as f64).to_bits());
+        }
+    }
+
+    #[test]
+    fn u128_to_f64_at_rounding_edges() {
+        // Halfway cases (ties to even), just above and below, and extremes.
+        for v in [
+            0u128,
+            1,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            (1u128 << 64) + (1 << 11),
+            (1u128 << 64) + (1 << 11) + 1,
+            (1u128 << 64) + (3 << 11),
+            (1u128 << 100) + (1 << 47),
+            (1u128 << 100) + (1 << 47) - 1,
+            (1u128 << 100) + (1 << 47) + 1,
+            (1u128 << 100) + (3 << 47),
+            u128::MAX,
+            u128::MAX - (1 << 74),
+        ] {
+            assert_eq!(super::u128_to_f64(v).to_bits(), (v as f64).to_bits(), "{v}");
+        }
+    }
     use super::*;
 
     #[test]

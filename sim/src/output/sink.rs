@@ -121,10 +121,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use dmlsim_models::econ::ledger::hex;
 
 /// A table written to its file: name, rows, size and digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
