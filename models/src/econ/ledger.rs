@@ -518,6 +518,13 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff, 0x10]), "000fa5ff10");
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0xab; 32]).len(), 64);
+    }
+
+    #[test]
     fn movements_conserve_and_overdrafts_change_nothing() {
         let mut l = Ledger::new();
         let (a, b) = (l.open("a"), l.open("b"));

@@ -55,13 +55,14 @@ pub fn u128_to_f64(amount: u128) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use proptest::prelude::*;
 
     proptest! {
         #[test]
         fn u128_to_f64_rounds_as_the_cast_does(hi in any::<u64>(), lo in any::<u64>(), bits in 0u32..128) {
             let v = ((u128::from(hi) << 64) | u128::from(lo)) >> bits;
-            prop_assert_eq!(super::u128_to_f64(v).to_bits(), (v as f64).to_bits());
+            prop_assert_eq!(u128_to_f64(v).to_bits(), (v as f64).to_bits());
         }
     }
 
@@ -83,10 +84,9 @@ mod tests {
             u128::MAX,
             u128::MAX - (1 << 74),
         ] {
-            assert_eq!(super::u128_to_f64(v).to_bits(), (v as f64).to_bits(), "{v}");
+            assert_eq!(u128_to_f64(v).to_bits(), (v as f64).to_bits(), "{v}");
         }
     }
-    use super::*;
 
     #[test]
     fn token_conversions() {

@@ -121,6 +121,7 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Lower-case hex of bytes (one implementation, shared with the ledger).
 pub use dmlsim_models::econ::ledger::hex;
 
 /// A table written to its file: name, rows, size and digest.
