@@ -144,26 +144,108 @@ struct OpenTable {
     rows: u64,
 }
 
-/// Streams tables into `DIR/NAME.arrow` files.
+/// Batches queued for the writer thread at most: enough to keep it busy,
+/// few enough that a slow disk holds back the run instead of filling memory.
+const QUEUED_BATCHES: usize = 16;
+
+/// Streams tables into `DIR/NAME.arrow` files. Encoding, hashing and file
+/// writes happen on a writer thread of the sink's own, so the run goes on
+/// while its last batches are written; batches keep their order, so the
+/// files are the same bytes as if the run wrote them itself.
 pub struct ArrowFileSink {
-    dir: PathBuf,
     tables: TableSet,
+    queue: Option<std::sync::mpsc::SyncSender<(&'static str, RecordBatch)>>,
+    writer: Option<std::thread::JoinHandle<TableFiles>>,
+}
+
+/// The open table files, owned by the writer thread while the run goes on.
+struct TableFiles {
+    dir: PathBuf,
     open: BTreeMap<&'static str, OpenTable>,
+    /// The first write that failed; the thread stops at it.
+    error: Option<std::io::Error>,
 }
 
 impl ArrowFileSink {
     /// A sink writing the chosen `tables` into `dir` (which must exist).
     pub fn new(dir: &Path, tables: TableSet) -> ArrowFileSink {
-        ArrowFileSink {
+        let (queue, batches) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
+        let mut files = TableFiles {
             dir: dir.to_path_buf(),
-            tables,
             open: BTreeMap::new(),
+            error: None,
+        };
+        let writer = std::thread::Builder::new()
+            .name("dmlsim-tables".into())
+            .spawn(move || {
+                for (table, batch) in batches {
+                    if let Err(e) = files.write(table, &batch) {
+                        files.error = Some(e);
+                        break; // dropping the receiver fails the next send
+                    }
+                }
+                files
+            })
+            .expect("cannot start the table writer thread");
+        ArrowFileSink {
+            tables,
+            queue: Some(queue),
+            writer: Some(writer),
+        }
+    }
+
+    /// Waits for the writer thread to write everything queued and takes
+    /// the files back from it.
+    fn join(&mut self) -> std::io::Result<TableFiles> {
+        self.queue = None;
+        let Some(writer) = self.writer.take() else {
+            return Err(std::io::Error::other(
+                "the table writer stopped at an earlier error",
+            ));
+        };
+        let mut files = writer
+            .join()
+            .map_err(|_| std::io::Error::other("the table writer thread panicked"))?;
+        match files.error.take() {
+            Some(e) => Err(e), // dropping `files` removes the partial files
+            None => Ok(files),
         }
     }
 
     /// Finishes every table and moves it into place; returns each table's
     /// name, rows, size and digest, in table order.
     pub fn finish(mut self) -> std::io::Result<Vec<WrittenTable>> {
+        self.join()?.finish()
+    }
+}
+
+impl TableFiles {
+    fn write(&mut self, table: &'static str, batch: &RecordBatch) -> std::io::Result<()> {
+        if !self.open.contains_key(table) {
+            let path = self.dir.join(format!("{table}.arrow"));
+            let tmp = self.dir.join(format!(".{table}.arrow.partial"));
+            let file = BufWriter::new(HashingWriter::new(super::table::create_exclusive(&tmp)?));
+            let writer =
+                FileWriter::try_new(file, &batch.schema()).map_err(std::io::Error::other)?;
+            self.open.insert(
+                table,
+                OpenTable {
+                    tmp,
+                    path,
+                    writer,
+                    rows: 0,
+                },
+            );
+        }
+        let t = self.open.get_mut(table).expect("just opened");
+        t.writer
+            .write(batch)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", t.tmp.display())))?;
+        t.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<Vec<WrittenTable>> {
         let mut done = Vec::new();
         let mut order: Vec<(&'static str, OpenTable)> =
             std::mem::take(&mut self.open).into_iter().collect();
@@ -214,27 +296,15 @@ impl Sink for ArrowFileSink {
         if !self.wants(table) {
             return Ok(());
         }
-        if !self.open.contains_key(table) {
-            let path = self.dir.join(format!("{table}.arrow"));
-            let tmp = self.dir.join(format!(".{table}.arrow.partial"));
-            let file = BufWriter::new(HashingWriter::new(super::table::create_exclusive(&tmp)?));
-            let writer =
-                FileWriter::try_new(file, &batch.schema()).map_err(std::io::Error::other)?;
-            self.open.insert(
-                table,
-                OpenTable {
-                    tmp,
-                    path,
-                    writer,
-                    rows: 0,
-                },
-            );
+        let Some(queue) = &self.queue else {
+            return Err(std::io::Error::other(
+                "the table writer stopped at an earlier error",
+            ));
+        };
+        if queue.send((table, batch.clone())).is_err() {
+            // The writer stopped at an error: report it now, not at the end.
+            self.join()?;
         }
-        let t = self.open.get_mut(table).expect("just opened");
-        t.writer
-            .write(batch)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", t.tmp.display())))?;
-        t.rows += batch.num_rows() as u64;
         Ok(())
     }
 }
@@ -242,6 +312,15 @@ impl Sink for ArrowFileSink {
 impl Drop for ArrowFileSink {
     /// A sink dropped before [`ArrowFileSink::finish`] (a failed run)
     /// leaves no partial files behind.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+impl Drop for TableFiles {
+    /// Files not finished and renamed into place are removed.
     fn drop(&mut self) {
         for t in self.open.values() {
             let _ = std::fs::remove_file(&t.tmp);
@@ -289,7 +368,6 @@ mod tests {
         sink.write("blocks", &batch(&[1, 2])).unwrap();
         sink.write("blocks", &batch(&[3])).unwrap();
         sink.write("rounds", &batch(&[9])).unwrap(); // not chosen
-        assert!(dir.join(".blocks.arrow.partial").exists());
         let written = sink.finish().unwrap();
         assert_eq!(
             (written.len(), written[0].name, written[0].rows),
@@ -313,6 +391,37 @@ mod tests {
         assert!(!dir.join(".ledger.arrow.partial").exists());
         assert!(!dir.join("ledger.arrow").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_error_on_the_writer_thread_reaches_the_run_and_leaves_no_files() {
+        let dir = std::env::temp_dir().join(format!("dmlsim-sink-gone-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // The folder does not exist: the writer thread fails to create the file.
+        let mut sink = ArrowFileSink::new(&dir, TableSet::all());
+        let mut failure = None;
+        for _ in 0..1_000 {
+            if let Err(e) = sink.write("rounds", &batch(&[1])) {
+                failure = Some(e);
+                break;
+            }
+        }
+        // The error arrives at a later write (the queue filled or the writer
+        // had stopped) or, at the latest, at finish.
+        let error = match failure {
+            Some(e) => {
+                let again = sink.write("rounds", &batch(&[2])).unwrap_err();
+                assert!(again.to_string().contains("earlier error"), "{again}");
+                assert!(sink.finish().is_err());
+                e
+            }
+            None => sink.finish().unwrap_err(),
+        };
+        assert!(
+            error.to_string().contains(".rounds.arrow.partial"),
+            "the error names the file: {error}"
+        );
+        assert!(!dir.exists());
     }
 
     #[test]
