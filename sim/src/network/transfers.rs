@@ -135,6 +135,12 @@ impl Network {
         2 * self.nodes + 2
     }
 
+    /// Reads the link entries that transfers of `nodes` will read, in one
+    /// pass (see `Nodes::warm`). It changes nothing.
+    pub fn warm(&self, nodes: &[u32]) {
+        self.flows.warm(nodes.iter().map(|&n| 2 * n + UP));
+    }
+
     /// Starts a transfer between the aggregator and `node` (at region and
     /// router `node_end`); its rate is computed once for every flow starting
     /// at this instant.

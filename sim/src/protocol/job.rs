@@ -300,6 +300,9 @@ impl<L: Learner> Job<L> {
             dropped_nodes: Vec::new(),
             sums: PhaseSums::default(),
         });
+        let ids: Vec<u32> = chosen.iter().map(|c| c.node).collect();
+        ctx.nodes.warm(&ids);
+        ctx.net.warm(&ids);
         for (slot, c) in chosen.iter().enumerate() {
             ctx.nodes.stats.rounds_selected[c.node as usize] += 1;
             self.start_transfer(ctx, slot as u32, c.node, TransferKind::Broadcast);

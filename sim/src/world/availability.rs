@@ -48,6 +48,13 @@ pub struct ChurnCursor {
     started: bool,
 }
 
+impl ChurnCursor {
+    /// A value read from the cursor, for `Nodes::warm_availability`.
+    pub(crate) fn warm_key(&self) -> u64 {
+        self.end
+    }
+}
+
 /// Exponential draw with the given mean from a uniform in [0, 1).
 fn exponential_ns(mean_ns: f64, u: f64) -> u64 {
     ((-mean_ns * (1.0 - u).ln()).ceil() as u64).max(1)

@@ -325,6 +325,55 @@ impl Nodes {
         self.gpu_tflops[i] * 1e12 * self.gpu_efficiency[i]
     }
 
+    /// Reads the per-node entries a round goes on to read and write for
+    /// each of `nodes` (its statistics, GPU and place), all in one pass.
+    /// In a population of a million, each entry is a cache miss; here the
+    /// misses overlap, where the round's events would otherwise meet them
+    /// one at a time. It changes nothing.
+    pub fn warm(&self, nodes: &[u32]) {
+        let s = &self.stats;
+        let mut seen = 0u64;
+        for &node in nodes {
+            let i = node as usize;
+            seen ^= u64::from(s.rounds_selected[i])
+                ^ u64::from(s.rounds_completed[i])
+                ^ s.bytes_up[i]
+                ^ s.bytes_down[i]
+                ^ s.compute_ns[i]
+                ^ self.gpu_tflops[i].to_bits()
+                ^ self.gpu_efficiency[i].to_bits()
+                ^ u64::from(self.region[i])
+                ^ u64::from(self.router.get(i).copied().unwrap_or(0));
+        }
+        std::hint::black_box(seen);
+    }
+
+    /// Reads the entries that `online_until` and `selectable` read for
+    /// each of `nodes`, in one pass (see [`Nodes::warm`]). It changes
+    /// nothing.
+    pub fn warm_availability(&self, nodes: &[u32]) {
+        let mut seen = 0u64;
+        for &node in nodes {
+            let i = node as usize;
+            let op = self.operator[i] as usize;
+            seen ^= u64::from(self.operator_active[op])
+                ^ self.operator_jailed_until[op].nanos()
+                ^ u64::from(self.profile[i])
+                ^ u64::from(self.region[i])
+                ^ self
+                    .busy_hours
+                    .get(i)
+                    .map_or(0, |h| u64::from(h.0.to_bits()))
+                ^ u64::from(self.without_data.get(i).copied().unwrap_or(false))
+                ^ u64::from(matches!(
+                    self.availability.get(i),
+                    Some(NodeAvailability::Trace(_))
+                ))
+                ^ self.churn.get(i).map_or(0, |c| c.warm_key());
+        }
+        std::hint::black_box(seen);
+    }
+
     /// Whether `node` may be selected at all (it holds training data).
     pub fn selectable(&self, node: u32) -> bool {
         !self
