@@ -510,6 +510,7 @@ pub fn simulate(
     operator_epochs
         .drain(&mut sys, sink, true)
         .map_err(write_err)?;
+    sys.job.end_of_run(&mut sys.nodes);
     write_tables(&scenario, &sys, sink).map_err(write_err)?;
     let stopped_by = stopped_by(&sys, ending);
     let mut summary = Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy));

@@ -69,6 +69,12 @@ struct Client {
     t_downloaded: SimTime,
     t_computed: SimTime,
     bytes: u64,
+    /// Of `bytes`, those uploaded.
+    bytes_up: u64,
+    /// Time spent computing, ns.
+    compute_ns: u64,
+    /// Whether its update arrived in time.
+    completed: bool,
     /// Trace row of the transfer on its way to the receiver, when tracing.
     arriving: Option<usize>,
 }
@@ -95,6 +101,8 @@ struct ActiveRound {
     contributors: Vec<u32>,
     dropped_nodes: Vec<u32>,
     sums: PhaseSums,
+    /// Whether the clients' statistics were added to their nodes'.
+    node_stats_added: bool,
 }
 
 /// A round whose clients are all settled, waiting for verification and
@@ -239,19 +247,45 @@ impl<L: Learner> Job<L> {
         self.round.as_mut().expect("open round").clients[slot as usize].flow = Some(flow);
     }
 
-    fn account_bytes(&mut self, nodes: &mut Nodes, slot: u32, kind: TransferKind, moved: u64) {
+    fn account_bytes(&mut self, slot: u32, kind: TransferKind, moved: u64) {
         let round = self.round.as_mut().expect("active round");
         let c = &mut round.clients[slot as usize];
         c.bytes += moved;
         match kind {
-            TransferKind::Broadcast => {
-                round.bytes_down += moved;
-                nodes.stats.bytes_down[c.node as usize] += moved;
-            }
+            TransferKind::Broadcast => round.bytes_down += moved,
             TransferKind::Upload => {
                 round.bytes_up += moved;
-                nodes.stats.bytes_up[c.node as usize] += moved;
+                c.bytes_up += moved;
             }
+        }
+    }
+
+    /// Adds what the round's clients did to their nodes' statistics. A
+    /// round keeps these with its clients and adds them in one pass when
+    /// it closes (or when the run ends with it open): in a population of a
+    /// million, each node's entries are cache misses, which overlap in a
+    /// pass and would stall one at a time in the clients' events.
+    fn add_node_stats(round: &mut ActiveRound, nodes: &mut Nodes) {
+        if std::mem::replace(&mut round.node_stats_added, true) {
+            return;
+        }
+        let s = &mut nodes.stats;
+        for c in &round.clients {
+            let i = c.node as usize;
+            s.rounds_selected[i] += 1;
+            s.rounds_completed[i] += u32::from(c.completed);
+            s.bytes_down[i] += c.bytes - c.bytes_up;
+            s.bytes_up[i] += c.bytes_up;
+            s.compute_ns[i] += c.compute_ns;
+        }
+    }
+
+    /// Adds the open round's client statistics so far to the nodes' (see
+    /// `add_node_stats`), when the run ends with a round open; nothing is
+    /// added twice.
+    pub fn end_of_run(&mut self, nodes: &mut Nodes) {
+        if let Some(round) = self.round.as_mut() {
+            Self::add_node_stats(round, nodes);
         }
     }
 
@@ -287,6 +321,9 @@ impl<L: Learner> Job<L> {
                     t_downloaded: now,
                     t_computed: now,
                     bytes: 0,
+                    bytes_up: 0,
+                    compute_ns: 0,
+                    completed: false,
                     arriving: None,
                 })
                 .collect(),
@@ -299,12 +336,12 @@ impl<L: Learner> Job<L> {
             contributors: Vec::new(),
             dropped_nodes: Vec::new(),
             sums: PhaseSums::default(),
+            node_stats_added: false,
         });
         let ids: Vec<u32> = chosen.iter().map(|c| c.node).collect();
         ctx.nodes.warm(&ids);
         ctx.net.warm(&ids);
         for (slot, c) in chosen.iter().enumerate() {
-            ctx.nodes.stats.rounds_selected[c.node as usize] += 1;
             self.start_transfer(ctx, slot as u32, c.node, TransferKind::Broadcast);
         }
     }
@@ -317,7 +354,7 @@ impl<L: Learner> Job<L> {
         round.clients[slot as usize].flow = None;
         round.clients[slot as usize].arriving = f.trace_row;
         let index = round.index;
-        self.account_bytes(ctx.nodes, slot, f.tag.kind, f.moved);
+        self.account_bytes(slot, f.tag.kind, f.moved);
         let e = self.event(JobEvent::Delivered {
             job: self.id,
             round: index,
@@ -375,15 +412,11 @@ impl<L: Learner> Job<L> {
         let client = self.live_client(round, slot)?;
         client.compute_event = None;
         client.t_computed = now;
-        let (node, online_until, computed) = (
-            client.node,
-            client.online_until,
-            now.saturating_sub(client.t_downloaded),
-        );
+        client.compute_ns += now.saturating_sub(client.t_downloaded).nanos();
+        let (node, online_until) = (client.node, client.online_until);
         if online_until >= now {
             client.phase = Phase::Uploading;
         }
-        ctx.nodes.stats.compute_ns[node as usize] += computed.nanos();
         if online_until < now {
             return self.resolve(ctx, slot, Outcome::Offline);
         }
@@ -406,7 +439,7 @@ impl<L: Learner> Job<L> {
                 s.download_s += c.t_downloaded.saturating_sub(round.t_start).as_secs_f64();
                 s.compute_s += c.t_computed.saturating_sub(c.t_downloaded).as_secs_f64();
                 s.upload_s += now.saturating_sub(c.t_computed).as_secs_f64();
-                ctx.nodes.stats.rounds_completed[c.node as usize] += 1;
+                c.completed = true;
             }
             Outcome::Offline => {
                 round.dropped_offline += 1;
@@ -422,6 +455,7 @@ impl<L: Learner> Job<L> {
         }
         ctx.sched.cancel(round.deadline_event);
         let mut round = self.round.take().expect("open round");
+        Self::add_node_stats(&mut round, ctx.nodes);
         round.contributors.sort_unstable();
         round.dropped_nodes.sort_unstable();
         Some(RoundEnded { round })
@@ -434,23 +468,18 @@ impl<L: Learner> Job<L> {
             .collect();
         // The round is closed for these clients: abandon their work.
         for slot in slots {
-            let (flow, compute, node, t_downloaded) = {
-                let c = &mut self.round.as_mut().expect("open").clients[slot as usize];
-                (
-                    c.flow.take(),
-                    c.compute_event.take(),
-                    c.node,
-                    c.t_downloaded,
-                )
-            };
+            let now = ctx.sched.now();
+            let c = &mut self.round.as_mut().expect("open").clients[slot as usize];
+            let (flow, compute) = (c.flow.take(), c.compute_event.take());
+            if compute.is_some() {
+                c.compute_ns += now.saturating_sub(c.t_downloaded).nanos();
+            }
             if let Some(f) = flow {
                 let (tag, moved) = ctx.net.abandon(ctx.sched, f);
-                self.account_bytes(ctx.nodes, slot, tag.kind, moved);
+                self.account_bytes(slot, tag.kind, moved);
             }
             if let Some(e) = compute {
                 ctx.sched.cancel(e);
-                ctx.nodes.stats.compute_ns[node as usize] +=
-                    ctx.sched.now().saturating_sub(t_downloaded).nanos();
             }
             if let Some(ended) = self.resolve(ctx, slot, Outcome::Late) {
                 return Some(ended);

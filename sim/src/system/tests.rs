@@ -224,3 +224,43 @@ fn a_change_that_does_not_apply_is_reported_not_fatal() {
         vec!["`economics.staking.min_stake` changed in a run without an economy".to_string()]
     );
 }
+
+/// Node statistics are added when a round closes; a run that ends with a
+/// round open adds what its clients did so far (downloads and compute
+/// done, uploads in flight), and adds it once.
+#[test]
+fn a_round_open_at_the_end_of_a_run_counts_in_the_node_statistics() {
+    let loaded = lab(4, "");
+    let mut sys = system(&loaded);
+    // Downloads end at about 0.41 s, compute at 0.61 s; uploads take 3.2 s.
+    run(&mut sys, SimTime::from_secs(1));
+    assert_eq!(sys.job.rounds_done(), 0);
+    let stats = |sys: &Sys| {
+        let s = &sys.nodes.stats;
+        (
+            s.rounds_selected.iter().sum::<u32>(),
+            s.rounds_completed.iter().sum::<u32>(),
+            s.bytes_down.iter().sum::<u64>(),
+            s.bytes_up.iter().sum::<u64>(),
+            s.compute_ns.iter().sum::<u64>(),
+        )
+    };
+    assert_eq!(stats(&sys), (0, 0, 0, 0, 0), "kept with the open round");
+    sys.job.end_of_run(&mut sys.nodes);
+    let open = (4, 0, 4 * 10_000_000, 0, 4 * 200_000_000);
+    assert_eq!(stats(&sys), open);
+    sys.job.end_of_run(&mut sys.nodes);
+    assert_eq!(stats(&sys), open, "added once");
+
+    // A closed round adds all of it: its uploads too.
+    let mut sys = system(&loaded);
+    run(&mut sys, SimTime::from_secs(5));
+    assert_eq!(sys.job.rounds_done(), 1);
+    sys.job.end_of_run(&mut sys.nodes);
+    let (selected, completed, down, up, _) = stats(&sys);
+    assert_eq!((selected, completed, up), (8, 4, 4 * 10_000_000));
+    assert!(
+        down > 4 * 10_000_000,
+        "the second round's downloads: {down}"
+    );
+}

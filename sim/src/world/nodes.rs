@@ -325,22 +325,16 @@ impl Nodes {
         self.gpu_tflops[i] * 1e12 * self.gpu_efficiency[i]
     }
 
-    /// Reads the per-node entries a round goes on to read and write for
-    /// each of `nodes` (its statistics, GPU and place), all in one pass.
-    /// In a population of a million, each entry is a cache miss; here the
-    /// misses overlap, where the round's events would otherwise meet them
-    /// one at a time. It changes nothing.
+    /// Reads the per-node entries a round goes on to read for each of
+    /// `nodes` (its GPU and place), all in one pass. In a population of a
+    /// million, each entry is a cache miss; here the misses overlap, where
+    /// the round's events would otherwise meet them one at a time. It
+    /// changes nothing.
     pub fn warm(&self, nodes: &[u32]) {
-        let s = &self.stats;
         let mut seen = 0u64;
         for &node in nodes {
             let i = node as usize;
-            seen ^= u64::from(s.rounds_selected[i])
-                ^ u64::from(s.rounds_completed[i])
-                ^ s.bytes_up[i]
-                ^ s.bytes_down[i]
-                ^ s.compute_ns[i]
-                ^ self.gpu_tflops[i].to_bits()
+            seen ^= self.gpu_tflops[i].to_bits()
                 ^ self.gpu_efficiency[i].to_bits()
                 ^ u64::from(self.region[i])
                 ^ u64::from(self.router.get(i).copied().unwrap_or(0));
