@@ -39,7 +39,9 @@ pub fn select_clients(
     while chosen.len() < k && tries_left > 0 {
         let before = rng.get_word_pos();
         batch.clear();
-        batch.extend((0..DRAW_BATCH.min(tries_left)).map(|_| rng.random_range(0..n) as u32));
+        // About twice the ids still needed: few are drawn past the end.
+        let size = DRAW_BATCH.min(tries_left).min(2 * (k - chosen.len()) + 8);
+        batch.extend((0..size).map(|_| rng.random_range(0..n) as u32));
         nodes.warm_availability(&batch);
         let mut used = 0;
         for &id in &batch {
