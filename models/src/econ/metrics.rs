@@ -123,14 +123,16 @@ fn concentration_of(desc: &[u128], total: f64) -> Concentration {
     // The ascending order the Gini and HHI sums run in is the descending
     // one reversed (the conversion to f64 keeps order).
     let n = desc.len() as f64;
-    let ascending = || desc.iter().rev().map(|&h| u128_to_f64(h));
-    // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending.
-    let gini = ascending()
-        .enumerate()
-        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
-        .sum::<f64>()
-        / (n * total);
-    let hhi = ascending().map(|x| (x / total).powi(2)).sum();
+    // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending; HHI =
+    // Σ (x_i / Σ x)². Both sums in one pass, each in the order and from
+    // the start (−0.0) that `Iterator::sum` uses.
+    let (mut weighted, mut hhi) = (-0.0f64, -0.0f64);
+    for (i, &h) in desc.iter().rev().enumerate() {
+        let x = u128_to_f64(h);
+        weighted += (2.0 * (i as f64 + 1.0) - n - 1.0) * x;
+        hhi += (x / total).powi(2);
+    }
+    let gini = weighted / (n * total);
     Concentration {
         gini,
         nakamoto_33: nakamoto_sorted_desc(desc, 33),
@@ -208,5 +210,43 @@ mod tests {
         assert_eq!(nakamoto(&[0, 0], 51), 0);
         // Near u128's limit the arithmetic does not overflow.
         assert_eq!(nakamoto(&[u128::MAX / 4, u128::MAX / 4], 51), 2);
+    }
+
+    mod one_pass {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn amount() -> impl Strategy<Value = u128> {
+            prop_oneof![
+                Just(0u128),
+                0u128..1_000,
+                any::<u128>().prop_map(|v| v >> 8)
+            ]
+        }
+
+        proptest! {
+            /// The one-pass Gini and HHI equal, bit for bit, the two
+            /// separate sums they replaced.
+            #[test]
+            fn one_pass_sums_equal_two_separate_sums(
+                amounts in proptest::collection::vec(amount(), 1..200)
+            ) {
+                let sorted = Sorted::new(&amounts);
+                let (desc, total) = (&sorted.desc, sorted.total);
+                let got = sorted.concentration();
+                if total > 0.0 {
+                    let n = desc.len() as f64;
+                    let ascending = || desc.iter().rev().map(|&h| u128_to_f64(h));
+                    let gini = ascending()
+                        .enumerate()
+                        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
+                        .sum::<f64>()
+                        / (n * total);
+                    let hhi: f64 = ascending().map(|x| (x / total).powi(2)).sum();
+                    prop_assert_eq!(got.gini.to_bits(), gini.to_bits());
+                    prop_assert_eq!(got.hhi.to_bits(), hhi.to_bits());
+                }
+            }
+        }
     }
 }
