@@ -24,11 +24,11 @@ pub struct Concentration {
 pub fn nakamoto(holdings: &[u128], percent: u32) -> u32 {
     let mut v = holdings.to_vec();
     v.sort_unstable_by(|a, b| b.cmp(a));
-    nakamoto_sorted_desc(&v, percent)
+    nakamoto_sorted_desc(&v, v.iter().sum(), percent)
 }
 
-fn nakamoto_sorted_desc(desc: &[u128], percent: u32) -> u32 {
-    let total: u128 = desc.iter().sum();
+/// [`nakamoto`] of amounts sorted largest first that sum to `total`.
+fn nakamoto_sorted_desc(desc: &[u128], total: u128, percent: u32) -> u32 {
     if total == 0 {
         return 0;
     }
@@ -102,7 +102,7 @@ impl Sorted {
 
     /// Gini, Nakamoto coefficients and HHI of the amounts.
     pub fn concentration(&self) -> Concentration {
-        concentration_of(&self.desc, self.total)
+        concentration_of(&self.desc, self.total, self.exact_total)
     }
 
     /// The share of the `k` largest amounts in the total (see [`top_share`]).
@@ -115,8 +115,8 @@ impl Sorted {
 }
 
 /// [`concentration`] of amounts sorted largest first whose f64 total
-/// (summed in their original order) is `total`.
-fn concentration_of(desc: &[u128], total: f64) -> Concentration {
+/// (summed in their original order) is `total` and exact total `exact_total`.
+fn concentration_of(desc: &[u128], total: f64, exact_total: u128) -> Concentration {
     if desc.is_empty() || total <= 0.0 {
         return Concentration::default();
     }
@@ -135,8 +135,8 @@ fn concentration_of(desc: &[u128], total: f64) -> Concentration {
     let gini = weighted / (n * total);
     Concentration {
         gini,
-        nakamoto_33: nakamoto_sorted_desc(desc, 33),
-        nakamoto_51: nakamoto_sorted_desc(desc, 51),
+        nakamoto_33: nakamoto_sorted_desc(desc, exact_total, 33),
+        nakamoto_51: nakamoto_sorted_desc(desc, exact_total, 51),
         hhi,
     }
 }
