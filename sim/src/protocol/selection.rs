@@ -49,16 +49,7 @@ pub fn select_clients(
                 break;
             }
             used += 1;
-            if taken.contains(&id) || !nodes.selectable(id) {
-                continue;
-            }
-            if let Some(until) = nodes.online_until(id, now) {
-                taken.insert(id);
-                chosen.push(Chosen {
-                    node: id,
-                    online_until: until,
-                });
-            }
+            consider(nodes, now, id, &mut taken, &mut chosen);
         }
         tries_left -= used;
         if used < batch.len() {
@@ -68,30 +59,66 @@ pub fn select_clients(
             }
         }
     }
-    if chosen.len() < k {
-        let mut rest: Vec<Chosen> = (0..n as u32)
-            .filter(|id| !taken.contains(id))
-            .filter_map(|id| {
-                if !nodes.selectable(id) {
-                    return None;
-                }
-                nodes.online_until(id, now).map(|until| Chosen {
-                    node: id,
-                    online_until: until,
-                })
-            })
-            .collect();
-        let need = (k - chosen.len()).min(rest.len());
-        // Partial Fisher–Yates: a uniform sample of `need` from `rest`.
-        for i in 0..need {
-            let j = rng.random_range(i..rest.len());
-            rest.swap(i, j);
-        }
-        rest.truncate(need);
-        chosen.extend(rest);
-    }
+    fill_by_scan(nodes, now, k, &taken, &mut chosen, rng);
     chosen.sort_by_key(|c| c.node);
     chosen
+}
+
+/// Chooses the drawn node `id` if it is not taken, holds data and is
+/// online `now`.
+fn consider(
+    nodes: &mut Nodes,
+    now: SimTime,
+    id: u32,
+    taken: &mut HashSet<u32>,
+    chosen: &mut Vec<Chosen>,
+) {
+    if taken.contains(&id) || !nodes.selectable(id) {
+        return;
+    }
+    if let Some(until) = nodes.online_until(id, now) {
+        taken.insert(id);
+        chosen.push(Chosen {
+            node: id,
+            online_until: until,
+        });
+    }
+}
+
+/// Tops `chosen` up to `k` (or to every node available) with a uniform
+/// sample of the online, selectable nodes not `taken`, found by scanning
+/// all nodes: the fallback when random draws found too few.
+fn fill_by_scan(
+    nodes: &mut Nodes,
+    now: SimTime,
+    k: usize,
+    taken: &HashSet<u32>,
+    chosen: &mut Vec<Chosen>,
+    rng: &mut StreamRng,
+) {
+    if chosen.len() >= k {
+        return;
+    }
+    let mut rest: Vec<Chosen> = (0..nodes.len() as u32)
+        .filter(|id| !taken.contains(id))
+        .filter_map(|id| {
+            if !nodes.selectable(id) {
+                return None;
+            }
+            nodes.online_until(id, now).map(|until| Chosen {
+                node: id,
+                online_until: until,
+            })
+        })
+        .collect();
+    let need = (k - chosen.len()).min(rest.len());
+    // Partial Fisher–Yates: a uniform sample of `need` from `rest`.
+    for i in 0..need {
+        let j = rng.random_range(i..rest.len());
+        rest.swap(i, j);
+    }
+    rest.truncate(need);
+    chosen.extend(rest);
 }
 
 #[cfg(test)]
@@ -140,7 +167,8 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
         nodes
     }
 
-    /// Selection as it was written before batching: one id drawn at a time.
+    /// Selection as it was written before batching: one id drawn at a
+    /// time (the fallback scan is shared).
     fn one_at_a_time(
         nodes: &mut Nodes,
         now: SimTime,
@@ -155,33 +183,13 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
                 break;
             }
             let id = rng.random_range(0..n) as u32;
-            if taken.contains(&id) || !nodes.selectable(id) {
-                continue;
-            }
-            if let Some(until) = nodes.online_until(id, now) {
-                taken.insert(id);
-                chosen.push((id, until));
-            }
+            consider(nodes, now, id, &mut taken, &mut chosen);
         }
-        if chosen.len() < k {
-            let mut rest: Vec<(u32, SimTime)> = (0..n as u32)
-                .filter_map(|id| {
-                    if taken.contains(&id) || !nodes.selectable(id) {
-                        return None;
-                    }
-                    nodes.online_until(id, now).map(|u| (id, u))
-                })
-                .collect();
-            let need = (k - chosen.len()).min(rest.len());
-            for i in 0..need {
-                let j = rng.random_range(i..rest.len());
-                rest.swap(i, j);
-            }
-            rest.truncate(need);
-            chosen.extend(rest);
-        }
-        chosen.sort_by_key(|c| c.0);
-        chosen
+        fill_by_scan(nodes, now, k, &taken, &mut chosen, rng);
+        let mut out: Vec<(u32, SimTime)> =
+            chosen.iter().map(|c| (c.node, c.online_until)).collect();
+        out.sort_by_key(|c| c.0);
+        out
     }
 
     #[test]
