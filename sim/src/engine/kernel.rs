@@ -2,9 +2,9 @@
 //! [`Model`], skipping cancelled ones, until a horizon, an empty queue, an
 //! event budget or a stop request.
 
+use super::id_hash::IdSet;
 use super::queue::{EventId, EventQueue};
 use super::time::SimTime;
-use std::collections::HashSet;
 
 /// Cancelled events not yet popped. A pop checks one cell of a small
 /// counting filter (indexed by the sequence number's low bits) and touches
@@ -13,7 +13,7 @@ use std::collections::HashSet;
 struct Cancelled {
     /// Number of pending cancelled ids per cell (`id % CELLS`).
     cells: Vec<u32>,
-    ids: HashSet<EventId>,
+    ids: IdSet<EventId>,
 }
 
 const CELLS: usize = 4096;
@@ -22,7 +22,7 @@ impl Cancelled {
     fn new() -> Cancelled {
         Cancelled {
             cells: vec![0; CELLS],
-            ids: HashSet::new(),
+            ids: IdSet::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! the run loop, and seeded per-purpose random streams. Nothing here knows
 //! about federated learning or networks.
 
+pub mod id_hash;
 pub mod kernel;
 pub mod queue;
 pub mod time;

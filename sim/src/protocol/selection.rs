@@ -1,10 +1,10 @@
 //! Uniform client selection among the nodes online now.
 
 use crate::engine::SimTime;
+use crate::engine::id_hash::IdSet;
 use crate::engine::rng::StreamRng;
 use crate::world::Nodes;
 use rand::RngExt;
-use std::collections::HashSet;
 
 /// A selected client and the end of its current online period.
 pub struct Chosen {
@@ -27,7 +27,7 @@ pub fn select_clients(
     rng: &mut StreamRng,
 ) -> Vec<Chosen> {
     let n = nodes.len();
-    let mut taken: HashSet<u32> = HashSet::with_capacity(k * 2);
+    let mut taken: IdSet<u32> = IdSet::with_capacity_and_hasher(k * 2, Default::default());
     let mut chosen = Vec::with_capacity(k);
     let mut tries_left = 8 * k + 64;
     let mut batch = Vec::with_capacity(DRAW_BATCH);
@@ -70,7 +70,7 @@ fn consider(
     nodes: &mut Nodes,
     now: SimTime,
     id: u32,
-    taken: &mut HashSet<u32>,
+    taken: &mut IdSet<u32>,
     chosen: &mut Vec<Chosen>,
 ) {
     if taken.contains(&id) || !nodes.selectable(id) {
@@ -92,7 +92,7 @@ fn fill_by_scan(
     nodes: &mut Nodes,
     now: SimTime,
     k: usize,
-    taken: &HashSet<u32>,
+    taken: &IdSet<u32>,
     chosen: &mut Vec<Chosen>,
     rng: &mut StreamRng,
 ) {
@@ -176,7 +176,7 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
         rng: &mut StreamRng,
     ) -> Vec<(u32, SimTime)> {
         let n = nodes.len();
-        let mut taken = HashSet::new();
+        let mut taken = IdSet::default();
         let mut chosen = Vec::new();
         for _ in 0..8 * k + 64 {
             if chosen.len() == k {
