@@ -141,6 +141,38 @@ fn concentration_of(desc: &[u128], total: f64, exact_total: u128) -> Concentrati
     }
 }
 
+/// The values at fractions `ps` (each in 0..=1, ascending) of `values`
+/// ordered by [`f64::total_cmp`]: the value at rank `round((n − 1)·p)`,
+/// as indexing the sorted values would give (0 for no values). It
+/// selects each rank in its part instead of sorting everything, and
+/// leaves `values` reordered.
+pub fn quantiles<const N: usize>(values: &mut [f64], ps: [f64; N]) -> [f64; N] {
+    debug_assert!(ps.windows(2).all(|w| w[0] <= w[1]), "fractions ascend");
+    let mut out = [0.0; N];
+    if values.is_empty() {
+        return out;
+    }
+    let last = (values.len() - 1) as f64;
+    // Ranks ascend with `ps`; everything before the previous rank is no
+    // larger and everything after it no smaller, so each rank is selected
+    // among the values after the previous one.
+    let mut from = 0;
+    let mut previous: Option<(usize, f64)> = None;
+    for (q, &p) in out.iter_mut().zip(&ps) {
+        let rank = (last * p).round() as usize;
+        *q = match previous {
+            Some((r, v)) if rank <= r => v,
+            _ => {
+                let (_, v, _) = values[from..].select_nth_unstable_by(rank - from, f64::total_cmp);
+                *v
+            }
+        };
+        previous = Some((rank, *q));
+        from = from.max(rank + 1).min(values.len() - 1);
+    }
+    out
+}
+
 /// The share of the `k` largest amounts in the total (0 when the total
 /// is 0; 1 when `k` ≥ the number of amounts).
 pub fn top_share(amounts: &[u128], k: usize) -> f64 {
@@ -210,6 +242,52 @@ mod tests {
         assert_eq!(nakamoto(&[0, 0], 51), 0);
         // Near u128's limit the arithmetic does not overflow.
         assert_eq!(nakamoto(&[u128::MAX / 4, u128::MAX / 4], 51), 2);
+    }
+
+    mod quantile_selection {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                Just(0.0),
+                Just(-0.0),
+                (-5i32..5).prop_map(f64::from),
+                any::<f64>().prop_filter("a number", |v| !v.is_nan()),
+            ]
+        }
+
+        proptest! {
+            /// The selected quantiles equal, bit for bit, indexing the
+            /// values sorted by `total_cmp`.
+            #[test]
+            fn selected_quantiles_equal_indexing_the_sorted_values(
+                values in proptest::collection::vec(value(), 0..120)
+            ) {
+                let ps = [0.1, 0.5, 0.9];
+                let mut sorted = values.clone();
+                sorted.sort_by(f64::total_cmp);
+                let want = ps.map(|p| {
+                    if sorted.is_empty() {
+                        0.0
+                    } else {
+                        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+                    }
+                });
+                let got = quantiles(&mut values.clone(), ps);
+                prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+            }
+        }
+
+        #[test]
+        fn equal_and_extreme_fractions() {
+            assert_eq!(
+                quantiles(&mut [3.0, 1.0, 2.0], [0.0, 0.0, 1.0]),
+                [1.0, 1.0, 3.0]
+            );
+            assert_eq!(quantiles(&mut [7.0], [0.1, 0.5, 0.9]), [7.0; 3]);
+            assert_eq!(quantiles(&mut [], [0.5]), [0.0]);
+        }
     }
 
     mod one_pass {

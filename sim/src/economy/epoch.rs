@@ -8,7 +8,7 @@ use crate::system::Effect;
 use crate::world::Nodes;
 use dmlsim_models::econ::as_tokens;
 use dmlsim_models::econ::ledger::{EntryKind, LedgerError};
-use dmlsim_models::econ::metrics::Sorted;
+use dmlsim_models::econ::metrics::{Sorted, quantiles};
 use dmlsim_models::econ::split::pro_rata;
 
 impl Economy {
@@ -193,14 +193,7 @@ impl Economy {
         let mut profit: Vec<f64> = (0..self.operator_account.len())
             .map(|o| self.operator_profit_usd(o))
             .collect();
-        profit.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            if profit.is_empty() {
-                0.0
-            } else {
-                profit[((profit.len() - 1) as f64 * p).round() as usize]
-            }
-        };
+        let [p10, p50, p90] = quantiles(&mut profit, [0.1, 0.5, 0.9]);
         self.epochs.push(EpochRecord {
             epoch: self.epoch,
             t,
@@ -220,11 +213,7 @@ impl Economy {
             operators_in_network: self.operators_in_network(),
             joined,
             left,
-            operator_profit_usd: ProfitQuantiles {
-                p10: q(0.1),
-                p50: q(0.5),
-                p90: q(0.9),
-            },
+            operator_profit_usd: ProfitQuantiles { p10, p50, p90 },
             operators_holdings,
             rewards: reward_concentration,
             reward_gini_with_protocol,
