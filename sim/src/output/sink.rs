@@ -302,8 +302,12 @@ impl Sink for ArrowFileSink {
             ));
         };
         if queue.send((table, batch.clone())).is_err() {
-            // The writer stopped at an error: report it now, not at the end.
-            self.join()?;
+            // The writer stopped at an error: report it now, not at the end
+            // (and never drop the batch silently).
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| std::io::Error::other("the table writer stopped")));
         }
         Ok(())
     }
