@@ -23,12 +23,13 @@ pub struct Concentration {
 /// ⌈n·percent/100⌉.
 pub fn nakamoto(holdings: &[u128], percent: u32) -> u32 {
     let mut v = holdings.to_vec();
-    v.sort_unstable_by(|a, b| b.cmp(a));
-    nakamoto_sorted_desc(&v, v.iter().sum(), percent)
+    sort_desc(&mut v);
+    nakamoto_sorted_desc(&v, v.len(), v.iter().sum(), percent)
 }
 
-/// [`nakamoto`] of amounts sorted largest first that sum to `total`.
-fn nakamoto_sorted_desc(desc: &[u128], total: u128, percent: u32) -> u32 {
+/// [`nakamoto`] of `n` amounts whose non-zero ones, largest first, are
+/// `desc`, and which sum to `total`.
+fn nakamoto_sorted_desc(desc: &[u128], n: usize, total: u128, percent: u32) -> u32 {
     if total == 0 {
         return 0;
     }
@@ -43,7 +44,7 @@ fn nakamoto_sorted_desc(desc: &[u128], total: u128, percent: u32) -> u32 {
             return k as u32 + 1;
         }
     }
-    desc.len() as u32
+    n as u32
 }
 
 /// The concentration of `holdings` (all zeros or none: everything zero).
@@ -54,23 +55,75 @@ pub fn concentration(holdings: &[u128]) -> Concentration {
 /// Amounts sorted largest first, with their total as the metrics sum it
 /// (in the original order), so several metrics — and the metrics of a
 /// union with a few more amounts ([`Sorted::merged`]) — share one sort.
+/// Only the non-zero amounts are kept in order (zeros are counted: they
+/// come last), so a set of mostly zero rewards sorts only its few payees,
+/// and a set whose amounts changed in a few places is brought up to date
+/// without sorting it again ([`Sorted::update`]).
 #[derive(Clone, Debug, Default)]
 pub struct Sorted {
-    desc: Vec<u128>,
+    /// The non-zero amounts, largest first.
+    nonzero: Vec<u128>,
+    /// How many amounts are zero.
+    zeros: usize,
     total: f64,
     exact_total: u128,
+}
+
+/// `amounts` largest first (a descending sort; equal values are
+/// indistinguishable, so any sort gives the same sequence).
+fn sort_desc(amounts: &mut [u128]) {
+    amounts.sort_unstable_by(|a, b| b.cmp(a));
+}
+
+/// Totals of `amounts` summed in their order: the f64 sum the metrics
+/// divide by and the exact sum.
+fn totals<'a>(amounts: impl Iterator<Item = &'a u128> + Clone) -> (f64, u128) {
+    (
+        amounts.clone().map(|&h| u128_to_f64(h)).sum(),
+        amounts.sum(),
+    )
+}
+
+/// Merges two sequences sorted largest first into one.
+fn merge_desc(a: &[u128], b: &[u128]) -> Vec<u128> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] >= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 impl Sorted {
     /// Sorts `amounts`.
     pub fn new(amounts: &[u128]) -> Sorted {
-        let mut desc = amounts.to_vec();
-        desc.sort_unstable_by(|a, b| b.cmp(a));
+        let mut nonzero: Vec<u128> = amounts.iter().copied().filter(|&a| a > 0).collect();
+        sort_desc(&mut nonzero);
+        let (total, exact_total) = totals(amounts.iter());
         Sorted {
-            desc,
-            total: amounts.iter().map(|&h| u128_to_f64(h)).sum(),
-            exact_total: amounts.iter().sum(),
+            zeros: amounts.len() - nonzero.len(),
+            nonzero,
+            total,
+            exact_total,
         }
+    }
+
+    /// How many amounts there are.
+    pub fn len(&self) -> usize {
+        self.nonzero.len() + self.zeros
+    }
+
+    /// Whether there are no amounts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// These amounts and `extra` together, sorted by merging `extra` in:
@@ -78,31 +131,71 @@ impl Sorted {
     /// (which holds this set's amounts and `extra`, in the order their
     /// total is to be summed).
     pub fn merged(&self, extra: &[u128], original_order: &[&[u128]]) -> Sorted {
-        let mut extra = extra.to_vec();
-        extra.sort_unstable_by(|a, b| b.cmp(a));
-        let mut desc = Vec::with_capacity(self.desc.len() + extra.len());
-        let (mut i, mut j) = (0, 0);
-        while i < self.desc.len() || j < extra.len() {
-            if j == extra.len() || (i < self.desc.len() && self.desc[i] >= extra[j]) {
-                desc.push(self.desc[i]);
-                i += 1;
-            } else {
-                desc.push(extra[j]);
-                j += 1;
+        let mut extra_nonzero: Vec<u128> = extra.iter().copied().filter(|&a| a > 0).collect();
+        sort_desc(&mut extra_nonzero);
+        let all = || original_order.iter().flat_map(|s| s.iter());
+        debug_assert_eq!(all().count(), self.len() + extra.len());
+        let (total, exact_total) = totals(all());
+        Sorted {
+            nonzero: merge_desc(&self.nonzero, &extra_nonzero),
+            zeros: self.zeros + (extra.len() - extra_nonzero.len()),
+            total,
+            exact_total,
+        }
+    }
+
+    /// Brings these amounts, sorted from `before`, up to `after` (the
+    /// same items, some amounts changed): afterwards `self` is what
+    /// `Sorted::new(after)` gives. The changed amounts are taken out and
+    /// put back in by merging, O(n + m log m) for m changes, so a set that
+    /// changes in a few places a step is never sorted again. Sorts afresh
+    /// when many changed or when `before` has another length.
+    pub fn update(&mut self, before: &[u128], after: &[u128]) {
+        if before.len() != after.len() || before.len() != self.len() {
+            *self = Sorted::new(after);
+            return;
+        }
+        let (mut removed, mut added) = (Vec::with_capacity(64), Vec::with_capacity(64));
+        for (&b, &a) in before.iter().zip(after) {
+            if b != a {
+                if b > 0 {
+                    removed.push(b);
+                }
+                if a > 0 {
+                    added.push(a);
+                }
             }
         }
-        let all = || original_order.iter().flat_map(|s| s.iter());
-        debug_assert_eq!(all().count(), desc.len());
-        Sorted {
-            desc,
-            total: all().map(|&h| u128_to_f64(h)).sum(),
-            exact_total: all().sum(),
+        if removed.len() + added.len() > self.nonzero.len() / 4 {
+            *self = Sorted::new(after);
+            return;
         }
+        sort_desc(&mut removed);
+        sort_desc(&mut added);
+        // `removed` is a sub-multiset of `nonzero`, both largest first:
+        // walking them together skips each removed amount once.
+        let mut kept = Vec::with_capacity(self.nonzero.len() - removed.len());
+        let mut r = 0;
+        for &x in &self.nonzero {
+            if r < removed.len() && x == removed[r] {
+                r += 1;
+            } else {
+                debug_assert!(
+                    r == removed.len() || x > removed[r],
+                    "before was not this set"
+                );
+                kept.push(x);
+            }
+        }
+        debug_assert_eq!(r, removed.len(), "before was not this set");
+        self.nonzero = merge_desc(&kept, &added);
+        self.zeros = after.len() - self.nonzero.len();
+        (self.total, self.exact_total) = totals(after.iter());
     }
 
     /// Gini, Nakamoto coefficients and HHI of the amounts.
     pub fn concentration(&self) -> Concentration {
-        concentration_of(&self.desc, self.total, self.exact_total)
+        concentration_of(self)
     }
 
     /// The share of the `k` largest amounts in the total (see [`top_share`]).
@@ -110,24 +203,34 @@ impl Sorted {
         if self.exact_total == 0 {
             return 0.0;
         }
-        u128_to_f64(self.desc.iter().take(k).sum::<u128>()) / u128_to_f64(self.exact_total)
+        u128_to_f64(self.nonzero.iter().take(k).sum::<u128>()) / u128_to_f64(self.exact_total)
     }
 }
 
-/// [`concentration`] of amounts sorted largest first whose f64 total
-/// (summed in their original order) is `total` and exact total `exact_total`.
-fn concentration_of(desc: &[u128], total: f64, exact_total: u128) -> Concentration {
-    if desc.is_empty() || total <= 0.0 {
+/// [`concentration`] of sorted amounts.
+fn concentration_of(sorted: &Sorted) -> Concentration {
+    let (total, exact_total, n_items) = (sorted.total, sorted.exact_total, sorted.len());
+    if n_items == 0 || total <= 0.0 {
         return Concentration::default();
     }
     // The ascending order the Gini and HHI sums run in is the descending
-    // one reversed (the conversion to f64 keeps order).
-    let n = desc.len() as f64;
+    // one reversed (the conversion to f64 keeps order): the zeros first.
+    let n = n_items as f64;
     // Gini = Σ (2i − n − 1) x_i / (n Σ x), i from 1, ascending; HHI =
     // Σ (x_i / Σ x)². Both sums in one pass, each in the order and from
-    // the start (−0.0) that `Iterator::sum` uses.
-    let (mut weighted, mut hhi) = (-0.0f64, -0.0f64);
-    for (i, &h) in desc.iter().rev().enumerate() {
+    // the start (−0.0) that `Iterator::sum` uses. A zero adds a signed
+    // zero: (2i − n − 1)·0 is −0.0 while 2i < n + 1 and +0.0 after, and
+    // (0/Σ)² is +0.0; so after z ≥ 1 zeros the Gini sum is −0.0 exactly
+    // when 2z < n + 1 and the HHI sum is +0.0, the values the sums over
+    // the zeros themselves would reach.
+    let z = sorted.zeros;
+    let (mut weighted, mut hhi) = match z {
+        0 => (-0.0f64, -0.0f64),
+        _ if 2 * z < n_items + 1 => (-0.0, 0.0),
+        _ => (0.0, 0.0),
+    };
+    for (k, &h) in sorted.nonzero.iter().rev().enumerate() {
+        let i = z + k;
         let x = u128_to_f64(h);
         weighted += (2.0 * (i as f64 + 1.0) - n - 1.0) * x;
         hhi += (x / total).powi(2);
@@ -135,8 +238,8 @@ fn concentration_of(desc: &[u128], total: f64, exact_total: u128) -> Concentrati
     let gini = weighted / (n * total);
     Concentration {
         gini,
-        nakamoto_33: nakamoto_sorted_desc(desc, exact_total, 33),
-        nakamoto_51: nakamoto_sorted_desc(desc, exact_total, 51),
+        nakamoto_33: nakamoto_sorted_desc(&sorted.nonzero, n_items, exact_total, 33),
+        nakamoto_51: nakamoto_sorted_desc(&sorted.nonzero, n_items, exact_total, 51),
         hhi,
     }
 }
@@ -302,29 +405,99 @@ mod tests {
             ]
         }
 
+        /// All amounts largest first, zeros included.
+        fn full_desc(sorted: &Sorted) -> Vec<u128> {
+            let mut all = sorted.nonzero.clone();
+            all.resize(sorted.len(), 0);
+            all
+        }
+
+        /// The metrics as first written: two separate sums over every
+        /// amount (zeros included) in ascending order, each from −0.0.
+        fn reference(amounts: &[u128]) -> (f64, f64) {
+            let mut desc = amounts.to_vec();
+            desc.sort_unstable_by(|a, b| b.cmp(a));
+            let total: f64 = amounts.iter().map(|&h| u128_to_f64(h)).sum();
+            let n = desc.len() as f64;
+            let ascending = || desc.iter().rev().map(|&h| u128_to_f64(h));
+            let gini = ascending()
+                .enumerate()
+                .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
+                .sum::<f64>()
+                / (n * total);
+            let hhi: f64 = ascending().map(|x| (x / total).powi(2)).sum();
+            (gini, hhi)
+        }
+
         proptest! {
-            /// The one-pass Gini and HHI equal, bit for bit, the two
-            /// separate sums they replaced.
+            /// The one-pass Gini and HHI, skipping the zeros, equal bit
+            /// for bit the two separate sums over every amount they
+            /// replaced.
             #[test]
             fn one_pass_sums_equal_two_separate_sums(
                 amounts in proptest::collection::vec(amount(), 1..200)
             ) {
                 let sorted = Sorted::new(&amounts);
-                let (desc, total) = (&sorted.desc, sorted.total);
                 let got = sorted.concentration();
-                if total > 0.0 {
-                    let n = desc.len() as f64;
-                    let ascending = || desc.iter().rev().map(|&h| u128_to_f64(h));
-                    let gini = ascending()
-                        .enumerate()
-                        .map(|(i, x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
-                        .sum::<f64>()
-                        / (n * total);
-                    let hhi: f64 = ascending().map(|x| (x / total).powi(2)).sum();
+                if sorted.total > 0.0 {
+                    let (gini, hhi) = reference(&amounts);
                     prop_assert_eq!(got.gini.to_bits(), gini.to_bits());
                     prop_assert_eq!(got.hhi.to_bits(), hhi.to_bits());
                 }
             }
+
+            /// Mostly zero amounts (an epoch's rewards): the same bits.
+            #[test]
+            fn mostly_zero_amounts_give_the_same_bits(
+                amounts in proptest::collection::vec(
+                    prop_oneof![8 => Just(0u128), 1 => 1u128..50, 1 => amount()],
+                    1..300,
+                )
+            ) {
+                let sorted = Sorted::new(&amounts);
+                let got = sorted.concentration();
+                if sorted.total > 0.0 {
+                    let (gini, hhi) = reference(&amounts);
+                    prop_assert_eq!(got.gini.to_bits(), gini.to_bits());
+                    prop_assert_eq!(got.hhi.to_bits(), hhi.to_bits());
+                }
+            }
+
+            /// Updating a sorted set in place gives what sorting the new
+            /// amounts gives: the same order, totals and metrics.
+            #[test]
+            fn an_update_equals_sorting_afresh(
+                before in proptest::collection::vec(
+                    prop_oneof![Just(0u128), 1u128..20, amount()],
+                    0..300,
+                ),
+                changes in proptest::collection::vec(
+                    (any::<proptest::sample::Index>(), prop_oneof![Just(0u128), 1u128..20, amount()]),
+                    0..40,
+                ),
+            ) {
+                let mut after = before.clone();
+                if !after.is_empty() {
+                    for (i, v) in &changes {
+                        after[i.index(before.len())] = *v;
+                    }
+                }
+                let mut sorted = Sorted::new(&before);
+                sorted.update(&before, &after);
+                let fresh = Sorted::new(&after);
+                prop_assert_eq!(full_desc(&sorted), full_desc(&fresh));
+                prop_assert_eq!(sorted.total.to_bits(), fresh.total.to_bits());
+                prop_assert_eq!(sorted.exact_total, fresh.exact_total);
+                prop_assert_eq!(sorted.concentration(), fresh.concentration());
+            }
+        }
+
+        #[test]
+        fn an_update_of_another_length_sorts_afresh() {
+            let mut sorted = Sorted::new(&[3, 1, 2]);
+            sorted.update(&[3, 1, 2], &[5, 0, 0, 4]);
+            assert_eq!(full_desc(&sorted), vec![5, 4, 0, 0]);
+            assert_eq!(sorted.concentration(), concentration(&[5, 0, 0, 4]));
         }
     }
 }

@@ -11,7 +11,12 @@ pub fn pro_rata(total: u128, weights: &[u128]) -> (Vec<u128>, u128) {
     if sum == 0 {
         return (vec![0; weights.len()], total);
     }
-    let parts: Vec<u128> = weights.iter().map(|&w| mul_div(total, w, sum)).collect();
+    // A zero weight's part is zero; most weights of an epoch's payout
+    // (nodes that did no work) are, so they skip the 128-bit division.
+    let parts: Vec<u128> = weights
+        .iter()
+        .map(|&w| if w == 0 { 0 } else { mul_div(total, w, sum) })
+        .collect();
     let paid: u128 = parts.iter().sum();
     (parts, total - paid)
 }

@@ -145,11 +145,15 @@ impl Economy {
         // Operators' holdings and rewards are sorted once each; the few
         // holder and protocol amounts are merged in for the wider metrics.
         let (holders, operators) = holdings.split_at(self.holders.len());
-        let operators_sorted = Sorted::new(operators);
-        let c = operators_sorted
+        self.operators_sorted
+            .update(&self.operator_holdings, operators);
+        self.operator_holdings.clear();
+        self.operator_holdings.extend_from_slice(operators);
+        let c = self
+            .operators_sorted
             .merged(holders, &[holders, operators])
             .concentration();
-        let operators_holdings = operators_sorted.concentration();
+        let operators_holdings = self.operators_sorted.concentration();
         let rewards: Vec<u128> = (0..self.operator_account.len())
             .filter(|&o| took_part[o])
             .map(|o| self.epoch_reward[o])

@@ -28,6 +28,7 @@ use crate::engine::SimTime;
 use crate::system::Effect;
 use crate::world::Nodes;
 use dmlsim_models::econ::ledger::{AccountId, Ledger, LedgerError};
+use dmlsim_models::econ::metrics::Sorted;
 use dmlsim_models::econ::price::PricePath;
 
 /// The economy's state.
@@ -108,6 +109,12 @@ pub struct Economy {
     /// (at genesis: its entry state): it takes part in the next epoch even
     /// if slashed out of the network during it.
     pub(super) in_network_at_epoch_start: Vec<bool>,
+    /// Operators' holdings at the last settlement, sorted in
+    /// `operators_sorted`: each epoch updates the sorted set where
+    /// holdings changed instead of sorting all operators again.
+    pub(super) operator_holdings: Vec<u128>,
+    /// `operator_holdings` sorted, for the concentration metrics.
+    pub(super) operators_sorted: Sorted,
     /// Operator-epoch rows not yet written (taken by the run loop).
     pub operator_epochs: Vec<OperatorEpochRecord>,
     /// Operator-epochs with a profitable operator, and all operator-epochs.
@@ -221,6 +228,8 @@ impl Economy {
             empty_since: None,
             at_last_epoch: vec![[0.0; 3]; ops],
             in_network_at_epoch_start: in_network,
+            operator_holdings: Vec::new(),
+            operators_sorted: Sorted::default(),
             operator_epochs: Vec::new(),
             operator_epoch_counts: (0, 0),
             plan,
