@@ -509,12 +509,16 @@ impl FlowNetwork {
         let stamp = self.stamp;
         self.comp_links.clear();
         self.comp_flows.clear();
-        // Breadth-first over links and flows.
+        // Breadth-first over links and flows. Each flow reached has its
+        // remaining bits brought up to now, and its rate (as it was) added
+        // to its links' loads, to find the saturated links.
+        self.load.clear();
         for &l in seeds {
             if !self.on_link[l as usize].is_empty() && self.link_stamp[l as usize] != stamp {
                 self.link_stamp[l as usize] = stamp;
                 self.link_local[l as usize] = self.comp_links.len() as u32;
                 self.comp_links.push(l);
+                self.load.push(0.0);
             }
         }
         let seed_links = self.comp_links.len();
@@ -529,28 +533,19 @@ impl FlowNetwork {
                 }
                 flow.seen = stamp;
                 self.comp_flows.push(f);
+                let dt = now.saturating_sub(flow.last_update).as_secs_f64();
+                flow.remaining_bits = (flow.remaining_bits - flow.rate_bps * dt).max(0.0);
+                flow.last_update = now;
+                flow.old_rate_bps = flow.rate_bps;
                 for &l2 in &flow.path {
                     if self.link_stamp[l2 as usize] != stamp {
                         self.link_stamp[l2 as usize] = stamp;
                         self.link_local[l2 as usize] = self.comp_links.len() as u32;
                         self.comp_links.push(l2);
+                        self.load.push(0.0);
                     }
+                    self.load[self.link_local[l2 as usize] as usize] += flow.rate_bps;
                 }
-            }
-        }
-        // Bring every affected flow's remaining bits up to now, and sum
-        // each link's rates (as they were) to find the saturated links.
-        let n = self.comp_links.len();
-        self.load.clear();
-        self.load.resize(n, 0.0);
-        for &f in &self.comp_flows {
-            let flow = &mut self.flows[f as usize];
-            let dt = now.saturating_sub(flow.last_update).as_secs_f64();
-            flow.remaining_bits = (flow.remaining_bits - flow.rate_bps * dt).max(0.0);
-            flow.last_update = now;
-            flow.old_rate_bps = flow.rate_bps;
-            for &l in &flow.path {
-                self.load[self.link_local[l as usize] as usize] += flow.rate_bps;
             }
         }
         for &(l, rate) in &self.freed {
