@@ -101,13 +101,24 @@ pub struct FlowNetwork {
     /// Per component link: the rates of its flows before the recompute,
     /// and the stamp of the attempt in which it is in the solved part.
     load: Vec<f64>,
+    freed_load: Vec<f64>,
     solved_at: Vec<u64>,
+    /// Per component link: the rates (before the recompute) of its solved
+    /// flows, and the new flows among them.
+    solved_load: Vec<f64>,
     /// Per component link: every flow on it is solved (it was, or may
     /// become, a bottleneck); other links of solved flows only bound them
     /// by the capacity their unsolved flows leave.
     open: Vec<bool>,
     solved_links: Vec<u32>,
     solved_flows: Vec<FlowId>,
+}
+
+/// Whether links carrying `load` bit/s of `capacity` are full, up to float
+/// error (a relative margin far above it): a link below this is no flow's
+/// bottleneck.
+fn nearly_full(load: f64, capacity: f64) -> bool {
+    load >= capacity * (1.0 - 1e-9)
 }
 
 /// Orders floats totally for the filling heap.
@@ -152,7 +163,9 @@ impl FlowNetwork {
             unfixed: Vec::new(),
             link_ver: Vec::new(),
             load: Vec::new(),
+            freed_load: Vec::new(),
             solved_at: Vec::new(),
+            solved_load: Vec::new(),
             open: Vec::new(),
             solved_links: Vec::new(),
             solved_flows: Vec::new(),
@@ -548,18 +561,22 @@ impl FlowNetwork {
                 }
             }
         }
+        // A link flows left counts their rates too: it was saturated with them.
+        self.freed_load.clear();
+        self.freed_load.resize(self.comp_links.len(), 0.0);
         for &(l, rate) in &self.freed {
             if self.link_stamp[l as usize] == stamp {
-                self.load[self.link_local[l as usize] as usize] += rate;
+                self.freed_load[self.link_local[l as usize] as usize] += rate;
             }
         }
         self.open.clear();
         for (i, &l) in self.comp_links.iter().enumerate() {
-            // Saturated up to float error (a relative margin far above it):
-            // a link below this was no flow's bottleneck.
-            let cap = self.capacity_bps[l as usize];
-            self.open
-                .push(self.solve_whole || self.always_whole || self.load[i] >= cap * (1.0 - 1e-9));
+            let load = self.load[i] + self.freed_load[i];
+            self.open.push(
+                self.solve_whole
+                    || self.always_whole
+                    || nearly_full(load, self.capacity_bps[l as usize]),
+            );
         }
         let mut tries = 0;
         while let Some(blocking) = self.solve_part(seed_links) {
@@ -603,7 +620,12 @@ impl FlowNetwork {
     fn solve_part(&mut self, seed_links: usize) -> Option<usize> {
         self.stamp += 1;
         let stamp = self.stamp;
-        self.solved_at.resize(self.comp_links.len(), 0);
+        let n = self.comp_links.len();
+        self.solved_at.resize(n, 0);
+        self.solved_load.resize(n, 0.0);
+        self.rem_cap.resize(n, 0.0);
+        self.unfixed.resize(n, 0);
+        self.link_ver.resize(n, 0);
         self.solved_links.clear();
         self.solved_flows.clear();
         // Seeds: new flows, and the open links among the changed ones
@@ -616,8 +638,7 @@ impl FlowNetwork {
         }
         for i in 0..seed_links {
             if self.open[i] && self.solved_at[i] != stamp {
-                self.solved_at[i] = stamp;
-                self.solved_links.push(i as u32);
+                self.add_solved_link(i, stamp);
             }
         }
         // Open links bring in all their flows, whose links come in too.
@@ -638,34 +659,21 @@ impl FlowNetwork {
         }
         // Progressive filling with a heap of per-link fair shares, ordered
         // as the whole component's filling orders them (share, then the
-        // link's place in the component). A link that is not open offers
-        // what the unsolved flows on it leave.
-        let n = self.comp_links.len();
-        self.rem_cap.resize(n, 0.0);
-        self.unfixed.resize(n, 0);
-        self.link_ver.resize(n, 0);
+        // link's place in the component). An open link holds only solved
+        // flows; another offers what its unsolved flows leave.
         let mut heap = BinaryHeap::with_capacity(self.solved_links.len());
         for &i in &self.solved_links {
             let i = i as usize;
             let l = self.comp_links[i] as usize;
-            let mut cap = self.capacity_bps[l];
-            let mut count = self.on_link[l].len() as u32;
-            if !self.open[i] {
-                count = 0;
-                for &g in &self.on_link[l] {
-                    let flow = &self.flows[g as usize];
-                    if flow.solved == stamp {
-                        count += 1;
-                    } else {
-                        cap -= flow.rate_bps;
-                    }
-                }
-                cap = cap.max(0.0);
-            }
+            let cap = self.capacity_bps[l];
+            let cap = if self.open[i] {
+                debug_assert_eq!(self.unfixed[i] as usize, self.on_link[l].len());
+                cap
+            } else {
+                (cap - (self.load[i] - self.solved_load[i])).max(0.0)
+            };
             self.rem_cap[i] = cap;
-            self.unfixed[i] = count;
-            self.link_ver[i] = 0;
-            heap.push(Reverse((Share(cap / f64::from(count)), i, 0u32)));
+            heap.push(Reverse((Share(cap / f64::from(self.unfixed[i])), i, 0u32)));
         }
         self.stamp += 1;
         let fixed = self.stamp;
@@ -697,20 +705,45 @@ impl FlowNetwork {
                 }
             }
         }
+        // A link that is not open but is (nearly) full now may limit its
+        // unsolved flows: open it. (What it offered was computed in
+        // another order than a whole solve's, so a margin decides.)
+        for &i in &self.solved_links {
+            let i = i as usize;
+            if !self.open[i] {
+                let cap = self.capacity_bps[self.comp_links[i] as usize];
+                // What is left of it after the solved flows took their rates.
+                let used = cap - self.rem_cap[i];
+                if nearly_full(used, cap) {
+                    return Some(i);
+                }
+            }
+        }
         None
+    }
+
+    /// Adds component link `i` to the solved part of try `stamp`.
+    fn add_solved_link(&mut self, i: usize, stamp: u64) {
+        self.solved_at[i] = stamp;
+        self.solved_links.push(i as u32);
+        self.solved_load[i] = 0.0;
+        self.unfixed[i] = 0;
+        self.link_ver[i] = 0;
     }
 
     /// Adds flow `f` to the solved part of try `stamp`, with its links.
     fn add_solved_flow(&mut self, f: FlowId, stamp: u64) {
-        let flow = &mut self.flows[f as usize];
-        flow.solved = stamp;
+        self.flows[f as usize].solved = stamp;
         self.solved_flows.push(f);
-        for &l in &flow.path {
+        for k in 0..self.flows[f as usize].path.len() {
+            let flow = &self.flows[f as usize];
+            let (l, rate) = (flow.path[k], flow.old_rate_bps);
             let i = self.link_local[l as usize] as usize;
             if self.solved_at[i] != stamp {
-                self.solved_at[i] = stamp;
-                self.solved_links.push(i as u32);
+                self.add_solved_link(i, stamp);
             }
+            self.solved_load[i] += rate;
+            self.unfixed[i] += 1;
         }
     }
 }
