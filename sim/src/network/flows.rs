@@ -98,13 +98,16 @@ pub struct FlowNetwork {
     rem_cap: Vec<f64>,
     unfixed: Vec<u32>,
     link_ver: Vec<u32>,
-    /// Per component link: the rates of its flows before the recompute,
-    /// and the stamp of the attempt in which it is in the solved part.
+    /// Per component link: the rates of its flows before the recompute.
     load: Vec<f64>,
+    /// Per component link: the rates of the flows that left it since the
+    /// last recompute.
     freed_load: Vec<f64>,
+    /// Per component link: the try (a stamp) in which it joined the solved
+    /// part.
     solved_at: Vec<u64>,
     /// Per component link: the rates (before the recompute) of its solved
-    /// flows, and the new flows among them.
+    /// flows; `unfixed` counts them before the filling.
     solved_load: Vec<f64>,
     /// Per component link: every flow on it is solved (it was, or may
     /// become, a bottleneck); other links of solved flows only bound them
