@@ -510,16 +510,19 @@ impl FlowNetwork {
     /// Their other links bound them by the capacity the component's other
     /// flows leave. If one of those links turns out to limit a solved flow,
     /// it is opened and the part solved again (after a few tries, the whole
-    /// component). The unsolved flows keep their rates, which is exact: a
-    /// flow's rate is set at a saturated link where it has the largest
-    /// rate, and an unsolved flow's such link holds no solved flow.
-    /// Links in a router core that never fill, which every flow of a
-    /// topology crosses, no longer tie every flow event to every flow.
+    /// component). The unsolved flows keep their rates, which is exact in
+    /// exact arithmetic: a flow's rate is set at a saturated link where it
+    /// has the largest rate, and an unsolved flow's such link holds no
+    /// solved flow. Links in a router core that never fill, which every
+    /// flow of a topology crosses, no longer tie every flow event to every
+    /// flow.
     ///
     /// Remaining bits and ties are kept as a whole-component solve keeps
     /// them: every component flow's bits are brought up to now, and new
-    /// finish times are numbered in the component's order, so results do
-    /// not depend on how much was solved.
+    /// finish times are numbered in the component's order. In floats, a
+    /// rate a whole solve would derive again (subtracting in another order)
+    /// can differ from the kept one in its last bits, and a finish time by
+    /// a nanosecond (tested: rates to 1e-12, finishes to 1 ns).
     fn recompute(&mut self, now: SimTime, seeds: &[LinkId], tie: &mut impl FnMut(u64) -> u64) {
         self.stamp += 1;
         let stamp = self.stamp;
@@ -1019,13 +1022,14 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_solve_finishes_flows_exactly_when_a_whole_solve_does() {
+    fn a_partial_solve_finishes_flows_when_a_whole_solve_does() {
         // Same flows, one network solving only the flows a change can reach
-        // through saturated links, the other whole components: every
-        // finish time must agree to the bit (ties too: a tie taken out of
-        // order would reorder equal finishes and change later times).
+        // through full links, the other whole components: every finish
+        // time agrees to the nanosecond (the lockstep test below says why
+        // not always to the bit), and retries take place.
         let mut rnd = crate::engine::test_rnd(29);
-        let mut retries = 0;
+        let (mut retries, mut exact, mut flows) = (0, 0, 0);
+        let mut worst = 0.0f64;
         for trial in 0..40 {
             let (caps, starts) = core_instance(&mut rnd, 60);
             let mut partial = FlowNetwork::new(caps.clone());
@@ -1033,17 +1037,115 @@ mod tests {
             whole.always_whole = true;
             let a = run_to_completion(&mut partial, &starts);
             let b = run_to_completion(&mut whole, &starts);
-            assert!(a.iter().all(|t| t.is_finite()), "trial {trial}");
-            assert_eq!(
-                a.iter().map(|t| t.to_bits()).collect::<Vec<_>>(),
-                b.iter().map(|t| t.to_bits()).collect::<Vec<_>>(),
-                "trial {trial}"
-            );
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert!(x.is_finite(), "trial {trial} flow {i}");
+                worst = worst.max((x - y).abs());
+                assert!(
+                    (x - y).abs() <= 2e-9,
+                    "trial {trial} flow {i}: {x} s, {y} s"
+                );
+                exact += usize::from(x.to_bits() == y.to_bits());
+                flows += 1;
+            }
             retries += partial.retries;
             assert_eq!(whole.retries, 0);
         }
+        eprintln!(
+            "{exact} of {flows} finish times equal to the bit; largest difference {worst:e} s"
+        );
         // Core links that were slack and filled up were opened and the
         // part solved again.
+        assert!(retries > 0, "no partial solve was redone");
+    }
+
+    #[test]
+    fn partial_and_whole_solves_agree_step_by_step_under_batches_and_abandons() {
+        // Two networks in lockstep, one solving parts, one whole
+        // components, driven through batches of starts and early stops
+        // (abandons) at the same instant, deferred and flushed once; the
+        // partial one's next finish decides what happens next in both.
+        // In exact arithmetic they agree; in floats a rate the whole solve
+        // derives again (with its subtractions in another order) can differ
+        // in the last bits from the one the partial solve kept, and a
+        // finish time by a nanosecond. So: rates to 1e-12 relative, next
+        // finishes to 1 ns, and stops' bytes to 1 byte.
+        let mut rnd = crate::engine::test_rnd(31);
+        let (mut retries, mut steps, mut exact) = (0, 0, 0);
+        let mut worst_rate = 0.0f64;
+        for trial in 0..30 {
+            let core = 5u32;
+            let access = 40u32;
+            let mut caps: Vec<f64> = (0..core)
+                .map(|_| [60.0, 200.0, 10_000.0][rnd(3) as usize] * MBIT)
+                .collect();
+            caps.extend((0..access).map(|_| (1 + rnd(100)) as f64 * MBIT));
+            let mut partial = FlowNetwork::new(caps.clone());
+            let mut whole = FlowNetwork::new(caps);
+            whole.always_whole = true;
+            let (mut tie_a, mut tie_b) = (ties(), ties());
+            let mut live: Vec<FlowId> = Vec::new();
+            let mut now = SimTime::ZERO;
+            for step in 0..400 {
+                let at = format!("trial {trial} step {step}");
+                let due = partial.next_due();
+                let due_whole = whole.next_due();
+                assert_eq!(due.is_some(), due_whole.is_some(), "{at}");
+                if let (Some(a), Some(b)) = (due, due_whole) {
+                    assert!(a.finish.0.abs_diff(b.finish.0) <= 1, "{at}: {a:?} {b:?}");
+                }
+                let next_batch = now.saturating_add(SimTime(rnd(50_000_000)));
+                match due {
+                    Some(d) if d.finish <= next_batch => {
+                        now = d.finish;
+                        let a = partial.stop(now, d.flow, &mut tie_a);
+                        let b = whole.stop(now, d.flow, &mut tie_b);
+                        assert!(a.abs_diff(b) <= 1, "{at}: {a} {b} bytes");
+                        live.retain(|&f| f != d.flow);
+                    }
+                    _ => {
+                        now = next_batch;
+                        for _ in 0..1 + rnd(4) {
+                            if !live.is_empty() && rnd(3) == 0 {
+                                let f = live.swap_remove(rnd(live.len() as u64) as usize);
+                                let a = partial.stop_deferred(now, f);
+                                let b = whole.stop_deferred(now, f);
+                                assert!(a.abs_diff(b) <= 1, "{at}: {a} {b} bytes");
+                            } else {
+                                let mut path = vec![core + rnd(u64::from(access)) as LinkId];
+                                for _ in 0..1 + rnd(3) {
+                                    let l = rnd(u64::from(core)) as LinkId;
+                                    if !path.contains(&l) {
+                                        path.push(l);
+                                    }
+                                }
+                                let bytes = 1_000 * (1 + rnd(2_000));
+                                let a = partial.start_deferred(now, &path, bytes);
+                                let b = whole.start_deferred(now, &path, bytes);
+                                assert_eq!(a, b);
+                                live.push(a);
+                            }
+                        }
+                        partial.flush(now, &mut tie_a);
+                        whole.flush(now, &mut tie_b);
+                    }
+                }
+                steps += 1;
+                let mut same = true;
+                for &f in &live {
+                    let (a, b) = (partial.rate_bps(f), whole.rate_bps(f));
+                    let rel = (a - b).abs() / b.max(1.0);
+                    worst_rate = worst_rate.max(rel);
+                    same &= a.to_bits() == b.to_bits();
+                    assert!(rel <= 1e-12, "{at} flow {f}: {a} {b}");
+                }
+                exact += usize::from(same);
+            }
+            retries += partial.retries;
+        }
+        eprintln!(
+            "{exact} of {steps} steps with every rate equal to the bit; \
+             largest relative difference {worst_rate:e}; {retries} retries"
+        );
         assert!(retries > 0, "no partial solve was redone");
     }
 
