@@ -75,6 +75,13 @@ fn sort_desc(amounts: &mut [u128]) {
     amounts.sort_unstable_by(|a, b| b.cmp(a));
 }
 
+/// The non-zero amounts of `amounts`, largest first.
+fn nonzero_desc(amounts: &[u128]) -> Vec<u128> {
+    let mut nonzero: Vec<u128> = amounts.iter().copied().filter(|&a| a > 0).collect();
+    sort_desc(&mut nonzero);
+    nonzero
+}
+
 /// Totals of `amounts` summed in their order: the f64 sum the metrics
 /// divide by and the exact sum.
 fn totals<'a>(amounts: impl Iterator<Item = &'a u128> + Clone) -> (f64, u128) {
@@ -105,8 +112,7 @@ fn merge_desc(a: &[u128], b: &[u128]) -> Vec<u128> {
 impl Sorted {
     /// Sorts `amounts`.
     pub fn new(amounts: &[u128]) -> Sorted {
-        let mut nonzero: Vec<u128> = amounts.iter().copied().filter(|&a| a > 0).collect();
-        sort_desc(&mut nonzero);
+        let nonzero = nonzero_desc(amounts);
         let (total, exact_total) = totals(amounts.iter());
         Sorted {
             zeros: amounts.len() - nonzero.len(),
@@ -131,8 +137,7 @@ impl Sorted {
     /// (which holds this set's amounts and `extra`, in the order their
     /// total is to be summed).
     pub fn merged(&self, extra: &[u128], original_order: &[&[u128]]) -> Sorted {
-        let mut extra_nonzero: Vec<u128> = extra.iter().copied().filter(|&a| a > 0).collect();
-        sort_desc(&mut extra_nonzero);
+        let extra_nonzero = nonzero_desc(extra);
         let all = || original_order.iter().flat_map(|s| s.iter());
         debug_assert_eq!(all().count(), self.len() + extra.len());
         let (total, exact_total) = totals(all());

@@ -142,8 +142,9 @@ impl Economy {
             .chain(self.operator_account.iter())
             .map(|&a| self.ledger.balance(a) + self.ledger.stake(a) + unbonding[a as usize])
             .collect();
-        // Operators' holdings and rewards are sorted once each; the few
-        // holder and protocol amounts are merged in for the wider metrics.
+        // Operators' holdings are kept sorted from epoch to epoch (updated
+        // where they changed) and rewards sorted once; the few holder and
+        // protocol amounts are merged in for the wider metrics.
         let (holders, operators) = holdings.split_at(self.holders.len());
         self.operators_sorted
             .update(&self.operator_holdings, operators);

@@ -1021,6 +1021,14 @@ mod tests {
         (caps, starts)
     }
 
+    /// Two networks over `caps`: one solving parts of components (as the
+    /// simulator does), one always solving whole components.
+    fn partial_and_whole(caps: Vec<f64>) -> (FlowNetwork, FlowNetwork) {
+        let mut whole = FlowNetwork::new(caps.clone());
+        whole.always_whole = true;
+        (FlowNetwork::new(caps), whole)
+    }
+
     #[test]
     fn a_partial_solve_finishes_flows_when_a_whole_solve_does() {
         // Same flows, one network solving only the flows a change can reach
@@ -1032,9 +1040,7 @@ mod tests {
         let mut worst = 0.0f64;
         for trial in 0..40 {
             let (caps, starts) = core_instance(&mut rnd, 60);
-            let mut partial = FlowNetwork::new(caps.clone());
-            let mut whole = FlowNetwork::new(caps);
-            whole.always_whole = true;
+            let (mut partial, mut whole) = partial_and_whole(caps);
             let a = run_to_completion(&mut partial, &starts);
             let b = run_to_completion(&mut whole, &starts);
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -1079,9 +1085,7 @@ mod tests {
                 .map(|_| [60.0, 200.0, 10_000.0][rnd(3) as usize] * MBIT)
                 .collect();
             caps.extend((0..access).map(|_| (1 + rnd(100)) as f64 * MBIT));
-            let mut partial = FlowNetwork::new(caps.clone());
-            let mut whole = FlowNetwork::new(caps);
-            whole.always_whole = true;
+            let (mut partial, mut whole) = partial_and_whole(caps);
             let (mut tie_a, mut tie_b) = (ties(), ties());
             let mut live: Vec<FlowId> = Vec::new();
             let mut now = SimTime::ZERO;
