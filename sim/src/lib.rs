@@ -5,7 +5,8 @@
 //! [`scenario`] (the YAML format), [`world`] (nodes and availability),
 //! [`network`] (latency, max-min fair flows and transfers), [`protocol`]
 //! (a federated training job's rounds), [`chain`] and [`economy`] (the token
-//! economy and its clock), [`verification`], [`params`] (versioned runtime
+//! economy and its clock), [`governance`] (proposals and votes that change
+//! the economy's parameters), [`verification`], [`params`] (versioned runtime
 //! parameters), [`system`] (the root model that routes events to the
 //! subsystems and applies their effects), [`output`] (Arrow tables and
 //! `run.json`), [`estimate`] (what a scenario will cost, before it runs) and
@@ -16,6 +17,7 @@ pub mod check;
 pub mod economy;
 pub mod engine;
 pub mod estimate;
+pub mod governance;
 pub mod input;
 pub mod learning_setup;
 pub mod lower;

@@ -6,6 +6,7 @@
 //! [`Effect::ChangeParam`]: crate::system::Effect::ChangeParam
 
 use crate::economy::ChainParams;
+use crate::economy::plan::Split;
 use crate::engine::SimTime;
 
 /// A value with its change log, ordered by the time each value takes effect.
@@ -89,6 +90,8 @@ pub enum ParamChange {
     FeePerPflop(f64),
     /// `economics.fees.burn_fraction`, parts per million.
     BurnPpm(u128),
+    /// `economics.split`, parts per million.
+    Split(Split),
 }
 
 impl ParamChange {
@@ -102,6 +105,7 @@ impl ParamChange {
             ParamChange::MinStake(_) => "economics.staking.min_stake",
             ParamChange::FeePerPflop(_) => "economics.fees.tokens_per_pflop",
             ParamChange::BurnPpm(_) => "economics.fees.burn_fraction",
+            ParamChange::Split(_) => "economics.split",
         }
     }
 }
@@ -129,6 +133,7 @@ impl Params {
                 .chain(change)?
                 .edit(from, |c| c.fees.tokens_per_pflop = v),
             ParamChange::BurnPpm(v) => self.chain(change)?.edit(from, |c| c.fees.burn_ppm = v),
+            ParamChange::Split(ref v) => self.chain(change)?.edit(from, |c| c.split = v.clone()),
         }
         Ok(())
     }

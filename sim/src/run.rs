@@ -4,7 +4,9 @@ use crate::engine::{Kernel, SimTime, StopReason};
 use crate::estimate::Estimate;
 use crate::output::run_info::{FileRecord, LearningRecord};
 use crate::output::summary::Summary;
-use crate::output::{ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, tables};
+use crate::output::{
+    ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, governance_tables, tables,
+};
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
 use sha2::{Digest, Sha256};
@@ -342,6 +344,14 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     }
     if sink.wants("operators") {
         econ_tables::operators_table(e, &sys.nodes).write_to(sink)?;
+    }
+    if let Some(g) = &sys.governance {
+        if sink.wants("proposals") {
+            governance_tables::proposals_table(g).write_to(sink)?;
+        }
+        if sink.wants("votes") {
+            governance_tables::votes_table(g, &e.ledger).write_to(sink)?;
+        }
     }
     if scenario.verification.is_some() {
         if sink.wants("offences") {

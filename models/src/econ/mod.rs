@@ -3,6 +3,7 @@
 //! verification strategies, slashing policies and concentration metrics.
 
 pub mod emission;
+pub mod governance;
 pub mod ledger;
 pub mod metrics;
 pub mod price;

@@ -41,7 +41,8 @@ pub struct Economy {
     job_owner: AccountId,
     /// Account of each operator.
     pub operator_account: Vec<AccountId>,
-    holders: Vec<AccountId>,
+    /// Genesis wallets, group by group (see `plan.genesis.holders`).
+    pub holders: Vec<AccountId>,
     epoch: u64,
     /// Claimed work per node this epoch, FLOPs.
     flops: Vec<u128>,
@@ -144,10 +145,12 @@ impl Economy {
         let pool = ledger.open("reward-pool");
         let job_owner = ledger.open("job-owner");
         let mut holders = Vec::new();
-        for (name, tokens) in &plan.genesis.holders {
-            let a = ledger.open(name.clone());
-            ledger.mint(a, *tokens, "genesis")?;
-            holders.push(a);
+        for group in &plan.genesis.holders {
+            for (w, tokens) in group.wallet_tokens().into_iter().enumerate() {
+                let a = ledger.open(group.member_name(w as u32, group.wallets));
+                ledger.mint(a, tokens, "genesis")?;
+                holders.push(a);
+            }
         }
         ledger.mint(job_owner, plan.genesis.job_owner, "genesis")?;
         let ops = nodes.operators as usize;
@@ -234,6 +237,48 @@ impl Economy {
             operator_epoch_counts: (0, 0),
             plan,
         })
+    }
+
+    /// The plan the economy was built from.
+    pub fn plan(&self) -> &EconomyPlan {
+        &self.plan
+    }
+
+    /// The treasury's account.
+    pub fn treasury(&self) -> AccountId {
+        self.treasury
+    }
+
+    /// Each operator's rewards in the last settled epoch, base units.
+    pub fn last_epoch_rewards(&self) -> &[u128] {
+        &self.epoch_reward
+    }
+
+    /// The emission the next epoch settlement will mint, base units.
+    pub fn next_emission(&self) -> u128 {
+        self.plan.curve.emission(self.epoch)
+    }
+
+    /// Pays `amount` out of the treasury to `to` (a governance decision),
+    /// at the ledger's current time; refused, changing nothing, when the
+    /// treasury holds less.
+    pub fn spend_treasury(&mut self, to: AccountId, amount: u128) -> Result<(), String> {
+        let held = self.ledger.balance(self.treasury);
+        if held < amount {
+            return Err(format!(
+                "the treasury held {} tokens",
+                dmlsim_models::econ::as_tokens(held)
+            ));
+        }
+        self.ledger
+            .transfer(
+                dmlsim_models::econ::ledger::EntryKind::Transfer,
+                self.treasury,
+                to,
+                amount,
+                "treasury spend",
+            )
+            .map_err(|e| e.to_string())
     }
 
     /// The latest token price, USD.

@@ -40,12 +40,47 @@ pub struct EconomyPlan {
 /// The genesis distribution, base units.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Genesis {
-    /// Named holders and their tokens.
-    pub holders: Vec<(String, u128)>,
+    /// Named holder groups and their tokens, in wallets and owners.
+    pub holders: Vec<HolderGroup>,
     /// The job owner's tokens (it pays the fees).
     pub job_owner: u128,
     /// Each operator's tokens.
     pub per_operator: u128,
+}
+
+/// A named genesis group: tokens split equally across wallets, which
+/// belong to owners (wallet `w` to owner `w mod owners`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HolderGroup {
+    /// Group name.
+    pub name: String,
+    /// The group's tokens, base units.
+    pub tokens: u128,
+    /// Wallets (≥ 1): one is named after the group, several `name-0`…
+    pub wallets: u32,
+    /// Owners (1 ≤ owners ≤ wallets).
+    pub owners: u32,
+    /// What kind of owners, for the tables.
+    pub kind: &'static str,
+}
+
+impl HolderGroup {
+    /// The name of wallet `w` (or of owner `w`, with `count` owners).
+    pub fn member_name(&self, w: u32, count: u32) -> String {
+        if count == 1 {
+            self.name.clone()
+        } else {
+            format!("{}-{w}", self.name)
+        }
+    }
+
+    /// Each wallet's tokens: equal parts, the rounding remainder to the first.
+    pub fn wallet_tokens(&self) -> Vec<u128> {
+        let n = u128::from(self.wallets.max(1));
+        let mut parts = vec![self.tokens / n; n as usize];
+        parts[0] += self.tokens % n;
+        parts
+    }
 }
 
 /// The same work priced on rented datacenter GPUs.

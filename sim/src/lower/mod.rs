@@ -4,18 +4,21 @@
 //! fractions, the models' own enums instead of the YAML's. Nothing built
 //! from these reads a spec type again.
 
+mod governance;
 pub mod price_file;
 
+pub use governance::{OPERATORS, governance, owners};
 pub use price_file::price_model;
 
 use crate::economy::plan::{
-    ChainParams, CloudBaseline, EconomyPlan, EntryRule, Fees, Genesis, OperatorRule,
+    ChainParams, CloudBaseline, EconomyPlan, EntryRule, Fees, Genesis, HolderGroup, OperatorRule,
     SlashDestination, SlashingRules, Split, Validators,
 };
 use crate::engine::SimTime;
 use crate::params::RoundParams;
 use crate::scenario::{
-    EconomicsSpec, EmissionSpec, Rounds, Scenario, SlashingSpec, StrategySpec, VerificationSpec,
+    EconomicsSpec, EmissionSpec, Rounds, Scenario, SlashingSpec, SplitSpec, StrategySpec,
+    VerificationSpec,
 };
 use crate::verification::VerifierPlan;
 use crate::world::Nodes;
@@ -153,7 +156,13 @@ pub fn economy(
                 .genesis
                 .holders
                 .iter()
-                .map(|h| (h.name.clone(), amount(h.tokens)))
+                .map(|h| HolderGroup {
+                    name: h.name.clone(),
+                    tokens: amount(h.tokens),
+                    wallets: h.wallets,
+                    owners: h.owners,
+                    kind: h.kind.label(),
+                })
                 .collect(),
             job_owner: amount(spec.genesis.job_owner),
             per_operator: amount(spec.genesis.per_operator),
@@ -180,23 +189,27 @@ pub fn economy(
         }),
         slashing: v.map(slashing_rules),
     };
-    let sp = &spec.split;
     let params = ChainParams {
         fees: Fees {
             tokens_per_pflop: spec.fees.tokens_per_pflop,
             tokens_per_gpu_hour: spec.fees.tokens_per_gpu_hour,
             burn_ppm: ppm(spec.fees.burn_fraction),
         },
-        split: Split {
-            compute_ppm: ppm(sp.compute),
-            data_ppm: ppm(sp.data),
-            validators_ppm: ppm(sp.validators),
-            treasury_ppm: ppm(sp.treasury),
-        },
+        split: split(&spec.split),
         min_stake: amount(spec.staking.min_stake),
         unbonding: spec.staking.unbonding.time(),
     };
     Ok((plan, params))
+}
+
+/// A reward split in parts per million.
+pub fn split(sp: &SplitSpec) -> Split {
+    Split {
+        compute_ppm: ppm(sp.compute),
+        data_ppm: ppm(sp.data),
+        validators_ppm: ppm(sp.validators),
+        treasury_ppm: ppm(sp.treasury),
+    }
 }
 
 fn slashing_rules(v: &VerificationSpec) -> SlashingRules {

@@ -7,6 +7,7 @@
 
 pub mod econ_tables;
 pub mod folder;
+pub mod governance_tables;
 pub mod run_info;
 pub mod sink;
 pub mod summary;

@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every table a run can write, in the order they are documented.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 12] = [
     "rounds",
     "nodes",
     "transfers",
@@ -24,6 +24,8 @@ pub const TABLES: [&str; 10] = [
     "operator_epochs",
     "offences",
     "behaviours",
+    "proposals",
+    "votes",
 ];
 
 /// Receives a run's records, a batch of rows of one table at a time. A
@@ -435,7 +437,7 @@ mod tests {
         assert!(TableSet::all().contains("ledger"));
         assert_eq!(
             TableSet::parse("rounds,ledgr").unwrap_err(),
-            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours"
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes"
         );
         assert!(TableSet::parse(" , ").is_err());
     }

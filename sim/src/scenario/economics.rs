@@ -192,14 +192,62 @@ pub struct GenesisSpec {
     pub per_operator: f64,
 }
 
-/// A named genesis holder.
+/// A named genesis group: its tokens, split equally across `wallets`
+/// wallets, which `owners` owners control (wallet `w` belongs to owner
+/// `w mod owners`).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolderSpec {
-    /// Account name.
+    /// Group name; the account name of a single wallet, `name-0`, `name-1`…
+    /// of several, and likewise the owners' names.
     pub name: String,
-    /// Tokens.
+    /// Tokens of the whole group.
     pub tokens: f64,
+    /// Wallets the tokens are split across (≥ 1).
+    #[serde(default = "one")]
+    pub wallets: u32,
+    /// Owners who control those wallets (1 ≤ owners ≤ wallets). One owner
+    /// with many wallets is a Sybil split; as many owners as wallets are
+    /// independent holders.
+    #[serde(default = "one")]
+    pub owners: u32,
+    /// What kind of owner they are (for the tables; it changes no rule).
+    #[serde(default)]
+    pub kind: OwnerKind,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Kinds of token owners.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    /// Founders or the founding team.
+    Founder,
+    /// Investors.
+    Investor,
+    /// A foundation.
+    Foundation,
+    /// An exchange holding customers' tokens.
+    Exchange,
+    /// Community members.
+    #[default]
+    Community,
+}
+
+impl OwnerKind {
+    /// Name used in the tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            OwnerKind::Founder => "founder",
+            OwnerKind::Investor => "investor",
+            OwnerKind::Foundation => "foundation",
+            OwnerKind::Exchange => "exchange",
+            OwnerKind::Community => "community",
+        }
+    }
 }
 
 /// Token-price models.

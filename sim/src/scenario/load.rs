@@ -141,7 +141,7 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 18] = [
     "name",
     "description",
     "seed",
@@ -157,10 +157,11 @@ const KNOWN: [&str; 17] = [
     "learning",
     "economics",
     "verification",
+    "governance",
     "metrics",
     "checks",
 ];
-const OPTIONAL: [&str; 9] = [
+const OPTIONAL: [&str; 10] = [
     "description",
     "populations",
     "nodes",
@@ -168,6 +169,7 @@ const OPTIONAL: [&str; 9] = [
     "learning",
     "economics",
     "verification",
+    "governance",
     "metrics",
     "checks",
 ];
@@ -275,6 +277,7 @@ pub fn parse_scenario_with(
             ("verification", _) => {
                 check_section::<Option<super::VerificationSpec>>(v, key, &mut raw)
             }
+            ("governance", _) => check_section::<Option<super::GovernanceSpec>>(v, key, &mut raw),
             ("metrics", _) => check_section::<super::MetricsSpec>(v, key, &mut raw),
             ("checks", Value::Sequence(items)) => {
                 check_items::<crate::check::CheckEntry>(items, key, &mut raw)

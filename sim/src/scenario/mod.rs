@@ -4,6 +4,7 @@
 pub mod bytes;
 pub mod duration;
 pub mod economics;
+pub mod governance;
 pub mod learning;
 pub mod load;
 pub mod locate;
@@ -17,6 +18,7 @@ pub mod verification;
 pub use bytes::ByteSize;
 pub use duration::Duration;
 pub use economics::*;
+pub use governance::*;
 pub use learning::*;
 pub use load::{
     LoadedScenario, Problem, ScenarioError, load_scenario, load_scenario_with, locate_problems,

@@ -57,6 +57,10 @@ pub struct Scenario {
     /// Verification of claimed work and slashing (needs `learning` and `economics`).
     #[serde(default)]
     pub verification: Option<super::VerificationSpec>,
+    /// On-chain governance: proposals that change the economy's live
+    /// parameters, and how owners vote on them (needs `economics`).
+    #[serde(default)]
+    pub governance: Option<super::GovernanceSpec>,
     /// Targets of the derived metrics (time to accuracy).
     #[serde(default)]
     pub metrics: MetricsSpec,

@@ -442,7 +442,127 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     if let Some(v) = &s.verification {
         check_verification(&mut c, v, s);
     }
+    if let Some(g) = &s.governance {
+        check_governance(&mut c, g, s);
+    }
     c.problems
+}
+
+/// Most wallets one genesis group may be split across.
+const MAX_GROUP_WALLETS: u32 = 1_000_000;
+
+/// Shares of a reward split: each in [0, 1], adding up to 1.
+fn check_split(c: &mut Checker, path: &str, sp: &super::SplitSpec) {
+    for (name, v) in [
+        ("compute", sp.compute),
+        ("data", sp.data),
+        ("validators", sp.validators),
+        ("treasury", sp.treasury),
+    ] {
+        c.num(&format!("{path}.{name}"), v, 0.0, false, 1.0);
+    }
+    let total = sp.compute + sp.data + sp.validators + sp.treasury;
+    if (total - 1.0).abs() > 1e-9 {
+        c.err(path, format!("shares must add up to 1, found {total}"));
+    }
+}
+
+/// The `governance` section: its numbers, and every group it names is a
+/// genesis group (or `operators` where operators may stand).
+fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
+    let Some(e) = &s.economics else {
+        c.err(
+            "governance",
+            "governance needs an `economics` section (its owners hold the economy's tokens)",
+        );
+        return;
+    };
+    let groups: BTreeSet<&str> = e.genesis.holders.iter().map(|h| h.name.as_str()).collect();
+    let mut with_operators = groups.clone();
+    with_operators.insert("operators");
+    let group = |c: &mut Checker, path: String, name: &str, allowed: &BTreeSet<&str>| {
+        if !allowed.contains(name) {
+            c.err(
+                path,
+                format!(
+                    "unknown group `{name}`, expected one of {}",
+                    if allowed.is_empty() {
+                        "the genesis holders' names (there are none)".to_string()
+                    } else {
+                        known(allowed)
+                    }
+                ),
+            );
+        }
+    };
+    c.num("governance.quorum", g.quorum, 0.0, false, 1.0);
+    c.num("governance.threshold", g.threshold, 0.0, false, 1.0);
+    if g.threshold >= 1.0 {
+        c.err(
+            "governance.threshold",
+            "expected a value below 1 (yes must be more than this share of yes + no)",
+        );
+    }
+    c.positive_duration("governance.voting_period", g.voting_period);
+    if let Some(t) = &g.treasury_owner {
+        group(c, "governance.treasury_owner".into(), t, &groups);
+    }
+    let mut seen = BTreeSet::new();
+    for (i, v) in g.voters.iter().enumerate() {
+        group(
+            c,
+            format!("governance.voters[{i}].group"),
+            &v.group,
+            &with_operators,
+        );
+        if !seen.insert(v.group.as_str()) {
+            c.err(
+                format!("governance.voters[{i}].group"),
+                format!("`{}` is listed twice", v.group),
+            );
+        }
+        c.num(
+            &format!("governance.voters[{i}].abstain_probability"),
+            v.abstain_probability,
+            0.0,
+            false,
+            1.0,
+        );
+    }
+    c.num(
+        "governance.others.abstain_probability",
+        g.others.abstain_probability,
+        0.0,
+        false,
+        1.0,
+    );
+    if g.proposals.is_empty() {
+        c.err("governance.proposals", "expected at least one proposal");
+    }
+    let tok = |c: &mut Checker, path: &str, v: f64| {
+        c.num(path, v, 0.0, false, dmlsim_models::econ::MAX_SUPPLY_TOKENS)
+    };
+    for (i, p) in g.proposals.iter().enumerate() {
+        let path = format!("governance.proposals[{i}]");
+        if let Some(by) = &p.by {
+            group(c, format!("{path}.by"), by, &with_operators);
+        }
+        let change = format!("{path}.change");
+        match &p.change {
+            super::ChangeSpec::Split(sp) => check_split(c, &format!("{change}.split"), sp),
+            super::ChangeSpec::TokensPerPflop(v) => {
+                c.num(&format!("{change}.tokens_per_pflop"), *v, 0.0, false, 1e12)
+            }
+            super::ChangeSpec::BurnFraction(v) => {
+                c.num(&format!("{change}.burn_fraction"), *v, 0.0, false, 1.0)
+            }
+            super::ChangeSpec::MinStake(v) => tok(c, &format!("{change}.min_stake"), *v),
+            super::ChangeSpec::TreasurySpend { tokens, to } => {
+                tok(c, &format!("{change}.treasury_spend.tokens"), *tokens);
+                group(c, format!("{change}.treasury_spend.to"), to, &groups);
+            }
+        }
+    }
 }
 
 fn check_network(c: &mut Checker, s: &Scenario) {
@@ -955,22 +1075,7 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             );
         }
     }
-    let sp = &e.split;
-    for (name, v) in [
-        ("compute", sp.compute),
-        ("data", sp.data),
-        ("validators", sp.validators),
-        ("treasury", sp.treasury),
-    ] {
-        c.num(&format!("economics.split.{name}"), v, 0.0, false, 1.0);
-    }
-    let total = sp.compute + sp.data + sp.validators + sp.treasury;
-    if (total - 1.0).abs() > 1e-9 {
-        c.err(
-            "economics.split",
-            format!("shares must add up to 1, found {total}"),
-        );
-    }
+    check_split(c, "economics.split", &e.split);
     c.num(
         "economics.fees.tokens_per_pflop",
         e.fees.tokens_per_pflop,
@@ -1019,6 +1124,25 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             c.err(
                 format!("economics.genesis.holders[{i}].name"),
                 format!("expected a unique non-empty name, found `{}`", h.name),
+            );
+        }
+        if h.wallets == 0 || h.wallets > MAX_GROUP_WALLETS {
+            c.err(
+                format!("economics.genesis.holders[{i}].wallets"),
+                format!(
+                    "expected 1 to {MAX_GROUP_WALLETS} wallets, found {}",
+                    h.wallets
+                ),
+            );
+        }
+        if h.owners == 0 || h.owners > h.wallets.max(1) {
+            c.err(
+                format!("economics.genesis.holders[{i}].owners"),
+                format!(
+                    "expected 1 to {} owners (no more than wallets), found {}",
+                    h.wallets.max(1),
+                    h.owners
+                ),
             );
         }
     }

@@ -5,6 +5,7 @@
 use super::{Effect, JobId, System};
 use crate::chain::Chain;
 use crate::economy::Economy;
+use crate::governance::Governance;
 use crate::learning_setup::build_learner;
 use crate::lower;
 use crate::network::{Network, Topology};
@@ -96,7 +97,15 @@ pub fn build(
         .verification
         .as_ref()
         .map(|v| Verifier::new(lower::verifier(v), seeds.verification));
-    Ok(System::new(
-        nodes, net, job, chain, verifier, params, effects,
-    ))
+    let governance = match (&s.governance, &chain) {
+        (Some(spec), Some(chain)) => Some(Governance::new(lower::governance(
+            spec,
+            &chain.economy,
+            s.seed,
+        ))),
+        _ => None,
+    };
+    let mut sys = System::new(nodes, net, job, chain, verifier, params, effects);
+    sys.governance = governance;
+    Ok(sys)
 }

@@ -99,6 +99,13 @@ pub enum Effect {
         /// End of the jailing.
         until: SimTime,
     },
+    /// Tokens leave the treasury for a wallet now (a passed proposal).
+    TreasurySpend {
+        /// Receiving account.
+        to: dmlsim_models::econ::ledger::AccountId,
+        /// Base units.
+        amount: u128,
+    },
     /// A runtime parameter changes from a time on.
     ChangeParam {
         /// When the change takes effect (clamped to now if earlier).

@@ -28,6 +28,7 @@ pub use fact::{BadApproval, Contribution, Effect, Fact, Listener, Misconduct, Ro
 
 use crate::chain::{Chain, ChainStep};
 use crate::engine::{Model, Scheduler, SimTime};
+use crate::governance::Governance;
 use crate::network::Network;
 use crate::params::Params;
 use crate::protocol::job::{Job, JobCtx, RoundEnded};
@@ -47,6 +48,8 @@ pub struct System<L: Learner> {
     pub chain: Option<Chain>,
     /// The verifier, when the scenario has a `verification` section.
     pub verifier: Option<Verifier>,
+    /// On-chain governance, when the scenario has a `governance` section.
+    pub governance: Option<Governance>,
     /// Runtime parameters, versioned.
     pub params: Params,
     listeners: Vec<Box<dyn Listener>>,
@@ -75,6 +78,7 @@ impl<L: Learner> System<L> {
             job,
             chain,
             verifier,
+            governance: None,
             params,
             listeners: Vec::new(),
             effects,
@@ -177,6 +181,19 @@ impl<L: Learner> System<L> {
                     let jailed = &mut self.nodes.operator_jailed_until[operator as usize];
                     *jailed = (*jailed).max(until);
                 }
+                Effect::TreasurySpend { to, amount } => {
+                    let spent = self
+                        .chain
+                        .as_mut()
+                        .map(|c| c.economy.spend_treasury(to, amount));
+                    if let Some(Err(why)) = spent {
+                        self.param_errors.push(format!(
+                            "a passed treasury spend of {} tokens at {:.0} s was not paid: {why}",
+                            dmlsim_models::econ::as_tokens(amount),
+                            now.as_secs_f64()
+                        ));
+                    }
+                }
                 Effect::ChangeParam { from, change } => {
                     if let Err(message) = self.params.apply(from.max(now), &change) {
                         self.param_errors.push(message);
@@ -210,6 +227,10 @@ impl<L: Learner> System<L> {
                         now,
                         Fact::EpochSettled(record),
                     );
+                }
+                if let (Some(gov), Some(chain)) = (self.governance.as_mut(), self.chain.as_ref()) {
+                    let params = self.params.chain_at(now);
+                    gov.on_epoch(now, &chain.economy, params, &mut self.effects);
                 }
                 self.apply_effects(now);
                 if matches!(step, ChainStep::Finished | ChainStep::Collapsed) {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Scenarios whose tables are pinned: every shipped scenario plus the
 /// small bench scenarios (traced, so `transfers.arrow` is pinned too).
-const PINNED: [&str; 10] = [
+const PINNED: [&str; 11] = [
     "scenarios/quickstart.yaml",
     "scenarios/global-10k.yaml",
     "scenarios/digits-iid.yaml",
@@ -21,6 +21,7 @@ const PINNED: [&str; 10] = [
     "scenarios/cloud-parity.yaml",
     "scenarios/free-riders.yaml",
     "scenarios/collusion.yaml",
+    "scenarios/governance-capture.yaml",
     "benches/digits-1000.yaml",
 ];
 

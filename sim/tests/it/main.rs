@@ -7,6 +7,7 @@ mod determinism;
 mod economics;
 mod fuzz;
 mod golden;
+mod governance;
 mod integrity;
 mod learning;
 mod node_tables;

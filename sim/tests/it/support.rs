@@ -175,3 +175,33 @@ pub fn scenario_sweep_ok(name: &str, scenario: &str, body: &str, extra: &[&str])
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
+
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not found"))
+        + 1
+}
+
+/// Validates `text`, expecting exit 2 and a message naming `path` at the
+/// line containing `marker`, with `expect` in it.
+pub fn expect_problem(name: &str, text: &str, path: &str, marker: &str, expect: &str) {
+    let dir = scratch(&format!("validate-{name}"));
+    let file = dir.join("bad.yaml");
+    std::fs::write(&file, text).unwrap();
+    let o = dmlsim(&["validate", file.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+    let line = line_of(text, marker);
+    let wanted = format!("{}:{line}:", file.display());
+    let hit = stderr.lines().find(|l| l.contains(&format!(": {path}: ")));
+    let hit = hit.unwrap_or_else(|| panic!("{name}: no problem at `{path}` in:\n{stderr}"));
+    assert!(
+        hit.starts_with(&wanted),
+        "{name}: expected {wanted} in `{hit}`"
+    );
+    assert!(
+        hit.contains(expect),
+        "{name}: expected `{expect}` in `{hit}`"
+    );
+}

@@ -1,0 +1,377 @@
+//! The governance subsystem: scheduled proposals that would change the
+//! economy's live parameters, the owners' votes on them, the tally, and
+//! the changes of the proposals that pass, returned as effects the root
+//! applies (a versioned parameter change from the effective time on, or a
+//! treasury payment at the first settlement after it).
+//!
+//! Governance acts at epoch settlements, after the economy has settled:
+//! first it pays the treasury spends that have come due, then it tallies
+//! the proposals whose voting period has ended, then it creates the
+//! proposals whose time has come. A proposal's votes are cast when it is
+//! created, with each wallet's tokens (balance + stake) at that moment as
+//! its power; each owner decides once for all its wallets.
+//!
+//! - `plan`: owners, behaviours and proposals as ids and base units;
+//! - `estimate`: the self-interested voter's income estimate;
+//! - `records`: the proposals' and votes' rows.
+
+mod estimate;
+pub mod plan;
+pub mod records;
+
+pub use estimate::IncomeBasis;
+pub use plan::{Behaviour, GovernancePlan, Owners, PlannedProposal, ProposalChange};
+pub use records::{ProposalRecord, VoteRecord};
+
+use crate::economy::{ChainParams, Economy};
+use crate::engine::SimTime;
+use crate::params::ParamChange;
+use crate::scenario::VoteBehaviour;
+use crate::system::Effect;
+use dmlsim_models::econ::as_tokens;
+use dmlsim_models::econ::governance::{Ballot, Choice, Tally};
+use dmlsim_models::econ::split::PPM;
+use dmlsim_models::rng::{counter_uniform, stream_key};
+
+/// A proposal whose votes are cast and whose tally is still to come.
+struct Open {
+    /// Index in `Governance::proposals`.
+    record: usize,
+    ballots: Vec<Ballot>,
+    change: ProposalChange,
+}
+
+/// Governance's state.
+pub struct Governance {
+    plan: GovernancePlan,
+    /// Planned proposals created so far.
+    created: usize,
+    open: Vec<Open>,
+    /// Passed treasury spends waiting for their effective time.
+    spends: Vec<(SimTime, ProposalChange)>,
+    /// Every proposal created, in creation order.
+    pub proposals: Vec<ProposalRecord>,
+    /// Every vote cast, by proposal.
+    pub votes: Vec<VoteRecord>,
+}
+
+impl Governance {
+    /// Governance following `plan`.
+    pub fn new(plan: GovernancePlan) -> Governance {
+        Governance {
+            plan,
+            created: 0,
+            open: Vec::new(),
+            spends: Vec::new(),
+            proposals: Vec::new(),
+            votes: Vec::new(),
+        }
+    }
+
+    /// Owners and wallets.
+    pub fn owners(&self) -> &Owners {
+        &self.plan.owners
+    }
+
+    /// Owners at most that make a decided proposal captured.
+    pub fn captured_at_most(&self) -> u32 {
+        self.plan.captured_at_most
+    }
+
+    /// Acts at an epoch settlement at `now` (see the module docs), with
+    /// the economy as settled and the parameters in effect.
+    pub fn on_epoch(
+        &mut self,
+        now: SimTime,
+        economy: &Economy,
+        params: &ChainParams,
+        effects: &mut Vec<Effect>,
+    ) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.spends)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.spends = later;
+        for (_, change) in due {
+            if let ProposalChange::TreasurySpend { to, amount, .. } = change {
+                effects.push(Effect::TreasurySpend { to, amount });
+            }
+        }
+        let mut still_open = Vec::new();
+        for open in std::mem::take(&mut self.open) {
+            if self.proposals[open.record].closes <= now {
+                self.decide(now, open, effects);
+            } else {
+                still_open.push(open);
+            }
+        }
+        self.open = still_open;
+        while self
+            .plan
+            .proposals
+            .get(self.created)
+            .is_some_and(|p| p.at <= now)
+        {
+            let planned = self.plan.proposals[self.created].clone();
+            self.created += 1;
+            self.create(now, planned, economy, params);
+        }
+    }
+
+    /// Tallies an open proposal and, if it passed, schedules its change.
+    fn decide(&mut self, now: SimTime, open: Open, effects: &mut Vec<Effect>) {
+        let decision = self.plan.decision;
+        let record = &mut self.proposals[open.record];
+        let passed = decision.passes(&record.tally, record.eligible);
+        record.passed = Some(passed);
+        record.decided_by = decision.decided_by(&open.ballots, record.eligible);
+        record.captured = record
+            .decided_by
+            .is_some_and(|k| k <= self.plan.captured_at_most);
+        if !passed {
+            return;
+        }
+        let effective = now.saturating_add(self.plan.delay);
+        record.effective = Some(effective);
+        match open.change {
+            ProposalChange::Param(change) => effects.push(Effect::ChangeParam {
+                from: effective,
+                change,
+            }),
+            spend @ ProposalChange::TreasurySpend { .. } => self.spends.push((effective, spend)),
+        }
+    }
+
+    /// Creates a proposal: snapshots every wallet's power and casts the
+    /// owners' votes.
+    fn create(
+        &mut self,
+        now: SimTime,
+        planned: PlannedProposal,
+        economy: &Economy,
+        params: &ChainParams,
+    ) {
+        let id = self.proposals.len() as u32;
+        let choices = self.choices(id, &planned.change, economy, params);
+        let mut ballots = Vec::new();
+        let mut votes = Vec::new();
+        let mut eligible = 0.0;
+        for &(wallet, owner) in &self.plan.owners.wallets {
+            let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
+            if held == 0 {
+                continue;
+            }
+            let tokens = as_tokens(held);
+            let power = self.plan.rule.power(tokens);
+            eligible += power;
+            let Some(choice) = choices[owner as usize] else {
+                continue;
+            };
+            ballots.push(Ballot {
+                owner,
+                power,
+                choice,
+            });
+            votes.push(VoteRecord {
+                proposal: id,
+                wallet,
+                owner,
+                tokens,
+                power,
+                choice,
+            });
+        }
+        self.votes.extend(votes);
+        let voters = {
+            let mut seen: Vec<u32> = ballots.iter().map(|b| b.owner).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.len() as u32
+        };
+        let (parameter, old, new) = describe(&planned.change, params, economy);
+        self.proposals.push(ProposalRecord {
+            id,
+            created: now,
+            closes: now.saturating_add(self.plan.voting_period),
+            by: planned.by,
+            parameter,
+            old,
+            new,
+            tally: Tally::of(&ballots),
+            eligible,
+            voters,
+            passed: None,
+            effective: None,
+            decided_by: None,
+            captured: false,
+        });
+        self.open.push(Open {
+            record: self.proposals.len() - 1,
+            ballots,
+            change: planned.change,
+        });
+    }
+
+    /// Each owner's vote on proposal `id` (None: stays away).
+    fn choices(
+        &self,
+        id: u32,
+        change: &ProposalChange,
+        economy: &Economy,
+        params: &ChainParams,
+    ) -> Vec<Option<Choice>> {
+        let owners = &self.plan.owners;
+        let interested = self
+            .plan
+            .behaviour
+            .iter()
+            .any(|b| b.vote == VoteBehaviour::SelfInterested);
+        let incomes = interested.then(|| self.incomes(change, economy, params));
+        let key = stream_key(self.plan.seed, "governance-apathy", u64::from(id));
+        (0..owners.names.len())
+            .map(|o| {
+                let b = self.plan.behaviour[o];
+                if b.abstain_probability > 0.0
+                    && counter_uniform(key, o as u64) < b.abstain_probability
+                {
+                    return None;
+                }
+                Some(match b.vote {
+                    VoteBehaviour::Yes => Choice::Yes,
+                    VoteBehaviour::No => Choice::No,
+                    VoteBehaviour::Abstain => Choice::Abstain,
+                    VoteBehaviour::SelfInterested => {
+                        let (before, after) = incomes.as_ref().expect("estimated")[o];
+                        let tolerance = 1e-9 * before.abs().max(after.abs());
+                        if after > before + tolerance {
+                            Choice::Yes
+                        } else if after < before - tolerance {
+                            Choice::No
+                        } else {
+                            Choice::Abstain
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Each owner's estimated income per epoch now and if `change` passed.
+    fn incomes(
+        &self,
+        change: &ProposalChange,
+        economy: &Economy,
+        params: &ChainParams,
+    ) -> Vec<(f64, f64)> {
+        let owners = &self.plan.owners;
+        let ledger = &economy.ledger;
+        let basis = IncomeBasis {
+            emission: as_tokens(economy.next_emission()),
+            fees: economy.epochs.last().map_or(0.0, |e| as_tokens(e.fees)),
+            rewards: economy
+                .last_epoch_rewards()
+                .iter()
+                .map(|&r| as_tokens(r))
+                .collect(),
+            capacity: economy
+                .operator_account
+                .iter()
+                .map(|&a| ledger.balance(a) + ledger.stake(a))
+                .collect(),
+            validators: !economy.validators.is_empty(),
+            current: params.clone(),
+        };
+        let mut proposed = params.clone();
+        let mut spend = None;
+        match change {
+            ProposalChange::Param(p) => apply(&mut proposed, p),
+            ProposalChange::TreasurySpend { owner, amount, .. } => {
+                spend = Some((*owner, as_tokens(*amount)))
+            }
+        }
+        let (now, then) = (basis.outlook(params), basis.outlook(&proposed));
+        let mut operators: Vec<Vec<usize>> = vec![Vec::new(); owners.names.len()];
+        for (op, &owner) in owners.operator_owner.iter().enumerate() {
+            operators[owner as usize].push(op);
+        }
+        let share = 1.0 / self.plan.treasury_owners.len().max(1) as f64;
+        (0..owners.names.len())
+            .map(|o| {
+                let treasury = if self.plan.treasury_owners.contains(&(o as u32)) {
+                    share
+                } else {
+                    0.0
+                };
+                let before = basis.income(&now, &operators[o], treasury);
+                let mut after = basis.income(&then, &operators[o], treasury);
+                if let Some((to, tokens)) = spend
+                    && to as usize == o
+                {
+                    after += tokens;
+                }
+                (before, after)
+            })
+            .collect()
+    }
+}
+
+/// Applies a parameter change to a copy of the economy's parameters.
+fn apply(params: &mut ChainParams, change: &ParamChange) {
+    match change {
+        ParamChange::MinStake(v) => params.min_stake = *v,
+        ParamChange::FeePerPflop(v) => params.fees.tokens_per_pflop = *v,
+        ParamChange::BurnPpm(v) => params.fees.burn_ppm = *v,
+        ParamChange::Split(s) => params.split = s.clone(),
+        // Round settings do not enter the income estimate.
+        ParamChange::ClientsPerRound(_)
+        | ParamChange::MinClients(_)
+        | ParamChange::Deadline(_)
+        | ParamChange::RoundGap(_) => {}
+    }
+}
+
+/// A proposal's parameter path and its old and new values, as text.
+fn describe(
+    change: &ProposalChange,
+    params: &ChainParams,
+    economy: &Economy,
+) -> (&'static str, String, String) {
+    let fraction = |ppm: u128| format!("{}", ppm as f64 / PPM as f64);
+    let split = |s: &crate::economy::plan::Split| {
+        format!(
+            "compute={} data={} validators={} treasury={}",
+            fraction(s.compute_ppm),
+            fraction(s.data_ppm),
+            fraction(s.validators_ppm),
+            fraction(s.treasury_ppm)
+        )
+    };
+    match change {
+        ProposalChange::Param(p) => {
+            let (old, new) = match p {
+                ParamChange::Split(s) => (split(&params.split), split(s)),
+                ParamChange::FeePerPflop(v) => {
+                    (format!("{}", params.fees.tokens_per_pflop), format!("{v}"))
+                }
+                ParamChange::BurnPpm(v) => (fraction(params.fees.burn_ppm), fraction(*v)),
+                ParamChange::MinStake(v) => (
+                    format!("{}", as_tokens(params.min_stake)),
+                    format!("{}", as_tokens(*v)),
+                ),
+                other => (String::new(), format!("{other:?}")),
+            };
+            (p.path(), old, new)
+        }
+        ProposalChange::TreasurySpend { to, amount, .. } => (
+            "treasury_spend",
+            format!("{}", as_tokens(economy.ledger.balance(economy.treasury()))),
+            format!(
+                "{} to {}",
+                as_tokens(*amount),
+                economy.ledger.names()[*to as usize]
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,300 @@
+//! Governance in a small running economy: a passed proposal changes the
+//! payout from its effective time on, a failed one changes nothing, a
+//! treasury spend is paid once through the ledger, apathy keeps owners
+//! away, and genesis groups split into wallets exactly.
+
+use crate::engine::{Kernel, SimTime};
+use crate::scenario::{LoadedScenario, parse_scenario};
+use crate::system::{Event, System, build};
+use dmlsim_models::econ::TOKEN;
+use dmlsim_models::econ::governance::Choice;
+use dmlsim_models::econ::ledger::EntryKind;
+
+type Sys = System<Box<dyn dmlsim_models::learning::Learner + Send>>;
+
+/// Ten always-on one-node operators, ten-minute epochs for two hours, and
+/// three founders (one wallet each) holding most of the tokens; `gov` is
+/// the governance section (or nothing).
+fn economy(gov: &str) -> LoadedScenario {
+    let text = format!(
+        r#"
+name: gov-lab
+seed: 7
+horizon: 2h
+regions:
+  - {{ name: lab, utc_offset_h: 0 }}
+network:
+  latency_ms: [[10]]
+profiles:
+  - name: box
+    gpu: {{ name: test-gpu, tflops: 10, efficiency: 0.5 }}
+    link: {{ up_mbps: 50, down_mbps: 200 }}
+populations:
+  - {{ profile: box, count: 10, regions: {{ lab: 1 }} }}
+aggregator: {{ region: lab, up_mbps: 1000, down_mbps: 100 }}
+rounds:
+  count: 1000
+  clients_per_round: 5
+  deadline: 1m
+  gap: 1m
+  model_bytes: 10 MB
+  client_flops: 1.0e12
+economics:
+  block_time: 12s
+  epoch: 10m
+  emission: {{ constant: {{ per_epoch: 1000 }} }}
+  split: {{ compute: 0.7, data: 0.0, validators: 0.1, treasury: 0.2 }}
+  fees: {{ tokens_per_pflop: 20, burn_fraction: 0.3 }}
+  staking: {{ min_stake: 100 }}
+  genesis:
+    holders:
+      - {{ name: founders, tokens: 9000, wallets: 3, owners: 3, kind: founder }}
+      - {{ name: community, tokens: 1000, wallets: 3, owners: 2 }}
+    job_owner: 10000
+    per_operator: 150
+  token_price: {{ constant: {{ usd: 0.02 }} }}
+{gov}"#
+    );
+    LoadedScenario {
+        scenario: parse_scenario(&text, "gov-lab.yaml").expect("valid"),
+        text,
+        file: "gov-lab.yaml".into(),
+        dir: ".".into(),
+        overrides: vec![],
+    }
+}
+
+/// A governance section with one proposal created at 20 min, tallied at
+/// 30 min and effective at 40 min; the founders vote `founders`.
+fn one_proposal(founders: &str, change: &str) -> String {
+    format!(
+        r#"
+governance:
+  quorum: 0.5
+  voting_period: 10m
+  delay: 10m
+  treasury_owner: founders
+  voters:
+    - {{ group: founders, vote: {founders} }}
+  proposals:
+    - {{ at: 15m, by: founders, change: {change} }}
+"#
+    )
+}
+
+fn minutes(m: u64) -> SimTime {
+    SimTime::from_secs(60 * m)
+}
+
+const GRAB: &str = "{ split: { compute: 0.2, data: 0.0, validators: 0.1, treasury: 0.7 } }";
+
+fn run(loaded: &LoadedScenario) -> Sys {
+    let mut sys = build(&loaded.scenario, loaded, false).expect("builds");
+    let mut kernel: Kernel<Event> = Kernel::new();
+    sys.start(kernel.scheduler());
+    kernel.run(&mut sys, loaded.scenario.horizon.time(), u64::MAX);
+    assert_eq!(sys.failure, None);
+    sys
+}
+
+/// Per epoch settlement time: the tokens paid as compute rewards and to the treasury.
+fn payouts(sys: &Sys) -> Vec<(u64, u128, u128)> {
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let mut out: Vec<(u64, u128, u128)> = Vec::new();
+    for x in e
+        .ledger
+        .entries()
+        .iter()
+        .filter(|x| x.kind == EntryKind::Reward)
+    {
+        if out.last().is_none_or(|l| l.0 != x.t_ns) {
+            out.push((x.t_ns, 0, 0));
+        }
+        let last = out.last_mut().unwrap();
+        match x.memo {
+            "compute" => last.1 += x.amount,
+            "treasury" => last.2 += x.amount,
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn a_passed_proposal_changes_the_split_from_its_effective_time_on() {
+    let sys = run(&economy(&one_proposal("yes", GRAB)));
+    let g = sys.governance.as_ref().unwrap();
+    let p = &g.proposals[0];
+    assert_eq!((p.created, p.closes), (minutes(20), minutes(30)));
+    assert_eq!(p.passed, Some(true));
+    assert_eq!(p.effective, Some(minutes(40)));
+    assert_eq!(p.parameter, "economics.split");
+    // Only the three founders voted yes, so at most three decided it.
+    assert!(p.decided_by.is_some_and(|k| (1..=3).contains(&k)) && p.captured);
+    let history = sys.params.chain.as_ref().unwrap().history();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].0, minutes(40));
+    // The ledger pays 70% of the pool as compute rewards before, 20% after
+    // (to the base units that pro-rata rounding sends to the treasury).
+    let pays = payouts(&sys);
+    assert_eq!(pays.len(), 12);
+    for &(t, compute, treasury) in &pays {
+        let share = compute as f64 / (compute + treasury) as f64;
+        let want = if t < minutes(40).nanos() { 0.7 } else { 0.2 };
+        assert!((share - want).abs() < 1e-12, "at {t} ns: {share}");
+    }
+}
+
+#[test]
+fn a_failed_proposal_changes_nothing() {
+    let none = run(&economy(""));
+    let failed = run(&economy(&one_proposal("no", GRAB)));
+    let g = failed.governance.as_ref().unwrap();
+    assert_eq!(g.proposals[0].passed, Some(false));
+    assert_eq!(g.proposals[0].effective, None);
+    let (a, b) = (
+        &none.chain.as_ref().unwrap().economy,
+        &failed.chain.as_ref().unwrap().economy,
+    );
+    assert_eq!(a.ledger.entries(), b.ledger.entries());
+    assert_eq!(a.ledger.blocks(), b.ledger.blocks());
+    assert_eq!(format!("{:?}", a.epochs), format!("{:?}", b.epochs));
+    assert_eq!(none.params, failed.params);
+    // And a passed one does change them.
+    let passed = run(&economy(&one_proposal("yes", GRAB)));
+    let c = &passed.chain.as_ref().unwrap().economy;
+    assert_ne!(a.ledger.entries(), c.ledger.entries());
+}
+
+#[test]
+fn a_treasury_spend_is_paid_once_at_its_effective_time() {
+    let sys = run(&economy(&one_proposal(
+        "yes",
+        "{ treasury_spend: { tokens: 50, to: founders } }",
+    )));
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let to = e
+        .ledger
+        .names()
+        .iter()
+        .position(|n| n == "founders-0")
+        .unwrap() as u32;
+    let spends: Vec<_> = e
+        .ledger
+        .entries()
+        .iter()
+        .filter(|x| x.memo == "treasury spend")
+        .collect();
+    assert_eq!(spends.len(), 1);
+    let s = spends[0];
+    assert_eq!(
+        (s.kind, s.from, s.to, s.amount),
+        (
+            EntryKind::Transfer,
+            Some(e.treasury()),
+            Some(to),
+            50 * TOKEN
+        )
+    );
+    assert_eq!(s.t_ns, minutes(40).nanos());
+    assert!(sys.param_errors.is_empty());
+    // Every block balanced (the ledger checks conservation when sealing).
+    assert!(e.ledger.check_conservation().is_ok());
+    // More than the treasury holds is refused, with a warning, and nothing moves.
+    let sys = run(&economy(&one_proposal(
+        "yes",
+        "{ treasury_spend: { tokens: 1000000, to: founders } }",
+    )));
+    let e = &sys.chain.as_ref().unwrap().economy;
+    assert!(
+        !e.ledger
+            .entries()
+            .iter()
+            .any(|x| x.memo == "treasury spend")
+    );
+    assert_eq!(sys.param_errors.len(), 1, "{:?}", sys.param_errors);
+    assert!(sys.param_errors[0].contains("was not paid: the treasury held"));
+}
+
+#[test]
+fn genesis_groups_split_into_wallets_and_owners_exactly() {
+    let sys = run(&economy(&one_proposal("yes", GRAB)));
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let names = e.ledger.names();
+    let genesis: Vec<(String, u128)> = e
+        .ledger
+        .entries()
+        .iter()
+        .filter(|x| x.memo == "genesis" && x.t_ns == 0)
+        .map(|x| (names[x.to.unwrap() as usize].clone(), x.amount))
+        .take(6)
+        .collect();
+    let founder = 3000 * TOKEN;
+    // 1,000 tokens in three wallets: a base unit of remainder to the first.
+    let community = 1000 * TOKEN / 3;
+    assert_eq!(3 * community + 1, 1000 * TOKEN);
+    assert_eq!(
+        genesis,
+        vec![
+            ("founders-0".into(), founder),
+            ("founders-1".into(), founder),
+            ("founders-2".into(), founder),
+            ("community-0".into(), community + 1),
+            ("community-1".into(), community),
+            ("community-2".into(), community),
+        ]
+    );
+    let owners = sys.governance.as_ref().unwrap().owners();
+    assert_eq!(
+        &owners.names[..5],
+        &[
+            "founders-0",
+            "founders-1",
+            "founders-2",
+            "community-0",
+            "community-1"
+        ]
+    );
+    // Community wallets alternate between its two owners; operators own theirs.
+    let community_owners: Vec<u32> = owners.wallets[3..6].iter().map(|w| w.1).collect();
+    assert_eq!(community_owners, vec![3, 4, 3]);
+    assert_eq!(owners.operator_owner, (5..15).collect::<Vec<u32>>());
+    assert_eq!(owners.kinds[0], "founder");
+    assert_eq!(owners.kinds[14], "operator");
+}
+
+#[test]
+fn apathetic_owners_stay_away_and_self_interested_ones_follow_their_income() {
+    let gov = format!(
+        r#"
+governance:
+  voting_period: 10m
+  treasury_owner: founders
+  voters:
+    - {{ group: community, abstain_probability: 1.0 }}
+  others: {{ vote: self_interested, abstain_probability: 0.0 }}
+  proposals:
+    - {{ at: 15m, change: {GRAB} }}
+"#
+    );
+    let sys = run(&economy(&gov));
+    let g = sys.governance.as_ref().unwrap();
+    let owners = g.owners();
+    let kind_votes = |kind: &str| -> Vec<Choice> {
+        g.votes
+            .iter()
+            .filter(|v| owners.kinds[v.owner as usize] == kind)
+            .map(|v| v.choice)
+            .collect()
+    };
+    // The community never votes; founders (the treasury's owners) gain
+    // and vote yes; operators that earned rewards lose and vote no.
+    assert!(kind_votes("community").is_empty());
+    assert_eq!(kind_votes("founder"), vec![Choice::Yes; 3]);
+    let ops = kind_votes("operator");
+    assert!(!ops.is_empty() && ops.iter().all(|&c| c != Choice::Yes));
+    assert!(ops.contains(&Choice::No));
+    // The same scenario votes the same way every run.
+    let again = run(&economy(&gov));
+    assert_eq!(again.governance.as_ref().unwrap().votes, g.votes);
+}

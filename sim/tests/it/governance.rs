@@ -1,0 +1,126 @@
+//! Governance end to end: the shipped capture scenario shows three
+//! founders deciding a vote that moves emission to their treasury, and
+//! what it did to the network; bad governance sections are reported with
+//! their path and line.
+
+use super::economics::dict_strings;
+use super::support::*;
+use arrow_array::{BooleanArray, Float64Array, Int64Array, RecordBatch, UInt32Array};
+
+const CAPTURE: &str = "scenarios/governance-capture.yaml";
+
+/// The values of a dictionary column, row by row.
+fn labels(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let col = batch.column_by_name(name).expect("column");
+    dict_strings(col.as_ref())
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+#[test]
+fn three_founders_capture_the_vote_and_operators_leave() {
+    let out = scratch("governance-capture");
+    run_ok(CAPTURE, &out, &["--check"], &[]);
+    let p = &read_arrow(&out.join("proposals.arrow"))[0];
+    assert_eq!(p.num_rows(), 1);
+    assert_eq!(labels(p, "parameter"), vec!["economics.split"]);
+    assert_eq!(labels(p, "status"), vec!["passed"]);
+    let decided: &Int64Array = column(p, "decided_by_owners");
+    let captured: &BooleanArray = column(p, "captured");
+    assert_eq!((decided.value(0), captured.value(0)), (3, true));
+    // Turnout clears the 50% quorum, but not without every founder.
+    let yes = f64_col(p, "yes_power")[0];
+    let eligible = f64_col(p, "eligible_power")[0];
+    let turnout = f64_col(p, "turnout")[0];
+    assert!(turnout >= 0.5 && turnout - yes / 3.0 / eligible < 0.5);
+    let effective = f64_col(p, "effective_s")[0];
+    assert_eq!(effective, 9.0 * 86_400.0);
+
+    // The three founder wallets voted yes, with all their tokens.
+    let v = &read_arrow(&out.join("votes.arrow"))[0];
+    let kinds = labels(v, "owner_kind");
+    let choices = labels(v, "choice");
+    let founders: Vec<&str> = (0..v.num_rows())
+        .filter(|&i| kinds[i] == "founder")
+        .map(|i| choices[i].as_str())
+        .collect();
+    assert_eq!(founders, vec!["yes"; 3]);
+    let power: &Float64Array = column(v, "power");
+    let founder_power: f64 = (0..v.num_rows())
+        .filter(|&i| kinds[i] == "founder")
+        .map(|i| power.value(i))
+        .sum();
+    assert_eq!(founder_power, yes);
+    assert!((0..v.num_rows()).all(|i| kinds[i] != "operator" || choices[i] != "yes"));
+
+    // Operators in the network: most stay until the change, most leave after.
+    let e = &read_arrow(&out.join("epochs.arrow"))[0];
+    let t = f64_col(e, "t_s");
+    let ops: &UInt32Array = column(e, "operators_in_network");
+    let at = |s: f64| ops.value(t.iter().position(|&x| x >= s).unwrap());
+    assert!(at(effective) > 900, "{}", at(effective));
+    assert!(at(effective + 3.0 * 86_400.0) < 300);
+    // And the treasury's part of each epoch's pool went from 30% (its 20%
+    // plus the validators' 10%, there being no validators) to 70%.
+    let treasury = f64_col(e, "treasury_tokens");
+    let i = t.iter().position(|&x| x >= effective).unwrap();
+    let before = treasury[i - 1] - treasury[i - 2];
+    let after = treasury[i + 1] - treasury[i];
+    let ratio = after / before;
+    assert!(
+        (ratio / (0.7 / 0.3) - 1.0).abs() < 0.05,
+        "{before} → {after}"
+    );
+}
+
+#[test]
+fn bad_governance_sections_are_reported_with_path_and_line() {
+    let base = std::fs::read_to_string(repo().join(CAPTURE)).unwrap();
+    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+        (
+            "gov-unknown-group",
+            "{ group: investors,",
+            "{ group: investers,",
+            "governance.voters[1].group",
+            "group: investers",
+            "unknown group `investers`",
+        ),
+        (
+            "gov-owners-over-wallets",
+            "wallets: 5, owners: 5",
+            "wallets: 5, owners: 6",
+            "economics.genesis.holders[1].owners",
+            "owners: 6",
+            "expected 1 to 5 owners",
+        ),
+        (
+            "gov-threshold-one",
+            "  threshold: 0.5",
+            "  threshold: 1",
+            "governance.threshold",
+            "threshold: 1",
+            "expected a value below 1",
+        ),
+        (
+            "gov-bad-split",
+            "treasury: 0.6 } }",
+            "treasury: 0.7 } }",
+            "governance.proposals[0].change.split",
+            "treasury: 0.7 } }",
+            "shares must add up to 1",
+        ),
+        (
+            "gov-unknown-field",
+            "  delay: 1d",
+            "  delay: 1d\n  dealy: 1d",
+            "governance.dealy",
+            "dealy",
+            "unknown field `dealy`",
+        ),
+    ];
+    for (name, from, to, path, marker, expect) in cases {
+        assert_eq!(base.matches(from).count(), 1, "`{from}` must occur once");
+        expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
+    }
+}
