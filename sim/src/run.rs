@@ -352,6 +352,9 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
         if sink.wants("votes") {
             governance_tables::votes_table(g, &e.ledger).write_to(sink)?;
         }
+        if sink.wants("concentration") {
+            governance_tables::concentration_table(g).write_to(sink)?;
+        }
     }
     if scenario.verification.is_some() {
         if sink.wants("offences") {
@@ -395,6 +398,9 @@ fn input_files(loaded: &LoadedScenario, scenario: &crate::scenario::Scenario) ->
 /// diverged training run.
 fn warnings<L: dmlsim_models::learning::Learner>(sys: &System<L>) -> Vec<String> {
     let mut w = sys.param_errors.clone();
+    if let Some(g) = &sys.governance {
+        w.extend(g.warnings());
+    }
     if sys
         .chain
         .as_ref()

@@ -332,6 +332,29 @@ mod tests {
     }
 
     #[test]
+    fn geometric_shares_match_their_closed_forms() {
+        // Holdings r^j, j = 0..n−1, with r = 1/2 as exact integers 2^(n−1−j).
+        let n = 40u32;
+        let v: Vec<u128> = (0..n).map(|j| 1u128 << (n - 1 - j)).collect();
+        let (nf, r) = (f64::from(n), 0.5f64);
+        let sum = (1.0 - r.powi(n as i32)) / (1.0 - r);
+        // Σ j r^j = r (1 − n r^(n−1) + (n−1) r^n) / (1 − r)².
+        let t = r * (1.0 - nf * r.powi(n as i32 - 1) + (nf - 1.0) * r.powi(n as i32))
+            / (1.0 - r).powi(2);
+        let gini = (nf - 1.0) / nf - 2.0 * t / (nf * sum);
+        let hhi = (1.0 - r) * (1.0 + r.powi(n as i32)) / ((1.0 + r) * (1.0 - r.powi(n as i32)));
+        let top = |k: i32| (1.0 - r.powi(k)) / (1.0 - r.powi(n as i32));
+        let c = concentration(&v);
+        assert!((c.gini - gini).abs() < 1e-12, "{} vs {gini}", c.gini);
+        assert!((c.hhi - hhi).abs() < 1e-12, "{} vs {hhi}", c.hhi);
+        for k in [1, 3, 10] {
+            assert!((top_share(&v, k as usize) - top(k)).abs() < 1e-12);
+        }
+        // The largest holds just over half: one reaches 33%, two reach 51%.
+        assert_eq!((c.nakamoto_33, c.nakamoto_51), (1, 2));
+    }
+
+    #[test]
     fn nakamoto_is_the_fewest_holders_with_at_least_the_threshold() {
         // 1,000 equal holders: exactly 330 hold 33% and 510 hold 51% (a
         // "more than half" count gives 501, a float sum can be off by one).

@@ -225,6 +225,7 @@ impl Economy {
             operators_profitable: profitable,
             operators_participating: participating,
         });
+        self.protocol_rewards = protocol_rewards;
         self.epoch += 1;
         self.flops.iter_mut().for_each(|f| *f = 0);
         self.samples.iter_mut().for_each(|f| *f = 0);

@@ -95,6 +95,8 @@ pub struct Economy {
     /// many as its exit window needs).
     profit_history: Vec<std::collections::VecDeque<f64>>,
     epoch_reward: Vec<u128>,
+    /// The last epoch's rewards to each validator, then to the treasury.
+    protocol_rewards: Vec<u128>,
     /// Whether each operator is in the network (staked and not ejected);
     /// the world learns of changes through effects.
     in_network: Vec<bool>,
@@ -226,6 +228,7 @@ impl Economy {
             model_hash: [0; 32],
             profit_history: vec![std::collections::VecDeque::new(); ops],
             epoch_reward: vec![0; ops],
+            protocol_rewards: Vec::new(),
             in_network: in_network.clone(),
             suspended: vec![false; ops],
             empty_since: None,
@@ -252,6 +255,12 @@ impl Economy {
     /// Each operator's rewards in the last settled epoch, base units.
     pub fn last_epoch_rewards(&self) -> &[u128] {
         &self.epoch_reward
+    }
+
+    /// The last epoch's rewards to each validator, then to the treasury
+    /// (its share and every rounding remainder), base units.
+    pub fn last_epoch_protocol_rewards(&self) -> &[u128] {
+        &self.protocol_rewards
     }
 
     /// The emission the next epoch settlement will mint, base units.

@@ -5,20 +5,25 @@
 //! treasury payment at the first settlement after it).
 //!
 //! Governance acts at epoch settlements, after the economy has settled:
-//! first it pays the treasury spends that have come due, then it tallies
-//! the proposals whose voting period has ended, then it creates the
+//! first it measures how concentrated holdings, voting power and rewards
+//! are over wallets and owners; then it tallies the proposals whose voting
+//! period has ended; then it pays the treasury spends that have come due
+//! (one passed with no delay is paid at once); then it creates the
 //! proposals whose time has come. A proposal's votes are cast when it is
 //! created, with each wallet's tokens (balance + stake) at that moment as
 //! its power; each owner decides once for all its wallets.
 //!
 //! - `plan`: owners, behaviours and proposals as ids and base units;
+//! - [`concentration`]: holdings, votes and rewards over wallets and owners;
 //! - `estimate`: the self-interested voter's income estimate;
 //! - `records`: the proposals' and votes' rows.
 
+pub mod concentration;
 mod estimate;
 pub mod plan;
 pub mod records;
 
+pub use concentration::ConcentrationRecord;
 pub use estimate::IncomeBasis;
 pub use plan::{Behaviour, GovernancePlan, Owners, PlannedProposal, ProposalChange};
 pub use records::{ProposalRecord, VoteRecord};
@@ -30,8 +35,9 @@ use crate::scenario::VoteBehaviour;
 use crate::system::Effect;
 use dmlsim_models::econ::as_tokens;
 use dmlsim_models::econ::governance::{Ballot, Choice, Tally};
+use dmlsim_models::econ::ledger::AccountId;
 use dmlsim_models::econ::split::PPM;
-use dmlsim_models::rng::{counter_uniform, stream_key};
+use dmlsim_models::rng::{counter_uniform, purpose_hash, stream_key};
 
 /// A proposal whose votes are cast and whose tally is still to come.
 struct Open {
@@ -47,12 +53,15 @@ pub struct Governance {
     /// Planned proposals created so far.
     created: usize,
     open: Vec<Open>,
-    /// Passed treasury spends waiting for their effective time.
-    spends: Vec<(SimTime, ProposalChange)>,
+    /// Passed treasury spends waiting for their effective time: when,
+    /// proposal id, receiving account, base units.
+    spends: Vec<(SimTime, u32, AccountId, u128)>,
     /// Every proposal created, in creation order.
     pub proposals: Vec<ProposalRecord>,
     /// Every vote cast, by proposal.
     pub votes: Vec<VoteRecord>,
+    /// Concentration of holdings, votes and rewards, epoch by epoch.
+    pub concentration: Vec<ConcentrationRecord>,
 }
 
 impl Governance {
@@ -65,6 +74,7 @@ impl Governance {
             spends: Vec::new(),
             proposals: Vec::new(),
             votes: Vec::new(),
+            concentration: Vec::new(),
         }
     }
 
@@ -79,23 +89,23 @@ impl Governance {
     }
 
     /// Acts at an epoch settlement at `now` (see the module docs), with
-    /// the economy as settled and the parameters in effect.
+    /// the economy as settled and the parameters in effect. At the run's
+    /// last settlement (`closing`: the chain's last block is sealed) it
+    /// measures and tallies but pays nothing more.
     pub fn on_epoch(
         &mut self,
         now: SimTime,
         economy: &Economy,
         params: &ChainParams,
+        closing: bool,
         effects: &mut Vec<Effect>,
     ) {
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.spends)
-            .into_iter()
-            .partition(|(t, _)| *t <= now);
-        self.spends = later;
-        for (_, change) in due {
-            if let ProposalChange::TreasurySpend { to, amount, .. } = change {
-                effects.push(Effect::TreasurySpend { to, amount });
-            }
-        }
+        self.concentration.extend(concentration::measure(
+            economy,
+            &self.plan.owners,
+            self.plan.rule,
+            &self.plan.treasury_owners,
+        ));
         let mut still_open = Vec::new();
         for open in std::mem::take(&mut self.open) {
             if self.proposals[open.record].closes <= now {
@@ -105,6 +115,15 @@ impl Governance {
             }
         }
         self.open = still_open;
+        if !closing {
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.spends)
+                .into_iter()
+                .partition(|s| s.0 <= now);
+            self.spends = later;
+            for (_, _, to, amount) in due {
+                effects.push(Effect::TreasurySpend { to, amount });
+            }
+        }
         while self
             .plan
             .proposals
@@ -115,6 +134,28 @@ impl Governance {
             self.created += 1;
             self.create(now, planned, economy, params);
         }
+    }
+
+    /// What the run ended before doing: proposals never created, treasury
+    /// spends passed but not yet paid.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w: Vec<String> = self.plan.proposals[self.created..]
+            .iter()
+            .map(|p| {
+                format!(
+                    "a governance proposal scheduled at {} s was never created: the run's last epoch settled before it",
+                    p.at.as_secs_f64()
+                )
+            })
+            .collect();
+        for (effective, id, _, amount) in &self.spends {
+            w.push(format!(
+                "proposal {id}'s treasury spend of {} tokens, effective at {} s, was not paid: the run ended first",
+                as_tokens(*amount),
+                effective.as_secs_f64()
+            ));
+        }
+        w
     }
 
     /// Tallies an open proposal and, if it passed, schedules its change.
@@ -137,7 +178,9 @@ impl Governance {
                 from: effective,
                 change,
             }),
-            spend @ ProposalChange::TreasurySpend { .. } => self.spends.push((effective, spend)),
+            ProposalChange::TreasurySpend { to, amount, .. } => {
+                self.spends.push((effective, record.id, to, amount))
+            }
         }
     }
 
@@ -231,7 +274,7 @@ impl Governance {
             .map(|o| {
                 let b = self.plan.behaviour[o];
                 if b.abstain_probability > 0.0
-                    && counter_uniform(key, o as u64) < b.abstain_probability
+                    && counter_uniform(key, purpose_hash(&owners.names[o])) < b.abstain_probability
                 {
                     return None;
                 }

@@ -298,3 +298,125 @@ governance:
     let again = run(&economy(&gov));
     assert_eq!(again.governance.as_ref().unwrap().votes, g.votes);
 }
+
+#[test]
+fn concentration_counts_wallets_owners_and_the_treasury_as_its_owners_hold_it() {
+    use dmlsim_models::econ::metrics::concentration;
+    let sys = run(&economy(&one_proposal("yes", GRAB)));
+    let g = sys.governance.as_ref().unwrap();
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let ledger = &e.ledger;
+    // Ten rows per settled epoch (the last settles at the horizon).
+    assert_eq!(g.concentration.len(), 10 * e.epochs.len());
+    let last: Vec<_> = g.concentration[g.concentration.len() - 10..].to_vec();
+    let find = |measure: &str, over: &str, with: bool| {
+        last.iter()
+            .find(|r| r.measure == measure && r.over == over && r.with_protocol == with)
+            .unwrap()
+    };
+    // 3 founder + 3 community + 10 operator wallets; 3 + 2 + 10 owners.
+    assert_eq!(find("holdings", "wallets", false).entities, 16);
+    assert_eq!(find("holdings", "owners", false).entities, 15);
+    // By hand: each owner's balance + stake + unbonding, with the treasury
+    // shared by the three founders (remainder to the first).
+    let held = |a: u32| ledger.balance(a) + ledger.stake(a) + ledger.unbonding(a);
+    let owners = g.owners();
+    let mut by_owner = vec![0u128; owners.names.len()];
+    for &(a, o) in &owners.wallets {
+        by_owner[o as usize] += held(a);
+    }
+    let treasury = held(e.treasury());
+    for (i, share) in by_owner.iter_mut().take(3).enumerate() {
+        *share += treasury / 3 + if i == 0 { treasury % 3 } else { 0 };
+    }
+    let row = find("holdings", "owners", true);
+    assert_eq!(row.c, concentration(&by_owner));
+    assert_eq!(row.total, by_owner.iter().sum::<u128>());
+    // Without the protocol, wallets and owners hold the same total.
+    assert_eq!(
+        find("holdings", "wallets", false).total,
+        find("holdings", "owners", false).total
+    );
+    // Rewards of the epoch: the operators', plus the treasury's part.
+    let ops: u128 = e.last_epoch_rewards().iter().sum();
+    assert_eq!(find("rewards", "owners", false).total, ops);
+    let protocol: u128 = e.last_epoch_protocol_rewards().iter().sum();
+    assert_eq!(find("rewards", "wallets", true).total, ops + protocol);
+}
+
+#[test]
+fn quadratic_voting_power_sums_square_roots_wallet_by_wallet() {
+    let gov =
+        one_proposal("yes", GRAB).replace("  quorum: 0.5", "  quorum: 0.5\n  rule: quadratic");
+    let sys = run(&economy(&gov));
+    let g = sys.governance.as_ref().unwrap();
+    let ledger = &sys.chain.as_ref().unwrap().economy.ledger;
+    // Community owner 3 holds wallets 0 and 2 of its group (333.33…
+    // tokens each, plus a base unit): its power is the sum of their square
+    // roots, as cast on the proposal.
+    let tokens = |w: usize| {
+        let a = g.owners().wallets[w].0;
+        dmlsim_models::econ::as_tokens(ledger.balance(a) + ledger.stake(a))
+    };
+    let want = tokens(3).sqrt() + tokens(5).sqrt();
+    assert!((want - 2.0 * (1000.0f64 / 3.0).sqrt()).abs() < 1e-9);
+    let cast: f64 = g
+        .votes
+        .iter()
+        .filter(|v| v.owner == 3)
+        .map(|v| v.power)
+        .sum();
+    assert!((cast - want).abs() < 1e-9, "{cast} vs {want}");
+    // The last epoch's voting power over owners: every wallet's square
+    // root, in 10^-18 votes, summed by owner.
+    let row = g.concentration[g.concentration.len() - 10..]
+        .iter()
+        .find(|r| r.measure == "voting_power" && r.over == "owners")
+        .unwrap();
+    let owners = g.owners();
+    let mut by_owner = vec![0u128; owners.names.len()];
+    for (w, &(_, o)) in owners.wallets.iter().enumerate() {
+        by_owner[o as usize] += (tokens(w).sqrt() * TOKEN as f64).round() as u128;
+    }
+    assert_eq!(
+        row.c,
+        dmlsim_models::econ::metrics::concentration(&by_owner)
+    );
+    assert_eq!(row.total, by_owner.iter().sum::<u128>());
+}
+
+#[test]
+fn a_spend_with_no_delay_is_paid_at_its_tally_and_one_due_after_the_end_is_reported() {
+    let now = one_proposal("yes", "{ treasury_spend: { tokens: 5, to: founders } }")
+        .replace("delay: 10m", "delay: 0s");
+    let sys = run(&economy(&now));
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let paid: Vec<u64> = e
+        .ledger
+        .entries()
+        .iter()
+        .filter(|x| x.memo == "treasury spend")
+        .map(|x| x.t_ns)
+        .collect();
+    assert_eq!(paid, vec![minutes(30).nanos()]);
+    assert_eq!(
+        sys.governance.as_ref().unwrap().proposals[0].effective,
+        Some(minutes(30))
+    );
+    // Effective after the horizon: passed, never paid, and said so.
+    let late = one_proposal("yes", "{ treasury_spend: { tokens: 5, to: founders } }")
+        .replace("delay: 10m", "delay: 5h")
+        .replace("at: 15m", "at: 95m");
+    let sys = run(&economy(&late));
+    let g = sys.governance.as_ref().unwrap();
+    assert_eq!(g.proposals[0].passed, Some(true));
+    let w = g.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("was not paid: the run ended first"));
+    // A proposal scheduled after the last settlement is reported too.
+    let never = one_proposal("yes", GRAB).replace("at: 15m", "at: 5h");
+    let sys = run(&economy(&never));
+    let g = sys.governance.as_ref().unwrap();
+    assert!(g.proposals.is_empty());
+    assert!(g.warnings()[0].contains("was never created"));
+}

@@ -120,3 +120,51 @@ pub fn votes_table(g: &Governance, ledger: &Ledger) -> Table {
         )
         .col("choice", "", dictionary(v.iter().map(|x| x.choice.label())))
 }
+
+/// `concentration.arrow`: per settled epoch, how concentrated holdings,
+/// voting power and the epoch's rewards are, over wallets and owners,
+/// with and without the treasury and validators.
+pub fn concentration_table(g: &Governance) -> Table {
+    let c = &g.concentration;
+    let f64s = |f: fn(&crate::governance::ConcentrationRecord) -> f64| {
+        Column::F64(c.iter().map(f).collect())
+    };
+    let u32s = |f: fn(&crate::governance::ConcentrationRecord) -> u32| {
+        Column::U32(c.iter().map(f).collect())
+    };
+    Table::new("concentration")
+        .col(
+            "epoch",
+            "",
+            Column::U64(c.iter().map(|x| x.epoch).collect()),
+        )
+        .col("t_s", "s", f64s(|x| x.t.as_secs_f64()))
+        .col("measure", "", dictionary(c.iter().map(|x| x.measure)))
+        .col("over", "", dictionary(c.iter().map(|x| x.over)))
+        .col(
+            "with_protocol",
+            "",
+            Column::Bool(c.iter().map(|x| x.with_protocol).collect()),
+        )
+        .col("entities", "wallets or owners", u32s(|x| x.entities))
+        .col(
+            "total",
+            "tokens or votes",
+            f64s(|x| dmlsim_models::econ::as_tokens(x.total)),
+        )
+        .col("gini", "", f64s(|x| x.c.gini))
+        .col(
+            "nakamoto_33",
+            "wallets or owners",
+            u32s(|x| x.c.nakamoto_33),
+        )
+        .col(
+            "nakamoto_51",
+            "wallets or owners",
+            u32s(|x| x.c.nakamoto_51),
+        )
+        .col("hhi", "", f64s(|x| x.c.hhi))
+        .col("top1_share", "fraction", f64s(|x| x.top[0]))
+        .col("top3_share", "fraction", f64s(|x| x.top[1]))
+        .col("top10_share", "fraction", f64s(|x| x.top[2]))
+}

@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every table a run can write, in the order they are documented.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "rounds",
     "nodes",
     "transfers",
@@ -26,6 +26,7 @@ pub const TABLES: [&str; 12] = [
     "behaviours",
     "proposals",
     "votes",
+    "concentration",
 ];
 
 /// Receives a run's records, a batch of rows of one table at a time. A
@@ -437,7 +438,7 @@ mod tests {
         assert!(TableSet::all().contains("ledger"));
         assert_eq!(
             TableSet::parse("rounds,ledgr").unwrap_err(),
-            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes"
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes, concentration"
         );
         assert!(TableSet::parse(" , ").is_err());
     }

@@ -43,7 +43,9 @@ pub struct GovernanceSpec {
     /// How owners of groups not listed in `voters` vote.
     #[serde(default)]
     pub others: VoteSpec,
-    /// Proposals, each created at its time.
+    /// Proposals, each created at its time (none: governance only
+    /// measures concentration, `concentration.arrow`).
+    #[serde(default)]
     pub proposals: Vec<ProposalSpec>,
 }
 

@@ -448,6 +448,32 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     c.problems
 }
 
+/// The first wallet name of the last group in `groups` that another
+/// account would also have: a wallet of an earlier group, or a protocol
+/// account (treasury, pool, job owner, operators, validators).
+fn wallet_name_clash(groups: &[super::HolderSpec]) -> Option<String> {
+    let (last, earlier) = groups.split_last()?;
+    let names = |h: &super::HolderSpec| -> Vec<String> {
+        match h.wallets {
+            0 | 1 => vec![h.name.clone()],
+            n => (0..n.min(MAX_GROUP_WALLETS))
+                .map(|w| format!("{}-{w}", h.name))
+                .collect(),
+        }
+    };
+    let taken: BTreeSet<String> = earlier.iter().flat_map(names).collect();
+    let reserved = |n: &str| {
+        ["treasury", "reward-pool", "job-owner"].contains(&n)
+            || ["operator-", "validator-"].iter().any(|p| {
+                n.strip_prefix(p)
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
+    names(last)
+        .into_iter()
+        .find(|n| taken.contains(n) || reserved(n))
+}
+
 /// Most wallets one genesis group may be split across.
 const MAX_GROUP_WALLETS: u32 = 1_000_000;
 
@@ -478,6 +504,12 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
         return;
     };
     let groups: BTreeSet<&str> = e.genesis.holders.iter().map(|h| h.name.as_str()).collect();
+    if let Some(i) = e.genesis.holders.iter().position(|h| h.name == "operators") {
+        c.err(
+            format!("economics.genesis.holders[{i}].name"),
+            "`operators` stands for every operator in `governance`: name the group otherwise",
+        );
+    }
     let mut with_operators = groups.clone();
     with_operators.insert("operators");
     let group = |c: &mut Checker, path: String, name: &str, allowed: &BTreeSet<&str>| {
@@ -536,12 +568,8 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
         false,
         1.0,
     );
-    if g.proposals.is_empty() {
-        c.err("governance.proposals", "expected at least one proposal");
-    }
-    let tok = |c: &mut Checker, path: &str, v: f64| {
-        c.num(path, v, 0.0, false, dmlsim_models::econ::MAX_SUPPLY_TOKENS)
-    };
+    // The same ranges as the `economics` fields they change.
+    let tok = |c: &mut Checker, path: &str, v: f64| c.num(path, v, 0.0, false, 1e20);
     for (i, p) in g.proposals.iter().enumerate() {
         let path = format!("governance.proposals[{i}]");
         if let Some(by) = &p.by {
@@ -551,7 +579,7 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
         match &p.change {
             super::ChangeSpec::Split(sp) => check_split(c, &format!("{change}.split"), sp),
             super::ChangeSpec::TokensPerPflop(v) => {
-                c.num(&format!("{change}.tokens_per_pflop"), *v, 0.0, false, 1e12)
+                c.num(&format!("{change}.tokens_per_pflop"), *v, 0.0, false, 1e15)
             }
             super::ChangeSpec::BurnFraction(v) => {
                 c.num(&format!("{change}.burn_fraction"), *v, 0.0, false, 1.0)
@@ -1133,6 +1161,12 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
                     "expected 1 to {MAX_GROUP_WALLETS} wallets, found {}",
                     h.wallets
                 ),
+            );
+        }
+        if let Some(clash) = wallet_name_clash(&e.genesis.holders[..=i]) {
+            c.err(
+                format!("economics.genesis.holders[{i}].name"),
+                format!("its wallet `{clash}` would share an account name with another account (the protocol's are `treasury`, `reward-pool`, `job-owner`, `operator-N` and `validator-N`)"),
             );
         }
         if h.owners == 0 || h.owners > h.wallets.max(1) {

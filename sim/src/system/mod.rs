@@ -230,7 +230,8 @@ impl<L: Learner> System<L> {
                 }
                 if let (Some(gov), Some(chain)) = (self.governance.as_mut(), self.chain.as_ref()) {
                     let params = self.params.chain_at(now);
-                    gov.on_epoch(now, &chain.economy, params, &mut self.effects);
+                    let closing = step != ChainStep::EpochSettled;
+                    gov.on_epoch(now, &chain.economy, params, closing, &mut self.effects);
                 }
                 self.apply_effects(now);
                 if matches!(step, ChainStep::Finished | ChainStep::Collapsed) {

@@ -72,6 +72,21 @@ fn three_founders_capture_the_vote_and_operators_leave() {
         (ratio / (0.7 / 0.3) - 1.0).abs() < 0.05,
         "{before} → {after}"
     );
+
+    // Counting the treasury as its three owners' holdings, the top three
+    // owners' share falls while rewards spread, then climbs after the change.
+    let c = &read_arrow(&out.join("concentration.arrow"))[0];
+    let (measure, over) = (labels(c, "measure"), labels(c, "over"));
+    let with: &BooleanArray = column(c, "with_protocol");
+    let (ct, top3) = (f64_col(c, "t_s"), f64_col(c, "top3_share"));
+    let series: Vec<(f64, f64)> = (0..c.num_rows())
+        .filter(|&i| measure[i] == "holdings" && over[i] == "owners" && with.value(i))
+        .map(|i| (ct[i], top3[i]))
+        .collect();
+    assert_eq!(series.len(), t.len());
+    let share_at = |s: f64| series.iter().find(|x| x.0 >= s).unwrap().1;
+    assert!(share_at(effective) < share_at(0.0));
+    assert!(series.last().unwrap().1 > share_at(effective) + 0.03);
 }
 
 #[test]
@@ -109,6 +124,22 @@ fn bad_governance_sections_are_reported_with_path_and_line() {
             "governance.proposals[0].change.split",
             "treasury: 0.7 } }",
             "shares must add up to 1",
+        ),
+        (
+            "gov-wallet-name-clash",
+            "{ name: investors, tokens: 250000, wallets: 5,",
+            "{ name: founders-1, tokens: 250000, wallets: 1,",
+            "economics.genesis.holders[1].name",
+            "name: founders-1",
+            "its wallet `founders-1` would share an account name",
+        ),
+        (
+            "gov-group-named-operators",
+            "{ name: investors, tokens: 250000,",
+            "{ name: operators, tokens: 250000,",
+            "economics.genesis.holders[1].name",
+            "name: operators",
+            "`operators` stands for every operator",
         ),
         (
             "gov-unknown-field",
