@@ -531,6 +531,10 @@ pub fn simulate(
     let stopped_by = stopped_by(&sys, ending);
     let mut summary = Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy));
     summary.network_collapsed = stopped_by == "no_operators";
+    summary.governance = sys
+        .governance
+        .as_ref()
+        .map(crate::output::summary::GovernanceSummary::of);
     if let (Some(_), Some(chain)) = (&scenario.verification, sys.chain.as_ref()) {
         summary.verification = Some(crate::output::summary::VerificationSummary::of(
             &econ_tables::behaviour_stats(&chain.economy, &sys.nodes),

@@ -21,7 +21,7 @@ struct Figure {
     render: fn(&Path) -> Result<String, String>,
 }
 
-const FIGURES: [Figure; 3] = [
+const FIGURES: [Figure; 5] = [
     Figure {
         name: "digits-partition",
         doc: "docs/learning.md",
@@ -36,6 +36,16 @@ const FIGURES: [Figure; 3] = [
         name: "reward-curves-budget",
         doc: "docs/economics.md",
         render: reward_curves,
+    },
+    Figure {
+        name: "capture-variants",
+        doc: "docs/governance.md",
+        render: capture_variants,
+    },
+    Figure {
+        name: "capture-by-rule",
+        doc: "docs/governance.md",
+        render: capture_by_rule,
     },
 ];
 
@@ -221,6 +231,89 @@ fn reward_curves(dir: &Path) -> Result<String, String> {
             grouped(left.iter().sum()),
             usd(p50[last], 3),
             usd(p10[last], 3)
+        ));
+    }
+    Ok(t)
+}
+
+/// A run's only proposal: a column's value.
+fn proposal(d: &RunData, col: &str) -> Result<Val, String> {
+    column(d, "proposals", col)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no proposal".to_string())
+}
+
+/// Operators in the network at the last settlement.
+fn final_operators(d: &RunData) -> Result<f64, String> {
+    let ops = column(d, "epochs", "operators_in_network")?;
+    ops.last().map(num).ok_or_else(|| "no epoch settled".into())
+}
+
+/// The capture vote under each rule, with the founders' tokens in 3 or
+/// 300 wallets.
+fn capture_variants(dir: &Path) -> Result<String, String> {
+    let mut t = String::from(
+        "| rule | founder wallets | yes | no | abstain | turnout | outcome | decided by (owners) | operators at the end |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for (cell, d) in runs(dir)? {
+        let text = |c: &str| -> Result<String, String> {
+            Ok(match proposal(&d, c)? {
+                Val::Str(s) => s,
+                Val::Num(x) => format!("{x}"),
+                _ => "—".into(),
+            })
+        };
+        let power = |c: &str| -> Result<String, String> { Ok(grouped(num(&proposal(&d, c)?))) };
+        t.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.1}% | {} | {} | {} |\n",
+            cell[0],
+            cell[1],
+            power("yes_power")?,
+            power("no_power")?,
+            power("abstain_power")?,
+            100.0 * num(&proposal(&d, "turnout")?),
+            text("status")?,
+            text("decided_by_owners")?,
+            grouped(final_operators(&d)?)
+        ));
+    }
+    Ok(t)
+}
+
+/// Per founders' share and rule: in how many replicates the proposal
+/// passed and was captured, mean turnout, operators left at the end.
+fn capture_by_rule(dir: &Path) -> Result<String, String> {
+    let mut t = String::from(
+        "| founders' tokens | share | rule | passed | captured | mean turnout | operators at the end (mean) |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let runs = runs(dir)?;
+    let mut cells: Vec<Vec<String>> = runs.iter().map(|(c, _)| c.clone()).collect();
+    cells.dedup();
+    for cell in cells {
+        let reps: Vec<&RunData> = runs
+            .iter()
+            .filter(|(c, _)| *c == cell)
+            .map(|(_, d)| d)
+            .collect();
+        let (mut passed, mut captured, mut turnout, mut ops) = (0, 0, 0.0, 0.0);
+        for d in &reps {
+            passed += usize::from(proposal(d, "passed")? == Val::Bool(true));
+            captured += usize::from(proposal(d, "captured")? == Val::Bool(true));
+            turnout += num(&proposal(d, "turnout")?);
+            ops += final_operators(d)?;
+        }
+        let n = reps.len() as f64;
+        let tokens: f64 = cell[0].parse().map_err(|_| "tokens is not a number")?;
+        t.push_str(&format!(
+            "| {} | {:.0}% | {} | {passed} of {} | {captured} of {} | {:.1}% | {} |\n",
+            grouped(tokens),
+            100.0 * tokens / (tokens + 600_000.0),
+            cell[1],
+            reps.len(),
+            reps.len(),
+            100.0 * turnout / n,
+            grouped(ops / n)
         ));
     }
     Ok(t)

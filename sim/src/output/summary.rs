@@ -25,6 +25,78 @@ pub struct Summary {
     /// cheating paid (as behaviours.arrow).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationSummary>,
+    /// With governance: its votes and how concentrated power ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub governance: Option<GovernanceSummary>,
+}
+
+/// Headline figures of governance (proposals.arrow, concentration.arrow).
+#[derive(Clone, Debug, Serialize)]
+pub struct GovernanceSummary {
+    /// Proposals created.
+    pub proposals: u32,
+    /// Proposals tallied.
+    pub decided: u32,
+    /// Proposals that passed.
+    pub passed: u32,
+    /// Tallied proposals decided by no more than `captured_at_most` owners.
+    pub captured: u32,
+    /// `passed / decided` (null before any tally).
+    pub passed_share: Option<f64>,
+    /// `captured / decided` (null before any tally).
+    pub captured_share: Option<f64>,
+    /// The fewest owners that decided any proposal.
+    pub min_decided_by_owners: Option<u32>,
+    /// Mean turnout of the tallied proposals.
+    pub mean_turnout: Option<f64>,
+    /// At the last settlement, over owners, the treasury counted as its
+    /// owners': Nakamoto coefficient (51%) of holdings.
+    pub final_owner_nakamoto_51: Option<u32>,
+    /// The same: Gini of holdings.
+    pub final_owner_gini: Option<f64>,
+    /// At the last settlement: Nakamoto coefficient (51%) of voting power over owners.
+    pub final_voting_nakamoto_51: Option<u32>,
+    /// At the last settlement: the ten largest owners' share of voting power.
+    pub final_voting_top10_share: Option<f64>,
+}
+
+impl GovernanceSummary {
+    /// The summary of a run's governance.
+    pub fn of(g: &crate::governance::Governance) -> GovernanceSummary {
+        let decided: Vec<_> = g.proposals.iter().filter(|p| p.passed.is_some()).collect();
+        let n = decided.len() as u32;
+        let passed = decided.iter().filter(|p| p.passed == Some(true)).count() as u32;
+        let captured = decided.iter().filter(|p| p.captured).count() as u32;
+        let share = |k: u32| (n > 0).then(|| f64::from(k) / f64::from(n));
+        let last = |measure: &str, with: bool| {
+            g.concentration
+                .iter()
+                .rev()
+                .find(|r| r.measure == measure && r.over == "owners" && r.with_protocol == with)
+        };
+        let holdings = last("holdings", true);
+        let votes = last("voting_power", false);
+        GovernanceSummary {
+            proposals: g.proposals.len() as u32,
+            decided: n,
+            passed,
+            captured,
+            passed_share: share(passed),
+            captured_share: share(captured),
+            min_decided_by_owners: decided.iter().filter_map(|p| p.decided_by).min(),
+            mean_turnout: (n > 0).then(|| {
+                decided
+                    .iter()
+                    .map(|p| p.tally.turnout(p.eligible))
+                    .sum::<f64>()
+                    / f64::from(n)
+            }),
+            final_owner_nakamoto_51: holdings.map(|r| r.c.nakamoto_51),
+            final_owner_gini: holdings.map(|r| r.c.gini),
+            final_voting_nakamoto_51: votes.map(|r| r.c.nakamoto_51),
+            final_voting_top10_share: votes.map(|r| r.top[2]),
+        }
+    }
 }
 
 /// Whether cheating paid, per behaviour class.
@@ -297,6 +369,7 @@ impl Summary {
         Summary {
             network_collapsed: false,
             verification: None,
+            governance: None,
             rows: BTreeMap::new(),
             rounds,
             economy: e.map(|e| {

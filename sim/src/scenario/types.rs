@@ -116,6 +116,9 @@ pub struct SeedsSpec {
     /// Verification draws (which updates are checked, by which validator).
     #[serde(default)]
     pub verification: Option<u64>,
+    /// Governance draws (which owners stay away from a vote).
+    #[serde(default)]
+    pub governance: Option<u64>,
 }
 
 /// The seed of each group of random streams of a run, resolved.
@@ -131,6 +134,8 @@ pub struct Seeds {
     pub price: u64,
     /// Verification draws.
     pub verification: u64,
+    /// Governance draws.
+    pub governance: u64,
 }
 
 impl Scenario {
@@ -144,6 +149,7 @@ impl Scenario {
             training: or(s.training),
             price: or(s.price),
             verification: or(s.verification),
+            governance: or(s.governance),
         }
     }
 }

@@ -236,7 +236,14 @@ fn runs_batch(
         rows.iter()
             .map(|r| run_field(r, "seed").and_then(|v| v.as_u64())),
     )));
-    for group in ["world", "selection", "training", "price", "verification"] {
+    for group in [
+        "world",
+        "selection",
+        "training",
+        "price",
+        "verification",
+        "governance",
+    ] {
         fields.push(Field::new(format!("seeds.{group}"), DataType::UInt64, true));
         arrays.push(Arc::new(UInt64Array::from_iter(rows.iter().map(|r| {
             run_field(r, "seeds").and_then(|v| v.get(group)?.as_u64())

@@ -179,6 +179,7 @@ impl Sweep {
                                     SeedGroup::Training => seeds.training,
                                     SeedGroup::Price => seeds.price,
                                     SeedGroup::Verification => seeds.verification,
+                                    SeedGroup::Governance => seeds.governance,
                                 };
                                 run.push(Override::new(&format!("seeds.{}", g.name()), plus(s)));
                             }

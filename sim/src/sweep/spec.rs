@@ -110,6 +110,8 @@ pub enum SeedGroup {
     Price,
     /// Verification draws.
     Verification,
+    /// Governance draws (apathy).
+    Governance,
 }
 
 impl SeedGroup {
@@ -121,6 +123,7 @@ impl SeedGroup {
             SeedGroup::Training => "training",
             SeedGroup::Price => "price",
             SeedGroup::Verification => "verification",
+            SeedGroup::Governance => "governance",
         }
     }
 }

@@ -101,7 +101,7 @@ pub fn build(
         (Some(spec), Some(chain)) => Some(Governance::new(lower::governance(
             spec,
             &chain.economy,
-            s.seed,
+            seeds.governance,
         ))),
         _ => None,
     };

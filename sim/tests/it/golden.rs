@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Scenarios whose tables are pinned: every shipped scenario plus the
 /// small bench scenarios (traced, so `transfers.arrow` is pinned too).
-const PINNED: [&str; 11] = [
+const PINNED: [&str; 12] = [
     "scenarios/quickstart.yaml",
     "scenarios/global-10k.yaml",
     "scenarios/digits-iid.yaml",
@@ -22,6 +22,7 @@ const PINNED: [&str; 11] = [
     "scenarios/free-riders.yaml",
     "scenarios/collusion.yaml",
     "scenarios/governance-capture.yaml",
+    "scenarios/governance-wide.yaml",
     "benches/digits-1000.yaml",
 ];
 

@@ -155,3 +155,40 @@ fn bad_governance_sections_are_reported_with_path_and_line() {
         expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
     }
 }
+
+#[test]
+fn a_sybil_split_gains_the_square_root_of_its_wallets_under_quadratic_voting() {
+    const WIDE: &str = "scenarios/governance-wide.yaml";
+    let split = run_with_sets(WIDE, "governance-wide", &[]);
+    let single = run_with_sets(
+        WIDE,
+        "governance-wide-single",
+        &["economics.genesis.holders[2].wallets=1"],
+    );
+    let weighted = run_with_sets(
+        WIDE,
+        "governance-wide-weighted",
+        &["governance.rule=token_weighted"],
+    );
+    let proposal = |out: &std::path::Path| read_arrow(&out.join("proposals.arrow"))[0].clone();
+    let (a, b, c) = (proposal(&split), proposal(&single), proposal(&weighted));
+    // 400 wallets of 375 tokens against one of 150,000: √400 = 20 times the votes.
+    let (yes_split, yes_single) = (f64_col(&a, "yes_power")[0], f64_col(&b, "yes_power")[0]);
+    assert!((yes_single - 150_000f64.sqrt()).abs() < 1e-9);
+    assert!(
+        (yes_split / yes_single - 20.0).abs() < 1e-9,
+        "{yes_split} / {yes_single}"
+    );
+    // The opposition is the same in both runs (the same owners stay away).
+    assert_eq!(f64_col(&a, "no_power"), f64_col(&b, "no_power"));
+    // Split, the raid passes and one owner decided it; whole, or counted
+    // token by token, it fails.
+    assert_eq!(labels(&a, "status"), vec!["passed"]);
+    let decided: &Int64Array = column(&a, "decided_by_owners");
+    assert_eq!(decided.value(0), 1);
+    assert_eq!(labels(&b, "status"), vec!["failed"]);
+    assert_eq!(labels(&c, "status"), vec!["failed"]);
+    let summary = &run_json(&split)["summary"]["governance"];
+    assert_eq!(summary["captured"], 1);
+    assert_eq!(summary["passed_share"], 1.0);
+}
