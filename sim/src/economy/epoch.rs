@@ -21,6 +21,7 @@ impl Economy {
         effects: &mut Vec<Effect>,
     ) -> Result<(), LedgerError> {
         self.ledger.set_time(t.nanos());
+        self.release_vested(t)?;
         self.refresh_price(t);
         self.amortize(t, nodes);
         self.epoch_reward.iter_mut().for_each(|r| *r = 0);

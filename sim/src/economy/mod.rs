@@ -43,6 +43,8 @@ pub struct Economy {
     pub operator_account: Vec<AccountId>,
     /// Genesis wallets, group by group (see `plan.genesis.holders`).
     pub holders: Vec<AccountId>,
+    /// Genesis groups whose tokens vest, with what each wallet has received.
+    vesting: Vec<VestingGroup>,
     epoch: u64,
     /// Claimed work per node this epoch, FLOPs.
     flops: Vec<u128>,
@@ -124,6 +126,22 @@ pub struct Economy {
     pub operator_epoch_counts: (u64, u64),
 }
 
+/// A genesis group's tokens locked in escrow and released on a schedule.
+#[derive(Clone, Debug)]
+struct VestingGroup {
+    escrow: AccountId,
+    schedule: plan::Vesting,
+    wallets: Vec<Locked>,
+}
+
+/// One wallet's locked tokens.
+#[derive(Clone, Debug)]
+struct Locked {
+    wallet: AccountId,
+    total: u128,
+    released: u128,
+}
+
 /// The effect of an operator entering or leaving the network.
 fn membership(op: usize, active: bool) -> Effect {
     Effect::SetOperatorActive {
@@ -147,11 +165,31 @@ impl Economy {
         let pool = ledger.open("reward-pool");
         let job_owner = ledger.open("job-owner");
         let mut holders = Vec::new();
+        let mut vesting = Vec::new();
         for group in &plan.genesis.holders {
+            let mut locked = Vec::new();
             for (w, tokens) in group.wallet_tokens().into_iter().enumerate() {
                 let a = ledger.open(group.member_name(w as u32, group.wallets));
-                ledger.mint(a, tokens, "genesis")?;
+                if group.vesting.is_some() {
+                    locked.push(Locked {
+                        wallet: a,
+                        total: tokens,
+                        released: 0,
+                    });
+                } else {
+                    ledger.mint(a, tokens, "genesis")?;
+                }
                 holders.push(a);
+            }
+            if let Some(schedule) = group.vesting {
+                // Locked in an escrow account of the group's until released.
+                let escrow = ledger.open(group.escrow_name());
+                ledger.mint(escrow, group.tokens, "genesis")?;
+                vesting.push(VestingGroup {
+                    escrow,
+                    schedule,
+                    wallets: locked,
+                });
             }
         }
         ledger.mint(job_owner, plan.genesis.job_owner, "genesis")?;
@@ -199,6 +237,7 @@ impl Economy {
             job_owner,
             operator_account,
             holders,
+            vesting,
             epoch: 0,
             flops: vec![0; n],
             samples: vec![0; n],
@@ -266,6 +305,27 @@ impl Economy {
     /// The emission the next epoch settlement will mint, base units.
     pub fn next_emission(&self) -> u128 {
         self.plan.curve.emission(self.epoch)
+    }
+
+    /// Releases what has vested by `t` from each escrow to its wallets
+    /// (an entry per wallet that receives anything).
+    fn release_vested(&mut self, t: SimTime) -> Result<(), LedgerError> {
+        for g in &mut self.vesting {
+            for w in &mut g.wallets {
+                let due = g.schedule.vested(w.total, t) - w.released;
+                if due > 0 {
+                    self.ledger.transfer(
+                        dmlsim_models::econ::ledger::EntryKind::Transfer,
+                        g.escrow,
+                        w.wallet,
+                        due,
+                        "vesting",
+                    )?;
+                    w.released += due;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Pays `amount` out of the treasury to `to` (a governance decision),

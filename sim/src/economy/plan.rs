@@ -62,9 +62,43 @@ pub struct HolderGroup {
     pub owners: u32,
     /// What kind of owners, for the tables.
     pub kind: &'static str,
+    /// When the group's tokens are released, if they are locked at genesis.
+    pub vesting: Option<Vesting>,
+}
+
+/// A vesting schedule: nothing before `cliff`, then `duration`'s elapsed
+/// share (floor-rounded to the base unit), everything from `duration` on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Vesting {
+    /// From genesis to the first release.
+    pub cliff: SimTime,
+    /// From genesis to the last release (> 0, ≥ cliff).
+    pub duration: SimTime,
+}
+
+impl Vesting {
+    /// How much of `total` has vested at `t`, base units.
+    pub fn vested(&self, total: u128, t: SimTime) -> u128 {
+        if t < self.cliff {
+            0
+        } else if t >= self.duration {
+            total
+        } else {
+            dmlsim_models::econ::split::mul_div(
+                total,
+                u128::from(t.nanos()),
+                u128::from(self.duration.nanos()),
+            )
+        }
+    }
 }
 
 impl HolderGroup {
+    /// The account that holds the group's locked tokens while they vest.
+    pub fn escrow_name(&self) -> String {
+        format!("{}-vesting", self.name)
+    }
+
     /// The name of wallet `w` (or of owner `w`, with `count` owners).
     pub fn member_name(&self, w: u32, count: u32) -> String {
         if count == 1 {

@@ -2,14 +2,16 @@
 //! economy's live parameters, the owners' votes on them, the tally, and
 //! the changes of the proposals that pass, returned as effects the root
 //! applies (a versioned parameter change from the effective time on, or a
-//! treasury payment at the first settlement after it).
+//! treasury payment at the first settlement at or after it).
 //!
 //! Governance acts at epoch settlements, after the economy has settled:
 //! first it measures how concentrated holdings, voting power and rewards
 //! are over wallets and owners; then it tallies the proposals whose voting
 //! period has ended; then it pays the treasury spends that have come due
 //! (one passed with no delay is paid at once); then it creates the
-//! proposals whose time has come. A proposal's votes are cast when it is
+//! proposals whose time has come. The root applies the effects after
+//! governance returns, so proposals created at a settlement, and that
+//! settlement's records, see the treasury before that settlement's spends. A proposal's votes are cast when it is
 //! created, with each wallet's tokens (balance + stake) at that moment as
 //! its power; each owner decides once for all its wallets.
 //!
@@ -91,7 +93,7 @@ impl Governance {
     /// Acts at an epoch settlement at `now` (see the module docs), with
     /// the economy as settled and the parameters in effect. At the run's
     /// last settlement (`closing`: the chain's last block is sealed) it
-    /// measures and tallies but pays nothing more.
+    /// measures, tallies and creates, but pays nothing more.
     pub fn on_epoch(
         &mut self,
         now: SimTime,

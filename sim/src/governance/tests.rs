@@ -16,7 +16,12 @@ type Sys = System<Box<dyn dmlsim_models::learning::Learner + Send>>;
 /// three founders (one wallet each) holding most of the tokens; `gov` is
 /// the governance section (or nothing).
 fn economy(gov: &str) -> LoadedScenario {
-    let text = format!(
+    loaded(economy_text(gov))
+}
+
+/// The text of [`economy`]'s scenario.
+fn economy_text(gov: &str) -> String {
+    format!(
         r#"
 name: gov-lab
 seed: 7
@@ -54,7 +59,10 @@ economics:
     per_operator: 150
   token_price: {{ constant: {{ usd: 0.02 }} }}
 {gov}"#
-    );
+    )
+}
+
+fn loaded(text: String) -> LoadedScenario {
     LoadedScenario {
         scenario: parse_scenario(&text, "gov-lab.yaml").expect("valid"),
         text,
@@ -419,4 +427,69 @@ fn a_spend_with_no_delay_is_paid_at_its_tally_and_one_due_after_the_end_is_repor
     let g = sys.governance.as_ref().unwrap();
     assert!(g.proposals.is_empty());
     assert!(g.warnings()[0].contains("was never created"));
+}
+
+#[test]
+fn vesting_releases_exactly_the_scheduled_amounts_and_locked_tokens_do_not_vote() {
+    let text = economy_text(&one_proposal("yes", GRAB)).replace(
+        "kind: founder }",
+        "kind: founder, vesting: { cliff: 30m, duration: 90m } }",
+    );
+    let sys = run(&loaded(text));
+    let e = &sys.chain.as_ref().unwrap().economy;
+    let names = e.ledger.names();
+    let escrow = names.iter().position(|n| n == "founders-vesting").unwrap() as u32;
+    // Genesis: the group's 9,000 tokens into escrow, nothing to the wallets.
+    let minted_to = |a: u32| {
+        e.ledger
+            .entries()
+            .iter()
+            .filter(|x| x.memo == "genesis" && x.to == Some(a))
+            .map(|x| x.amount)
+            .sum::<u128>()
+    };
+    assert_eq!(minted_to(escrow), 9000 * TOKEN);
+    let total = 3000 * TOKEN;
+    let (cliff, duration) = (minutes(30).nanos(), minutes(90).nanos());
+    for w in 0..3 {
+        let wallet = names
+            .iter()
+            .position(|n| *n == format!("founders-{w}"))
+            .unwrap() as u32;
+        assert_eq!(minted_to(wallet), 0);
+        // At every settlement, the wallet has received floor(total · t / D)
+        // from the cliff on, and all of it from the end of vesting on.
+        let mut received = 0u128;
+        let mut settlements = 0;
+        for x in e.ledger.entries().iter().filter(|x| x.memo == "vesting") {
+            if x.to != Some(wallet) {
+                continue;
+            }
+            assert_eq!((x.kind, x.from), (EntryKind::Transfer, Some(escrow)));
+            received += x.amount;
+            let t = u128::from(x.t_ns.min(duration));
+            assert!(x.t_ns >= cliff);
+            assert_eq!(
+                received,
+                total * t / u128::from(duration),
+                "at {} ns",
+                x.t_ns
+            );
+            settlements += 1;
+        }
+        // Settlements at 30, 40, …, 90 min release; none before the cliff.
+        assert_eq!((settlements, received), (7, total));
+        assert_eq!(e.ledger.balance(wallet) + e.ledger.stake(wallet), total);
+    }
+    assert_eq!(e.ledger.balance(escrow), 0);
+    assert!(e.ledger.check_conservation().is_ok());
+    // At 20 min, before the cliff, the founders hold nothing and cast no
+    // vote: without them the grab fails.
+    let g = sys.governance.as_ref().unwrap();
+    assert!(
+        g.votes
+            .iter()
+            .all(|v| g.owners().kinds[v.owner as usize] != "founder")
+    );
+    assert_eq!(g.proposals[0].passed, Some(false));
 }

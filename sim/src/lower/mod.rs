@@ -12,7 +12,7 @@ pub use price_file::price_model;
 
 use crate::economy::plan::{
     ChainParams, CloudBaseline, EconomyPlan, EntryRule, Fees, Genesis, HolderGroup, OperatorRule,
-    SlashDestination, SlashingRules, Split, Validators,
+    SlashDestination, SlashingRules, Split, Validators, Vesting,
 };
 use crate::engine::SimTime;
 use crate::params::RoundParams;
@@ -162,6 +162,10 @@ pub fn economy(
                     wallets: h.wallets,
                     owners: h.owners,
                     kind: h.kind.label(),
+                    vesting: h.vesting.as_ref().map(|v| Vesting {
+                        cliff: v.cliff.time(),
+                        duration: v.duration.time(),
+                    }),
                 })
                 .collect(),
             job_owner: amount(spec.genesis.job_owner),

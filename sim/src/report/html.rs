@@ -56,8 +56,17 @@ pub fn run_page(dir: &Path, data: &RunData, r: &Report) -> String {
     let figures = super::run_charts::key_figures(data);
     let rows: Vec<Vec<String>> = figures.into_iter().map(|(k, v)| vec![k, v]).collect();
     let title = format!("dmlsim report: {}", dir.display());
+    let mut governance = String::new();
+    if let Some((header, rows)) = super::governance::proposals(data) {
+        governance.push_str("<h2>Proposals</h2>\n");
+        governance.push_str(&table(&header, &rows));
+    }
+    if let Some((header, rows)) = super::governance::largest_voters(data) {
+        governance.push_str("<h3>The largest owners' votes</h3>\n");
+        governance.push_str(&table(&header, &rows));
+    }
     let body = format!(
-        "<h1>{}</h1>\n<h2>Key figures</h2>\n{}<h2>Charts</h2>\n{}",
+        "<h1>{}</h1>\n<h2>Key figures</h2>\n{}{governance}<h2>Charts</h2>\n{}",
         escape(&title),
         table(&["figure".into(), "value".into()], &rows),
         charts(r)

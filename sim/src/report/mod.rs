@@ -3,6 +3,7 @@
 //! no JavaScript) showing them with the key figures in tables.
 
 pub mod chart;
+pub mod governance;
 pub mod html;
 pub mod run_charts;
 pub mod sweep_charts;

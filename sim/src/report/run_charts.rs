@@ -201,6 +201,7 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
     }
     profit_by_profile(data, r)?;
     lorenz(data, r)?;
+    super::governance::draw(data, r)?;
     if let (Some(b), Some(p)) = (
         texts(data, "behaviours", "behaviour"),
         nums(data, "behaviours", "net_profit_usd_per_update"),
@@ -381,7 +382,7 @@ fn lorenz(data: &RunData, r: &mut Report) -> Result<(), String> {
 }
 
 /// The key figures of a run's index: label and `run.json` pointer.
-const KEY_FIGURES: [(&str, &str); 15] = [
+const KEY_FIGURES: [(&str, &str); 19] = [
     ("scenario", "/scenario"),
     ("stopped by", "/stopped_by"),
     ("rounds completed", "/rounds_completed"),
@@ -409,6 +410,16 @@ const KEY_FIGURES: [(&str, &str); 15] = [
         "cheating premium (USD/update)",
         "/summary/verification/cheating_premium_usd_per_update",
     ),
+    ("proposals passed", "/summary/governance/passed"),
+    ("proposals captured", "/summary/governance/captured"),
+    (
+        "fewest owners deciding a vote",
+        "/summary/governance/min_decided_by_owners",
+    ),
+    (
+        "final Nakamoto 51% (owners, treasury included)",
+        "/summary/governance/final_owner_nakamoto_51",
+    ),
 ];
 
 /// The run's key figures for the index, from `run.json`.
@@ -418,6 +429,8 @@ pub fn key_figures(data: &RunData) -> Vec<(String, String)> {
     for (label, pointer) in KEY_FIGURES {
         let text = match j.pointer(pointer) {
             None | Some(serde_json::Value::Null) => continue,
+            // Counts as they are; other numbers compactly.
+            Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
             Some(serde_json::Value::Number(n)) => {
                 n.as_f64().map_or(n.to_string(), super::chart::compact)
             }

@@ -214,6 +214,22 @@ pub struct HolderSpec {
     /// What kind of owner they are (for the tables; it changes no rule).
     #[serde(default)]
     pub kind: OwnerKind,
+    /// Lock the tokens at genesis and release them to the wallets over time.
+    #[serde(default)]
+    pub vesting: Option<VestingSpec>,
+}
+
+/// A vesting schedule from genesis: nothing until the cliff, then the
+/// share of `duration` elapsed (all of it from `duration` on), released
+/// through the ledger at each epoch settlement.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VestingSpec {
+    /// Time from genesis before anything is released.
+    #[serde(default)]
+    pub cliff: Duration,
+    /// Time from genesis until everything is released (≥ cliff, > 0).
+    pub duration: Duration,
 }
 
 fn one() -> u32 {

@@ -454,12 +454,16 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
 fn wallet_name_clash(groups: &[super::HolderSpec]) -> Option<String> {
     let (last, earlier) = groups.split_last()?;
     let names = |h: &super::HolderSpec| -> Vec<String> {
-        match h.wallets {
+        let mut names = match h.wallets {
             0 | 1 => vec![h.name.clone()],
             n => (0..n.min(MAX_GROUP_WALLETS))
                 .map(|w| format!("{}-{w}", h.name))
                 .collect(),
+        };
+        if h.vesting.is_some() {
+            names.push(format!("{}-vesting", h.name));
         }
+        names
     };
     let taken: BTreeSet<String> = earlier.iter().flat_map(names).collect();
     let reserved = |n: &str| {
@@ -586,7 +590,14 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
             }
             super::ChangeSpec::MinStake(v) => tok(c, &format!("{change}.min_stake"), *v),
             super::ChangeSpec::TreasurySpend { tokens, to } => {
-                tok(c, &format!("{change}.treasury_spend.tokens"), *tokens);
+                // No run holds more than this many tokens in all.
+                c.num(
+                    &format!("{change}.treasury_spend.tokens"),
+                    *tokens,
+                    0.0,
+                    false,
+                    dmlsim_models::econ::MAX_SUPPLY_TOKENS,
+                );
                 group(c, format!("{change}.treasury_spend.to"), to, &groups);
             }
         }
@@ -1168,6 +1179,18 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
                 format!("economics.genesis.holders[{i}].name"),
                 format!("its wallet `{clash}` would share an account name with another account (the protocol's are `treasury`, `reward-pool`, `job-owner`, `operator-N` and `validator-N`)"),
             );
+        }
+        if let Some(v) = &h.vesting {
+            c.positive_duration(
+                &format!("economics.genesis.holders[{i}].vesting.duration"),
+                v.duration,
+            );
+            if v.cliff > v.duration {
+                c.err(
+                    format!("economics.genesis.holders[{i}].vesting.cliff"),
+                    "the cliff must not come after the end of vesting (`duration`)",
+                );
+            }
         }
         if h.owners == 0 || h.owners > h.wallets.max(1) {
             c.err(

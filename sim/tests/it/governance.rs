@@ -142,6 +142,14 @@ fn bad_governance_sections_are_reported_with_path_and_line() {
             "`operators` stands for every operator",
         ),
         (
+            "gov-cliff-after-vesting",
+            "wallets: 5, owners: 5, kind: investor }",
+            "wallets: 5, owners: 5, kind: investor, vesting: { cliff: 400d, duration: 365d } }",
+            "economics.genesis.holders[1].vesting.cliff",
+            "cliff: 400d",
+            "the cliff must not come after the end of vesting",
+        ),
+        (
             "gov-unknown-field",
             "  delay: 1d",
             "  delay: 1d\n  dealy: 1d",

@@ -133,6 +133,50 @@ fn a_run_report_draws_every_chart_its_tables_allow() {
 }
 
 #[test]
+fn a_governance_report_shows_who_decided_the_vote_and_how_power_moved() {
+    let out = scratch("report-governance");
+    run_ok("scenarios/governance-capture.yaml", &out, &[], &[]);
+    let rep = scratch("report-governance-charts");
+    let o = report(&out, &rep, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_report(
+        &rep,
+        &[
+            "operators",
+            "nakamoto",
+            "owner_nakamoto",
+            "owner_top_shares",
+        ],
+    );
+    let index = std::fs::read_to_string(rep.join("index.html")).unwrap();
+    // The proposal: what it changed, when, and that three owners decided it.
+    let row = index
+        .split("<tr>")
+        .find(|r| r.contains("<td>economics.split</td>"))
+        .expect("a proposals row");
+    for cell in [
+        "<td>day 5</td>",
+        "compute=0.7 data=0 validators=0.1 treasury=0.2 → compute=0.3",
+        "<td>passed</td>",
+        "<td>day 9</td>",
+        "<td>3</td>",
+        "<td>yes</td>",
+    ] {
+        assert!(row.contains(cell), "{cell} not in {row}");
+    }
+    // The three founders are the largest voters, and voted yes.
+    for f in 0..3 {
+        assert!(
+            index.contains(&format!(
+                "<td>founders-{f}</td><td>founder</td><td>1</td><td>133,333</td><td>yes</td>"
+            )),
+            "founders-{f}"
+        );
+    }
+    assert!(index.contains("<td>proposals captured</td><td>1</td>"));
+}
+
+#[test]
 fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
     let out = free_riders_sweep(
         "report-sweep",
