@@ -4,7 +4,8 @@
 //! away, and genesis groups split into wallets exactly.
 
 use crate::engine::{Kernel, SimTime};
-use crate::scenario::{LoadedScenario, parse_scenario};
+use crate::scenario::LoadedScenario;
+use crate::system::tests::{lab_loaded, lab_text};
 use crate::system::{Event, System, build};
 use dmlsim_models::econ::TOKEN;
 use dmlsim_models::econ::governance::Choice;
@@ -12,64 +13,35 @@ use dmlsim_models::econ::ledger::EntryKind;
 
 type Sys = System<Box<dyn dmlsim_models::learning::Learner + Send>>;
 
-/// Ten always-on one-node operators, ten-minute epochs for two hours, and
-/// three founders (one wallet each) holding most of the tokens; `gov` is
-/// the governance section (or nothing).
+/// The lab's ten always-on one-node operators with ten-minute epochs for
+/// two hours, and three founders (one wallet each) holding most of the
+/// tokens; `gov` is the governance section (or nothing).
 fn economy(gov: &str) -> LoadedScenario {
-    loaded(economy_text(gov))
+    lab_loaded(economy_text(gov))
 }
 
 /// The text of [`economy`]'s scenario.
 fn economy_text(gov: &str) -> String {
-    format!(
-        r#"
-name: gov-lab
-seed: 7
-horizon: 2h
-regions:
-  - {{ name: lab, utc_offset_h: 0 }}
-network:
-  latency_ms: [[10]]
-profiles:
-  - name: box
-    gpu: {{ name: test-gpu, tflops: 10, efficiency: 0.5 }}
-    link: {{ up_mbps: 50, down_mbps: 200 }}
-populations:
-  - {{ profile: box, count: 10, regions: {{ lab: 1 }} }}
-aggregator: {{ region: lab, up_mbps: 1000, down_mbps: 100 }}
-rounds:
-  count: 1000
-  clients_per_round: 5
-  deadline: 1m
-  gap: 1m
-  model_bytes: 10 MB
-  client_flops: 1.0e12
-economics:
+    let economics = r#"economics:
   block_time: 12s
   epoch: 10m
-  emission: {{ constant: {{ per_epoch: 1000 }} }}
-  split: {{ compute: 0.7, data: 0.0, validators: 0.1, treasury: 0.2 }}
-  fees: {{ tokens_per_pflop: 20, burn_fraction: 0.3 }}
-  staking: {{ min_stake: 100 }}
+  emission: { constant: { per_epoch: 1000 } }
+  split: { compute: 0.7, data: 0.0, validators: 0.1, treasury: 0.2 }
+  fees: { tokens_per_pflop: 20, burn_fraction: 0.3 }
+  staking: { min_stake: 100 }
   genesis:
     holders:
-      - {{ name: founders, tokens: 9000, wallets: 3, owners: 3, kind: founder }}
-      - {{ name: community, tokens: 1000, wallets: 3, owners: 2 }}
+      - { name: founders, tokens: 9000, wallets: 3, owners: 3, kind: founder }
+      - { name: community, tokens: 1000, wallets: 3, owners: 2 }
     job_owner: 10000
     per_operator: 150
-  token_price: {{ constant: {{ usd: 0.02 }} }}
-{gov}"#
+  token_price: { constant: { usd: 0.02 } }
+"#;
+    lab_text(
+        "2h",
+        "  count: 1000\n  clients_per_round: 5\n  deadline: 1m\n  gap: 1m",
+        &format!("{economics}{gov}"),
     )
-}
-
-fn loaded(text: String) -> LoadedScenario {
-    LoadedScenario {
-        scenario: parse_scenario(&text, "gov-lab.yaml").expect("valid"),
-        text,
-        file: "gov-lab.yaml".into(),
-        dir: ".".into(),
-        overrides: vec![],
-    }
 }
 
 /// A governance section with one proposal created at 20 min, tallied at
@@ -435,7 +407,7 @@ fn vesting_releases_exactly_the_scheduled_amounts_and_locked_tokens_do_not_vote(
         "kind: founder }",
         "kind: founder, vesting: { cliff: 30m, duration: 90m } }",
     );
-    let sys = run(&loaded(text));
+    let sys = run(&lab_loaded(text));
     let e = &sys.chain.as_ref().unwrap().economy;
     let names = e.ledger.names();
     let escrow = names.iter().position(|n| n == "founders-vesting").unwrap() as u32;

@@ -279,4 +279,4 @@ impl<L: Learner> Model for System<L> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,14 +7,16 @@ use crate::engine::{Kernel, StopReason};
 use crate::params::ParamChange;
 use crate::scenario::{LoadedScenario, parse_scenario};
 
-/// Ten identical always-on nodes, one per operator; rounds of `k` clients
-/// that each move 10 MB and compute 0.2 s (see tests/it/timing.rs).
-fn lab(k: u32, extra: &str) -> LoadedScenario {
-    let text = format!(
+/// The text of a lab scenario: ten identical always-on nodes, one per
+/// operator, each moving 10 MB and computing 0.2 s per round (see
+/// tests/it/timing.rs); `rounds` holds the rounds section's own lines
+/// (count, clients, deadline, gap), `extra` any further sections.
+pub(crate) fn lab_text(horizon: &str, rounds: &str, extra: &str) -> String {
+    format!(
         r#"
 name: lab
 seed: 7
-horizon: 1h
+horizon: {horizon}
 regions:
   - {{ name: lab, utc_offset_h: 0 }}
 network:
@@ -27,13 +29,15 @@ populations:
   - {{ profile: box, count: 10, regions: {{ lab: 1 }} }}
 aggregator: {{ region: lab, up_mbps: 1000, down_mbps: 100 }}
 rounds:
-  count: 6
-  clients_per_round: {k}
-  deadline: 1m
+{rounds}
   model_bytes: 10 MB
   client_flops: 1.0e12
 {extra}"#
-    );
+    )
+}
+
+/// A lab scenario parsed, as if loaded from `lab.yaml`.
+pub(crate) fn lab_loaded(text: String) -> LoadedScenario {
     LoadedScenario {
         scenario: parse_scenario(&text, "lab.yaml").expect("valid"),
         text,
@@ -41,6 +45,15 @@ rounds:
         dir: ".".into(),
         overrides: vec![],
     }
+}
+
+/// The lab with six rounds of `k` clients and a one-minute deadline.
+fn lab(k: u32, extra: &str) -> LoadedScenario {
+    lab_loaded(lab_text(
+        "1h",
+        &format!("  count: 6\n  clients_per_round: {k}\n  deadline: 1m"),
+        extra,
+    ))
 }
 
 type Sys = System<Box<dyn dmlsim_models::learning::Learner + Send>>;

@@ -92,7 +92,7 @@ fn three_founders_capture_the_vote_and_operators_leave() {
 #[test]
 fn bad_governance_sections_are_reported_with_path_and_line() {
     let base = std::fs::read_to_string(repo().join(CAPTURE)).unwrap();
-    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+    let cases: &[Mutation] = &[
         (
             "gov-unknown-group",
             "{ group: investors,",
@@ -158,10 +158,7 @@ fn bad_governance_sections_are_reported_with_path_and_line() {
             "unknown field `dealy`",
         ),
     ];
-    for (name, from, to, path, marker, expect) in cases {
-        assert_eq!(base.matches(from).count(), 1, "`{from}` must occur once");
-        expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
-    }
+    expect_mutations(&base, cases);
 }
 
 #[test]

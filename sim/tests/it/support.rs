@@ -205,3 +205,16 @@ pub fn expect_problem(name: &str, text: &str, path: &str, marker: &str, expect: 
         "{name}: expected `{expect}` in `{hit}`"
     );
 }
+
+/// A bad-scenario case: name, text to replace (once), replacement, field
+/// path, line marker, message fragment (see [`expect_problem`]).
+pub type Mutation<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+
+/// Checks each mutation of `base` with [`expect_problem`]; the replaced
+/// text must occur exactly once in `base`.
+pub fn expect_mutations(base: &str, cases: &[Mutation]) {
+    for (name, from, to, path, marker, expect) in cases {
+        assert_eq!(base.matches(from).count(), 1, "`{from}` must occur once");
+        expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
+    }
+}

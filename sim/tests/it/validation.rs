@@ -16,7 +16,7 @@ fn mutate(from: &str, to: &str) -> String {
 
 #[test]
 fn bad_scenarios_are_reported_with_path_and_line() {
-    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+    let cases: &[Mutation] = &[
         // name, from, to, path, line marker, message fragment
         (
             "unknown-profile",
@@ -237,7 +237,7 @@ fn digits_with_data(dataset: &str) -> String {
 #[test]
 fn bad_learning_sections_are_reported_with_path_and_line() {
     let base = std::fs::read_to_string(repo().join("scenarios/poisoning-vs-robust.yaml")).unwrap();
-    let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+    let cases: &[Mutation] = &[
         (
             "unknown-behaviour",
             "sign_flip: 0.2 }",
@@ -287,10 +287,7 @@ fn bad_learning_sections_are_reported_with_path_and_line() {
             "unknown variant `mnist`",
         ),
     ];
-    for (name, from, to, path, marker, expect) in cases {
-        assert_eq!(base.matches(from).count(), 1, "{from}");
-        expect_problem(name, &base.replacen(from, to, 1), path, marker, expect);
-    }
+    expect_mutations(&base, cases);
 }
 
 #[test]
