@@ -265,12 +265,58 @@ impl Governance {
         params: &ChainParams,
     ) -> Vec<Option<Choice>> {
         let owners = &self.plan.owners;
-        let interested = self
+        let weighs = |b: &Behaviour| {
+            matches!(
+                b.vote,
+                VoteBehaviour::SelfInterested | VoteBehaviour::Cartel
+            )
+        };
+        let incomes = self
             .plan
             .behaviour
             .iter()
-            .any(|b| b.vote == VoteBehaviour::SelfInterested);
-        let incomes = interested.then(|| self.incomes(change, economy, params));
+            .any(weighs)
+            .then(|| self.incomes(change, economy, params));
+        let own = |o: usize| {
+            let (before, after) = incomes.as_ref().expect("estimated")[o];
+            let tolerance = 1e-9 * before.abs().max(after.abs());
+            if after > before + tolerance {
+                Choice::Yes
+            } else if after < before - tolerance {
+                Choice::No
+            } else {
+                Choice::Abstain
+            }
+        };
+        // The cartel's side: its members' own preferences weighted by their power.
+        let mut bloc = Choice::Abstain;
+        if self
+            .plan
+            .behaviour
+            .iter()
+            .any(|b| b.vote == VoteBehaviour::Cartel)
+        {
+            let mut power = vec![0.0; owners.names.len()];
+            for &(wallet, owner) in &owners.wallets {
+                let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
+                power[owner as usize] += self.plan.rule.power(as_tokens(held));
+            }
+            let (mut yes, mut no) = (0.0, 0.0);
+            for (o, b) in self.plan.behaviour.iter().enumerate() {
+                if b.vote == VoteBehaviour::Cartel {
+                    match own(o) {
+                        Choice::Yes => yes += power[o],
+                        Choice::No => no += power[o],
+                        Choice::Abstain => {}
+                    }
+                }
+            }
+            if yes > no {
+                bloc = Choice::Yes;
+            } else if no > yes {
+                bloc = Choice::No;
+            }
+        }
         let key = stream_key(self.plan.seed, "governance-apathy", u64::from(id));
         (0..owners.names.len())
             .map(|o| {
@@ -284,17 +330,8 @@ impl Governance {
                     VoteBehaviour::Yes => Choice::Yes,
                     VoteBehaviour::No => Choice::No,
                     VoteBehaviour::Abstain => Choice::Abstain,
-                    VoteBehaviour::SelfInterested => {
-                        let (before, after) = incomes.as_ref().expect("estimated")[o];
-                        let tolerance = 1e-9 * before.abs().max(after.abs());
-                        if after > before + tolerance {
-                            Choice::Yes
-                        } else if after < before - tolerance {
-                            Choice::No
-                        } else {
-                            Choice::Abstain
-                        }
-                    }
+                    VoteBehaviour::SelfInterested => own(o),
+                    VoteBehaviour::Cartel => bloc,
                 })
             })
             .collect()

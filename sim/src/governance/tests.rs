@@ -465,3 +465,49 @@ fn vesting_releases_exactly_the_scheduled_amounts_and_locked_tokens_do_not_vote(
     );
     assert_eq!(g.proposals[0].passed, Some(false));
 }
+
+#[test]
+fn a_cartel_votes_as_one_bloc_the_side_with_more_of_its_power() {
+    // Founders (9,000 tokens, gaining from the grab) and the community
+    // (1,000, indifferent) in one cartel: the bloc votes yes, the
+    // community with it.
+    let with = |groups: &str| {
+        let gov = format!(
+            r#"
+governance:
+  voting_period: 10m
+  treasury_owner: founders
+  voters:
+{groups}
+  others: {{ vote: abstain }}
+  proposals:
+    - {{ at: 15m, change: {GRAB} }}
+"#
+        );
+        run(&economy(&gov))
+    };
+    let kind_votes = |sys: &Sys, kind: &str| -> Vec<Choice> {
+        let g = sys.governance.as_ref().unwrap();
+        g.votes
+            .iter()
+            .filter(|v| g.owners().kinds[v.owner as usize] == kind)
+            .map(|v| v.choice)
+            .collect()
+    };
+    let sys =
+        with("    - { group: founders, vote: cartel }\n    - { group: community, vote: cartel }");
+    assert_eq!(kind_votes(&sys, "founder"), vec![Choice::Yes; 3]);
+    assert_eq!(kind_votes(&sys, "community"), vec![Choice::Yes; 3]);
+    // Operators (10 × about 150 tokens, losing) and the community in a
+    // cartel: the operators' no carries the indifferent community.
+    let sys =
+        with("    - { group: operators, vote: cartel }\n    - { group: community, vote: cartel }");
+    assert_eq!(kind_votes(&sys, "community"), vec![Choice::No; 3]);
+    // Founders and operators together: 9,000 tokens for, about 1,500
+    // against: every operator votes yes with the founders.
+    let sys =
+        with("    - { group: founders, vote: cartel }\n    - { group: operators, vote: cartel }");
+    let ops = kind_votes(&sys, "operator");
+    assert_eq!(ops, vec![Choice::Yes; ops.len()]);
+    assert_eq!(ops.len(), 10);
+}

@@ -130,6 +130,10 @@ pub enum VoteBehaviour {
     /// (the estimator is documented in `docs/governance.md`).
     #[default]
     SelfInterested,
+    /// As one bloc with every other `cartel` owner: each member weighs the
+    /// proposal as a self-interested owner would, and all vote the side
+    /// with more of the members' voting power behind it (abstain on a tie).
+    Cartel,
 }
 
 /// A scheduled proposal.
