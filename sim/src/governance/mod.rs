@@ -196,17 +196,27 @@ impl Governance {
         params: &ChainParams,
     ) {
         let id = self.proposals.len() as u32;
-        let choices = self.choices(id, &planned.change, economy, params);
+        // Every wallet holding tokens now: (wallet, owner, tokens, power).
+        let snapshot: Vec<(AccountId, u32, f64, f64)> = self
+            .plan
+            .owners
+            .wallets
+            .iter()
+            .filter_map(|&(wallet, owner)| {
+                let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
+                let tokens = as_tokens(held);
+                (held > 0).then(|| (wallet, owner, tokens, self.plan.rule.power(tokens)))
+            })
+            .collect();
+        let mut owner_power = vec![0.0; self.plan.owners.names.len()];
+        for &(_, owner, _, power) in &snapshot {
+            owner_power[owner as usize] += power;
+        }
+        let choices = self.choices(id, &planned.change, economy, params, &owner_power);
         let mut ballots = Vec::new();
         let mut votes = Vec::new();
         let mut eligible = 0.0;
-        for &(wallet, owner) in &self.plan.owners.wallets {
-            let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
-            if held == 0 {
-                continue;
-            }
-            let tokens = as_tokens(held);
-            let power = self.plan.rule.power(tokens);
+        for (wallet, owner, tokens, power) in snapshot {
             eligible += power;
             let Some(choice) = choices[owner as usize] else {
                 continue;
@@ -256,13 +266,15 @@ impl Governance {
         });
     }
 
-    /// Each owner's vote on proposal `id` (None: stays away).
+    /// Each owner's vote on proposal `id` (None: stays away), given each
+    /// owner's voting power on it.
     fn choices(
         &self,
         id: u32,
         change: &ProposalChange,
         economy: &Economy,
         params: &ChainParams,
+        power: &[f64],
     ) -> Vec<Option<Choice>> {
         let owners = &self.plan.owners;
         let weighs = |b: &Behaviour| {
@@ -296,11 +308,6 @@ impl Governance {
             .iter()
             .any(|b| b.vote == VoteBehaviour::Cartel)
         {
-            let mut power = vec![0.0; owners.names.len()];
-            for &(wallet, owner) in &owners.wallets {
-                let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
-                power[owner as usize] += self.plan.rule.power(as_tokens(held));
-            }
             let (mut yes, mut no) = (0.0, 0.0);
             for (o, b) in self.plan.behaviour.iter().enumerate() {
                 if b.vote == VoteBehaviour::Cartel {

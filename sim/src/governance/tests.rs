@@ -62,6 +62,16 @@ governance:
     )
 }
 
+/// The choices cast by owners of `kind`, in vote order.
+fn votes_of(sys: &Sys, kind: &str) -> Vec<Choice> {
+    let g = sys.governance.as_ref().unwrap();
+    g.votes
+        .iter()
+        .filter(|v| g.owners().kinds[v.owner as usize] == kind)
+        .map(|v| v.choice)
+        .collect()
+}
+
 fn minutes(m: u64) -> SimTime {
     SimTime::from_secs(60 * m)
 }
@@ -259,14 +269,7 @@ governance:
     );
     let sys = run(&economy(&gov));
     let g = sys.governance.as_ref().unwrap();
-    let owners = g.owners();
-    let kind_votes = |kind: &str| -> Vec<Choice> {
-        g.votes
-            .iter()
-            .filter(|v| owners.kinds[v.owner as usize] == kind)
-            .map(|v| v.choice)
-            .collect()
-    };
+    let kind_votes = |kind: &str| votes_of(&sys, kind);
     // The community never votes; founders (the treasury's owners) gain
     // and vote yes; operators that earned rewards lose and vote no.
     assert!(kind_votes("community").is_empty());
@@ -486,14 +489,7 @@ governance:
         );
         run(&economy(&gov))
     };
-    let kind_votes = |sys: &Sys, kind: &str| -> Vec<Choice> {
-        let g = sys.governance.as_ref().unwrap();
-        g.votes
-            .iter()
-            .filter(|v| g.owners().kinds[v.owner as usize] == kind)
-            .map(|v| v.choice)
-            .collect()
-    };
+    let kind_votes = votes_of;
     let sys =
         with("    - { group: founders, vote: cartel }\n    - { group: community, vote: cartel }");
     assert_eq!(kind_votes(&sys, "founder"), vec![Choice::Yes; 3]);
