@@ -16,6 +16,9 @@ pub enum VotingRule {
     /// owner who splits tokens across `k` wallets gains a factor `√k`
     /// (see [`sybil_gain`]).
     Quadratic,
+    /// One token, one vote, but a delegation's tokens are voted by the
+    /// operator they are bonded to (voting power follows delegation).
+    Delegated,
 }
 
 impl VotingRule {
@@ -23,9 +26,14 @@ impl VotingRule {
     pub fn power(self, tokens: f64) -> f64 {
         let tokens = tokens.max(0.0);
         match self {
-            VotingRule::TokenWeighted => tokens,
+            VotingRule::TokenWeighted | VotingRule::Delegated => tokens,
             VotingRule::Quadratic => tokens.sqrt(),
         }
+    }
+
+    /// Whether delegated tokens count as the operator's power.
+    pub fn follows_delegation(self) -> bool {
+        self == VotingRule::Delegated
     }
 
     /// Name used in the tables and the scenario.
@@ -33,6 +41,7 @@ impl VotingRule {
         match self {
             VotingRule::TokenWeighted => "token_weighted",
             VotingRule::Quadratic => "quadratic",
+            VotingRule::Delegated => "delegated",
         }
     }
 }
@@ -42,7 +51,7 @@ impl VotingRule {
 /// for quadratic voting (`k · √(T/k) = √k · √T`).
 pub fn sybil_gain(rule: VotingRule, wallets: u32) -> f64 {
     match rule {
-        VotingRule::TokenWeighted => 1.0,
+        VotingRule::TokenWeighted | VotingRule::Delegated => 1.0,
         VotingRule::Quadratic => f64::from(wallets.max(1)).sqrt(),
     }
 }

@@ -385,9 +385,20 @@ impl Ledger {
 
     /// Locks `amount` of `a`'s balance as stake.
     pub fn stake_tokens(&mut self, a: AccountId, amount: u128) -> Result<(), LedgerError> {
+        self.stake_with_memo(a, amount, "stake")
+    }
+
+    /// Locks `amount` of `a`'s balance as stake, saying why (`delegation`,
+    /// `restake`).
+    pub fn stake_with_memo(
+        &mut self,
+        a: AccountId,
+        amount: u128,
+        memo: &'static str,
+    ) -> Result<(), LedgerError> {
         self.debit(a, amount)?;
         self.stake[a as usize] += amount;
-        self.record(EntryKind::Stake, Some(a), Some(a), amount, "stake");
+        self.record(EntryKind::Stake, Some(a), Some(a), amount, memo);
         Ok(())
     }
 

@@ -12,6 +12,36 @@ use dmlsim_models::econ::metrics::{Sorted, quantiles};
 use dmlsim_models::econ::split::pro_rata;
 
 impl Economy {
+    /// Pays the delegators their part of the epoch's rewards; an
+    /// operator's epoch reward, earnings and revenue are what it keeps,
+    /// and each of its nodes' earnings shrink in the same proportion
+    /// (`node_epoch`: each node's rewards this epoch).
+    fn pass_to_delegators(
+        &mut self,
+        nodes: &Nodes,
+        node_epoch: &[u128],
+    ) -> Result<(), LedgerError> {
+        let passed = self.pay_delegators()?;
+        let price = self.price_now;
+        let gross = self.epoch_reward.clone();
+        for (op, &p) in passed.iter().enumerate() {
+            if p > 0 {
+                self.epoch_reward[op] -= p;
+                self.earned[op] -= p;
+                self.revenue_usd[op] -= as_tokens(p) * price;
+            }
+        }
+        for (node, &e) in node_epoch.iter().enumerate() {
+            let op = nodes.operator[node] as usize;
+            if e > 0 && passed[op] > 0 {
+                let cut = dmlsim_models::econ::split::mul_div(e, passed[op], gross[op]);
+                self.node_earned[node] -= cut;
+                self.node_revenue_usd[node] -= as_tokens(cut) * price;
+            }
+        }
+        Ok(())
+    }
+
     /// Mints the epoch's emission and pays the pool out; records the epoch.
     pub fn settle_epoch(
         &mut self,
@@ -61,6 +91,16 @@ impl Economy {
                 .map(|(&w, &o)| if suspended[o as usize] { 0 } else { w })
                 .collect()
         };
+        // Each node's rewards this epoch, kept only when delegators take a
+        // part of them (see below).
+        let mut node_epoch = vec![
+            0u128;
+            if self.delegations.is_empty() {
+                0
+            } else {
+                nodes.len()
+            }
+        ];
         for (share, weights, memo) in [
             (shares[0], paid(&self.flops), "compute"),
             (shares[1], paid(&self.samples), "data"),
@@ -73,6 +113,9 @@ impl Economy {
                     per_operator[nodes.operator[node] as usize] += p;
                     self.node_earned[node] += p;
                     self.node_revenue_usd[node] += as_tokens(p) * price;
+                    if let Some(e) = node_epoch.get_mut(node) {
+                        *e += p;
+                    }
                 }
             }
             for (op, p) in per_operator.into_iter().enumerate() {
@@ -114,6 +157,7 @@ impl Economy {
                 "treasury",
             )?;
         }
+        self.pass_to_delegators(nodes, &node_epoch)?;
         let mut contributed = vec![false; self.operator_account.len()];
         for (node, &f) in self.flops.iter().enumerate() {
             if f > 0 {
@@ -131,6 +175,9 @@ impl Economy {
             .collect();
         let (mut joined, left) = self.apply_operator_rules(t, params, effects)?;
         joined += self.top_up_suspended(params, effects)?;
+        self.restake_rewards()?;
+        self.redelegate();
+        self.send_selection_stake(effects);
         if self.operators_in_network() == 0 {
             self.empty_since.get_or_insert(t);
         } else {

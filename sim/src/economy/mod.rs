@@ -9,6 +9,7 @@
 //! - `epoch`: emission, payouts and the epoch record;
 //! - `slashing`: punishing offences (slash, jail, eject, suspend);
 //! - `operators`: entry and exit rules, top-ups after suspension;
+//! - `staking`: delegation, restaking and the stake selection follows;
 //! - [`plan`]: its runtime parameters, lowered from the scenario by `crate::lower`.
 
 mod epoch;
@@ -17,12 +18,14 @@ pub mod plan;
 pub mod records;
 mod round;
 mod slashing;
+mod staking;
 
 pub use plan::{ChainParams, EconomyPlan};
 pub use records::{
     EpochRecord, OffenceRecord, OperatorEpochRecord, ProfitQuantiles, RewardConcentration,
     RoundEconomics,
 };
+pub use staking::DelegationView;
 
 use crate::engine::SimTime;
 use crate::system::Effect;
@@ -124,6 +127,16 @@ pub struct Economy {
     pub operator_epochs: Vec<OperatorEpochRecord>,
     /// Operator-epochs with a profitable operator, and all operator-epochs.
     pub operator_epoch_counts: (u64, u64),
+    /// Genesis wallets' stake bonded to operators.
+    delegations: Vec<staking::Delegation>,
+    /// Per operator: the delegated stake bonded to it, base units.
+    delegated: Vec<u128>,
+    /// Per operator: the bonded stake selection was last told of.
+    selection_stake: Vec<u128>,
+    /// Per operator: its nodes.
+    operator_nodes: Vec<u32>,
+    /// The last settlement's payments to delegating wallets.
+    delegator_rewards: Vec<(AccountId, u128)>,
 }
 
 /// A genesis group's tokens locked in escrow and released on a schedule.
@@ -230,7 +243,7 @@ impl Economy {
         }
         let mut price = PricePath::new(plan.price.clone());
         let price_now = price.at(0.0);
-        Ok(Economy {
+        let mut economy = Economy {
             ledger,
             treasury,
             pool,
@@ -277,8 +290,16 @@ impl Economy {
             operators_sorted: Sorted::default(),
             operator_epochs: Vec::new(),
             operator_epoch_counts: (0, 0),
+            delegations: Vec::new(),
+            delegated: vec![0; ops],
+            selection_stake: Vec::new(),
+            operator_nodes: per_op,
+            delegator_rewards: Vec::new(),
             plan,
-        })
+        };
+        economy.delegate_at_genesis()?;
+        economy.send_selection_stake(effects);
+        Ok(economy)
     }
 
     /// The plan the economy was built from.

@@ -99,7 +99,11 @@ impl Economy {
                 continue;
             }
             let account = self.operator_account[o];
-            let missing = min_stake.saturating_sub(self.ledger.stake(account));
+            let missing = min_stake.saturating_sub(self.bonded(o)).max(
+                params
+                    .min_self_stake
+                    .saturating_sub(self.ledger.stake(account)),
+            );
             if self.ledger.balance(account) >= missing {
                 if missing > 0 {
                     self.ledger.stake_tokens(account, missing)?;

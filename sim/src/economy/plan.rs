@@ -35,6 +35,47 @@ pub struct EconomyPlan {
     pub validators: Option<Validators>,
     /// How offences are punished, when the run verifies work.
     pub slashing: Option<SlashingRules>,
+    /// Restaking, delegation and how stake weighs in selection.
+    pub staking: StakingPlan,
+}
+
+/// How stake moves: restaking, delegation, and whether selection follows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StakingPlan {
+    /// Share of each epoch's rewards an operator stakes, parts per million.
+    pub restake_ppm: u128,
+    /// Whether clients are drawn in proportion to their operator's stake.
+    pub stake_weighted: bool,
+    /// Share of its delegators' rewards an operator keeps, parts per million.
+    pub commission_ppm: u128,
+    /// The delegating groups.
+    pub delegations: Vec<DelegationPlan>,
+    /// Seed of the delegators' draws (the `world` group's).
+    pub seed: u64,
+}
+
+/// How a delegating wallet picks operators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DelegateChoice {
+    /// Equally over all operators in the network.
+    Spread,
+    /// One drawn uniformly.
+    Random,
+    /// The one with the most bonded stake (ties: more nodes, lower id).
+    Largest,
+}
+
+/// A genesis group delegating to operators.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DelegationPlan {
+    /// Index of the group in `Genesis::holders`.
+    pub group: usize,
+    /// Share of each wallet's tokens delegated, parts per million.
+    pub fraction_ppm: u128,
+    /// How each wallet picks operators.
+    pub choice: DelegateChoice,
+    /// Share of the delegators' rewards bonded again, parts per million.
+    pub restake_ppm: u128,
 }
 
 /// The genesis distribution, base units.
@@ -192,8 +233,11 @@ pub struct ChainParams {
     pub fees: Fees,
     /// How each epoch's pool is shared, parts per million.
     pub split: Split,
-    /// Stake an operator must hold to serve, base units.
+    /// Stake an operator must have bonded (its own and its delegators')
+    /// to serve, base units.
     pub min_stake: u128,
+    /// Stake of its own an operator must keep to serve, base units.
+    pub min_self_stake: u128,
     /// Delay before unstaked tokens are released.
     pub unbonding: SimTime,
 }

@@ -51,24 +51,28 @@ impl Economy {
         self.ledger.set_time(t.nanos());
         let op = nodes.operator[node as usize] as usize;
         let account = self.operator_account[op];
-        let stake = self.ledger.stake(account);
+        // The stake bonded to the operator, its delegators' included, is
+        // slashed in proportion to what each bonds.
+        let stake = self.bonded(op);
         self.slash_window
             .retain(|(at, _)| window > SimTime::ZERO && t.saturating_sub(*at) < window);
         let recent: u128 = self.slash_window.iter().map(|x| x.1).sum();
         let total = self.ledger.total_staked();
-        let penalty = policy.penalty(kind, stake, recent, total).min(stake);
+        let wanted = policy.penalty(kind, stake, recent, total).min(stake);
         let mut ledger_seq = None;
-        if penalty > 0 {
-            self.ledger.slash(account, penalty, to, kind.label())?;
-            ledger_seq = self.ledger.last_seq();
+        // The whole penalty, and the operator's own part of it (what its
+        // and its node's accounts count; delegators bear the rest).
+        let (mut penalty, mut own) = (0, 0);
+        if wanted > 0 {
+            (penalty, own, ledger_seq) = self.slash_bonded(op, wanted, to, kind.label())?;
             self.slash_window.push((t, penalty));
         }
         self.node_offences[node as usize] += 1;
-        self.node_slashed[node as usize] += penalty;
-        let penalty_usd = as_tokens(penalty) * self.price_now;
-        self.node_slashed_usd[node as usize] += penalty_usd;
-        self.slashed[op] += penalty;
-        self.slashed_usd[op] += penalty_usd;
+        self.node_slashed[node as usize] += own;
+        let own_usd = as_tokens(own) * self.price_now;
+        self.node_slashed_usd[node as usize] += own_usd;
+        self.slashed[op] += own;
+        self.slashed_usd[op] += own_usd;
         let count: u32 = nodes
             .operator
             .iter()
@@ -95,7 +99,7 @@ impl Economy {
                 });
             }
             // Below the minimum stake an operator may not serve.
-            if self.in_network[op] && self.ledger.stake(account) < params.min_stake {
+            if self.in_network[op] && !self.stake_suffices(op, params) {
                 self.suspended[op] = true;
                 self.set_in_network(op, false, effects);
             }

@@ -23,10 +23,11 @@ pub struct ConcentrationRecord {
     pub epoch: u64,
     /// When it settled.
     pub t: SimTime,
-    /// `holdings` (balance + stake + unbonding), `voting_power` or
-    /// `rewards` (earned in the epoch).
+    /// `holdings` (balance + stake + unbonding), `voting_power`,
+    /// `rewards` (earned in the epoch) or `bonded_stake` (stake bonded to
+    /// each operator, its delegators' included).
     pub measure: &'static str,
-    /// `wallets` or `owners`.
+    /// `wallets`, `owners` or `operators`.
     pub over: &'static str,
     /// Whether the treasury and the validators are counted.
     pub with_protocol: bool,
@@ -48,8 +49,9 @@ struct Amounts {
     validators: Vec<u128>,
 }
 
-/// The epoch's measurements (ten rows: holdings and rewards four ways,
-/// voting power over wallets and owners).
+/// The epoch's measurements (twelve rows: holdings and rewards four
+/// ways, voting power over wallets and owners, bonded stake over
+/// operators with and without the validators).
 pub fn measure(
     economy: &Economy,
     owners: &Owners,
@@ -77,12 +79,16 @@ pub fn measure(
         earned[v as usize] += r;
     }
     earned[economy.treasury() as usize] += protocol.last().copied().unwrap_or(0);
+    for &(w, r) in economy.last_epoch_delegator_rewards() {
+        earned[w as usize] += r;
+    }
     let rewards = amounts(economy, owners, |a| earned[a as usize]);
     // Votes in 10^-18 units: exactly the tokens when token weighted.
+    let view = rule.follows_delegation().then(|| economy.delegation_view());
     let votes = amounts(economy, owners, |a| {
-        let tokens = ledger.balance(a) + ledger.stake(a);
+        let tokens = super::voting_tokens(economy, view.as_ref(), a);
         match rule {
-            VotingRule::TokenWeighted => tokens,
+            VotingRule::TokenWeighted | VotingRule::Delegated => tokens,
             VotingRule::Quadratic => (rule.power(as_tokens(tokens)) * TOKEN as f64).round() as u128,
         }
     });
@@ -104,7 +110,7 @@ pub fn measure(
             ],
         }
     };
-    let mut out = Vec::with_capacity(10);
+    let mut out = Vec::with_capacity(12);
     for (measure, a) in [
         ("holdings", &holdings),
         ("voting_power", &votes),
@@ -124,6 +130,14 @@ pub fn measure(
             ));
         }
     }
+    // Stake bonded to operators (what stake-weighted selection follows),
+    // then with the validators' stake.
+    let mut bonded: Vec<u128> = (0..economy.operator_account.len())
+        .map(|o| economy.bonded(o))
+        .collect();
+    out.push(row("bonded_stake", "operators", false, &bonded));
+    bonded.extend(economy.validators.iter().map(|&v| ledger.stake(v)));
+    out.push(row("bonded_stake", "operators", true, &bonded));
     out
 }
 

@@ -127,6 +127,7 @@ mod tests {
                 treasury_ppm: treasury,
             },
             min_stake,
+            min_self_stake: 0,
             unbonding: SimTime::ZERO,
         }
     }

@@ -196,6 +196,8 @@ impl Governance {
         params: &ChainParams,
     ) {
         let id = self.proposals.len() as u32;
+        let view = economy.delegation_view();
+        let follows = self.plan.rule.follows_delegation();
         // Every wallet holding tokens now: (wallet, owner, tokens, power).
         let snapshot: Vec<(AccountId, u32, f64, f64)> = self
             .plan
@@ -203,7 +205,7 @@ impl Governance {
             .wallets
             .iter()
             .filter_map(|&(wallet, owner)| {
-                let held = economy.ledger.balance(wallet) + economy.ledger.stake(wallet);
+                let held = voting_tokens(economy, follows.then_some(&view), wallet);
                 let tokens = as_tokens(held);
                 (held > 0).then(|| (wallet, owner, tokens, self.plan.rule.power(tokens)))
             })
@@ -218,9 +220,21 @@ impl Governance {
         let mut eligible = 0.0;
         for (wallet, owner, tokens, power) in snapshot {
             eligible += power;
-            let Some(choice) = choices[owner as usize] else {
+            let Some(mut choice) = choices[owner as usize] else {
                 continue;
             };
+            if self.plan.behaviour[owner as usize].vote == VoteBehaviour::FollowDelegate {
+                // As the operator it delegates most to votes, if it votes.
+                let operator_choice = view.main[wallet as usize].and_then(|op| {
+                    let o = self.plan.owners.operator_owner[op as usize] as usize;
+                    let follows_too = self.plan.behaviour[o].vote == VoteBehaviour::FollowDelegate;
+                    if follows_too { None } else { choices[o] }
+                });
+                match operator_choice {
+                    Some(c) => choice = c,
+                    None => continue,
+                }
+            }
             ballots.push(Ballot {
                 owner,
                 power,
@@ -339,6 +353,8 @@ impl Governance {
                     VoteBehaviour::Abstain => Choice::Abstain,
                     VoteBehaviour::SelfInterested => own(o),
                     VoteBehaviour::Cartel => bloc,
+                    // Decided wallet by wallet (in `create`).
+                    VoteBehaviour::FollowDelegate => Choice::Abstain,
                 })
             })
             .collect()
@@ -400,6 +416,21 @@ impl Governance {
                 (before, after)
             })
             .collect()
+    }
+}
+
+/// An account's tokens for voting: balance + stake, and where power follows
+/// delegation (`view`), less what it delegates and plus what is delegated
+/// to it.
+pub(crate) fn voting_tokens(
+    economy: &Economy,
+    view: Option<&crate::economy::DelegationView>,
+    account: AccountId,
+) -> u128 {
+    let held = economy.ledger.balance(account) + economy.ledger.stake(account);
+    match view {
+        Some(v) => held - v.out[account as usize] + v.into[account as usize],
+        None => held,
     }
 }
 

@@ -289,9 +289,9 @@ fn concentration_counts_wallets_owners_and_the_treasury_as_its_owners_hold_it() 
     let g = sys.governance.as_ref().unwrap();
     let e = &sys.chain.as_ref().unwrap().economy;
     let ledger = &e.ledger;
-    // Ten rows per settled epoch (the last settles at the horizon).
-    assert_eq!(g.concentration.len(), 10 * e.epochs.len());
-    let last: Vec<_> = g.concentration[g.concentration.len() - 10..].to_vec();
+    // Twelve rows per settled epoch (the last settles at the horizon).
+    assert_eq!(g.concentration.len(), 12 * e.epochs.len());
+    let last: Vec<_> = g.concentration[g.concentration.len() - 12..].to_vec();
     let find = |measure: &str, over: &str, with: bool| {
         last.iter()
             .find(|r| r.measure == measure && r.over == over && r.with_protocol == with)
@@ -325,6 +325,17 @@ fn concentration_counts_wallets_owners_and_the_treasury_as_its_owners_hold_it() 
     assert_eq!(find("rewards", "owners", false).total, ops);
     let protocol: u128 = e.last_epoch_protocol_rewards().iter().sum();
     assert_eq!(find("rewards", "wallets", true).total, ops + protocol);
+    // Bonded stake: each operator's own (no delegations here), then the
+    // validators' too.
+    let bonded = find("bonded_stake", "operators", false);
+    assert_eq!(bonded.entities, 10);
+    let own: u128 = e.operator_account.iter().map(|&a| ledger.stake(a)).sum();
+    assert_eq!(bonded.total, own);
+    let validators: u128 = e.validators.iter().map(|&v| ledger.stake(v)).sum();
+    assert_eq!(
+        find("bonded_stake", "operators", true).total,
+        own + validators
+    );
 }
 
 #[test]
@@ -352,7 +363,7 @@ fn quadratic_voting_power_sums_square_roots_wallet_by_wallet() {
     assert!((cast - want).abs() < 1e-9, "{cast} vs {want}");
     // The last epoch's voting power over owners: every wallet's square
     // root, in 10^-18 votes, summed by owner.
-    let row = g.concentration[g.concentration.len() - 10..]
+    let row = g.concentration[g.concentration.len() - 12..]
         .iter()
         .find(|r| r.measure == "voting_power" && r.over == "owners")
         .unwrap();
@@ -506,4 +517,94 @@ governance:
     let ops = kind_votes(&sys, "operator");
     assert_eq!(ops, vec![Choice::Yes; ops.len()]);
     assert_eq!(ops.len(), 10);
+}
+
+/// [`economy_text`] with the community delegating half of its tokens to
+/// the operator with the most bonded stake (all tie at genesis: operator
+/// 0, which then leads), and `gov` as the governance section.
+fn delegating(gov: &str) -> LoadedScenario {
+    let text = economy_text(gov).replace(
+        "staking: { min_stake: 100 }",
+        "staking: { min_stake: 100, delegations: [ { group: community, fraction: 0.5, choose: largest } ] }",
+    );
+    assert!(text.contains("delegations"));
+    lab_loaded(text)
+}
+
+/// Governance with founders voting yes, operators `operators` and the
+/// community `community`, under `rule`.
+fn delegation_vote(rule: &str, operators: &str, community: &str) -> String {
+    format!(
+        r#"
+governance:
+  rule: {rule}
+  quorum: 0.1
+  voting_period: 10m
+  voters:
+    - {{ group: founders, vote: yes }}
+    - {{ group: operators, {operators} }}
+    - {{ group: community, vote: {community} }}
+  proposals:
+    - {{ at: 15m, by: founders, change: {GRAB} }}
+"#
+    )
+}
+
+/// Power per wallet name on the first proposal.
+fn power_by_wallet(sys: &Sys) -> std::collections::BTreeMap<String, f64> {
+    let g = sys.governance.as_ref().unwrap();
+    let names = sys.chain.as_ref().unwrap().economy.ledger.names();
+    g.votes
+        .iter()
+        .filter(|v| v.proposal == 0)
+        .map(|v| (names[v.wallet as usize].clone(), v.power))
+        .collect()
+}
+
+#[test]
+fn under_the_delegated_rule_the_operator_votes_its_delegators_tokens() {
+    let weighted = run(&delegating(&delegation_vote(
+        "token_weighted",
+        "vote: no",
+        "abstain",
+    )));
+    let delegated = run(&delegating(&delegation_vote(
+        "delegated",
+        "vote: no",
+        "abstain",
+    )));
+    let (w, d) = (power_by_wallet(&weighted), power_by_wallet(&delegated));
+    // Half of the community's 1,000 tokens move to operator 0's power.
+    let moved: f64 = ["community-0", "community-1", "community-2"]
+        .iter()
+        .map(|n| w[*n] - d[*n])
+        .sum();
+    assert!((moved - 500.0).abs() < 1e-9, "{moved}");
+    assert!((d["operator-0"] - w["operator-0"] - 500.0).abs() < 1e-9);
+    assert_eq!(w["operator-1"], d["operator-1"]);
+    // Nothing is created or lost: the same eligible power.
+    let eligible = |s: &Sys| s.governance.as_ref().unwrap().proposals[0].eligible;
+    assert!((eligible(&weighted) - eligible(&delegated)).abs() < 1e-6);
+}
+
+#[test]
+fn follow_the_delegate_votes_as_the_operator_or_stays_away_with_it() {
+    let sys = run(&delegating(&delegation_vote(
+        "token_weighted",
+        "vote: no",
+        "follow_delegate",
+    )));
+    assert_eq!(votes_of(&sys, "community"), vec![Choice::No; 3]);
+    let away = run(&delegating(&delegation_vote(
+        "token_weighted",
+        "vote: no, abstain_probability: 1",
+        "follow_delegate",
+    )));
+    assert!(votes_of(&away, "community").is_empty());
+    let yes = run(&delegating(&delegation_vote(
+        "token_weighted",
+        "vote: yes",
+        "follow_delegate",
+    )));
+    assert_eq!(votes_of(&yes, "community"), vec![Choice::Yes; 3]);
 }

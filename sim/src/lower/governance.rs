@@ -102,6 +102,7 @@ pub fn governance(spec: &GovernanceSpec, economy: &Economy, seed: u64) -> Govern
     GovernancePlan {
         rule: match spec.rule {
             VotingRuleSpec::TokenWeighted => VotingRule::TokenWeighted,
+            VotingRuleSpec::Delegated => VotingRule::Delegated,
             VotingRuleSpec::Quadratic => VotingRule::Quadratic,
         },
         decision: Decision {

@@ -11,8 +11,9 @@ pub use governance::{OPERATORS, governance, owners};
 pub use price_file::price_model;
 
 use crate::economy::plan::{
-    ChainParams, CloudBaseline, EconomyPlan, EntryRule, Fees, Genesis, HolderGroup, OperatorRule,
-    SlashDestination, SlashingRules, Split, Validators, Vesting,
+    ChainParams, CloudBaseline, DelegateChoice, DelegationPlan, EconomyPlan, EntryRule, Fees,
+    Genesis, HolderGroup, OperatorRule, SlashDestination, SlashingRules, Split, StakingPlan,
+    Validators, Vesting,
 };
 use crate::engine::SimTime;
 use crate::params::RoundParams;
@@ -192,6 +193,7 @@ pub fn economy(
             stake: amount(v.validators.stake),
         }),
         slashing: v.map(slashing_rules),
+        staking: staking(spec, s),
     };
     let params = ChainParams {
         fees: Fees {
@@ -201,9 +203,41 @@ pub fn economy(
         },
         split: split(&spec.split),
         min_stake: amount(spec.staking.min_stake),
+        min_self_stake: amount(spec.staking.min_self_stake),
         unbonding: spec.staking.unbonding.time(),
     };
     Ok((plan, params))
+}
+
+/// Restaking, delegation and selection by stake.
+fn staking(spec: &EconomicsSpec, s: &Scenario) -> StakingPlan {
+    let st = &spec.staking;
+    StakingPlan {
+        restake_ppm: ppm(st.restake.fraction()),
+        stake_weighted: st.selection == crate::scenario::SelectionRule::StakeWeighted,
+        commission_ppm: ppm(st.commission),
+        delegations: st
+            .delegations
+            .iter()
+            .filter_map(|d| {
+                Some(DelegationPlan {
+                    group: spec
+                        .genesis
+                        .holders
+                        .iter()
+                        .position(|h| h.name == d.group)?,
+                    fraction_ppm: ppm(d.fraction),
+                    choice: match d.choose {
+                        crate::scenario::DelegateChoice::Spread => DelegateChoice::Spread,
+                        crate::scenario::DelegateChoice::Random => DelegateChoice::Random,
+                        crate::scenario::DelegateChoice::Largest => DelegateChoice::Largest,
+                    },
+                    restake_ppm: ppm(d.restake.fraction()),
+                })
+            })
+            .collect(),
+        seed: s.seeds().world,
+    }
 }
 
 /// A reward split in parts per million.

@@ -58,6 +58,13 @@ pub struct GovernanceSummary {
     pub final_voting_nakamoto_51: Option<u32>,
     /// At the last settlement: the ten largest owners' share of voting power.
     pub final_voting_top10_share: Option<f64>,
+    /// At the last settlement, over operators (validators left out): the
+    /// Nakamoto coefficient (33%) of the stake bonded to them.
+    pub final_stake_nakamoto_33: Option<u32>,
+    /// The same: Gini of bonded stake.
+    pub final_stake_gini: Option<f64>,
+    /// The same: the ten largest operators' share of bonded stake.
+    pub final_stake_top10_share: Option<f64>,
 }
 
 impl GovernanceSummary {
@@ -68,14 +75,15 @@ impl GovernanceSummary {
         let passed = decided.iter().filter(|p| p.passed == Some(true)).count() as u32;
         let captured = decided.iter().filter(|p| p.captured).count() as u32;
         let share = |k: u32| (n > 0).then(|| f64::from(k) / f64::from(n));
-        let last = |measure: &str, with: bool| {
+        let last = |measure: &str, over: &str, with: bool| {
             g.concentration
                 .iter()
                 .rev()
-                .find(|r| r.measure == measure && r.over == "owners" && r.with_protocol == with)
+                .find(|r| r.measure == measure && r.over == over && r.with_protocol == with)
         };
-        let holdings = last("holdings", true);
-        let votes = last("voting_power", false);
+        let holdings = last("holdings", "owners", true);
+        let votes = last("voting_power", "owners", false);
+        let stake = last("bonded_stake", "operators", false);
         GovernanceSummary {
             proposals: g.proposals.len() as u32,
             decided: n,
@@ -95,6 +103,9 @@ impl GovernanceSummary {
             final_owner_gini: holdings.map(|r| r.c.gini),
             final_voting_nakamoto_51: votes.map(|r| r.c.nakamoto_51),
             final_voting_top10_share: votes.map(|r| r.top[2]),
+            final_stake_nakamoto_33: stake.map(|r| r.c.nakamoto_33),
+            final_stake_gini: stake.map(|r| r.c.gini),
+            final_stake_top10_share: stake.map(|r| r.top[2]),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Uniform client selection among the nodes online now.
+//! Client selection among the nodes online now: uniform, or weighted by
+//! the stake bonded to each node's operator.
 
 use crate::engine::SimTime;
 use crate::engine::id_hash::IdSet;
@@ -17,15 +18,28 @@ pub struct Chosen {
 /// Ids drawn and warmed at a time while selecting.
 const DRAW_BATCH: usize = 256;
 
-/// Picks up to `k` distinct online nodes uniformly at random, ascending by id.
-/// Draws random ids first (cheap when most nodes are online) and falls back to
-/// a full scan when online nodes are scarce; both are uniform over online nodes.
+/// Picks up to `k` distinct online nodes, ascending by id: uniformly at
+/// random, or by stake when the nodes carry stake weights.
 pub fn select_clients(
     nodes: &mut Nodes,
     now: SimTime,
     k: usize,
     rng: &mut StreamRng,
 ) -> Vec<Chosen> {
+    match nodes.stake_weights.take() {
+        Some(cumulative) => {
+            let chosen = select_by_stake(nodes, now, k, rng, &cumulative);
+            nodes.stake_weights = Some(cumulative);
+            chosen
+        }
+        None => select_uniform(nodes, now, k, rng),
+    }
+}
+
+/// Picks up to `k` distinct online nodes uniformly at random, ascending by id.
+/// Draws random ids first (cheap when most nodes are online) and falls back to
+/// a full scan when online nodes are scarce; both are uniform over online nodes.
+fn select_uniform(nodes: &mut Nodes, now: SimTime, k: usize, rng: &mut StreamRng) -> Vec<Chosen> {
     let n = nodes.len();
     let mut taken: IdSet<u32> = IdSet::with_capacity_and_hasher(k * 2, Default::default());
     let mut chosen = Vec::with_capacity(k);
@@ -60,6 +74,60 @@ pub fn select_clients(
         }
     }
     fill_by_scan(nodes, now, k, &taken, &mut chosen, rng);
+    chosen.sort_by_key(|c| c.node);
+    chosen
+}
+
+/// Picks up to `k` distinct online nodes by successive sampling in
+/// proportion to their weights (`cumulative`: the running sum of the
+/// nodes' weights): each pick is a node with probability ∝ its weight
+/// among the online nodes not yet picked. Nodes of zero weight are never
+/// picked. Draws a weight position first (a binary search each); when
+/// those find too few, the rest are picked among all the eligible nodes by
+/// Efraimidis–Spirakis keys (ln u ÷ w, largest first), which is the same
+/// successive sampling.
+fn select_by_stake(
+    nodes: &mut Nodes,
+    now: SimTime,
+    k: usize,
+    rng: &mut StreamRng,
+    cumulative: &[u128],
+) -> Vec<Chosen> {
+    let total = cumulative.last().copied().unwrap_or(0);
+    let mut taken: IdSet<u32> = IdSet::with_capacity_and_hasher(k * 2, Default::default());
+    let mut chosen = Vec::with_capacity(k);
+    if total > 0 {
+        let mut tries_left = 8 * k + 64;
+        while chosen.len() < k && tries_left > 0 {
+            let x = rng.random_range(0..total);
+            let id = cumulative.partition_point(|&c| c <= x) as u32;
+            consider(nodes, now, id, &mut taken, &mut chosen);
+            tries_left -= 1;
+        }
+    }
+    if chosen.len() < k {
+        let weight = |id: usize| cumulative[id] - if id == 0 { 0 } else { cumulative[id - 1] };
+        let mut keyed: Vec<(f64, Chosen)> = Vec::new();
+        for id in 0..nodes.len() as u32 {
+            let w = weight(id as usize);
+            if w == 0 || taken.contains(&id) || !nodes.selectable(id) {
+                continue;
+            }
+            if let Some(until) = nodes.online_until(id, now) {
+                let u: f64 = rng.random();
+                keyed.push((
+                    (1.0 - u).ln() / w as f64,
+                    Chosen {
+                        node: id,
+                        online_until: until,
+                    },
+                ));
+            }
+        }
+        // Largest key first; ties (never in practice) by id.
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.node.cmp(&b.1.node)));
+        chosen.extend(keyed.into_iter().take(k - chosen.len()).map(|(_, c)| c));
+    }
     chosen.sort_by_key(|c| c.node);
     chosen
 }
@@ -190,6 +258,101 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
             chosen.iter().map(|c| (c.node, c.online_until)).collect();
         out.sort_by_key(|c| c.0);
         out
+    }
+
+    /// `weights.len()` always-on nodes, one per operator, with the
+    /// operators' bonded stakes `weights` (node 0 offline when asked).
+    fn staked(weights: &[u128], first_offline: bool) -> Nodes {
+        let text = format!(
+            r#"
+name: staked
+seed: 3
+horizon: 1d
+regions: [{{ name: a, utc_offset_h: 0 }}]
+network: {{ latency_ms: [[10]] }}
+profiles:
+  - name: box
+    gpu: {{ name: g, tflops: 10, efficiency: 0.5 }}
+    link: {{ up_mbps: 50, down_mbps: 200 }}
+populations:
+  - {{ profile: box, count: {}, regions: {{ a: 1 }} }}
+aggregator: {{ region: a, up_mbps: 1000, down_mbps: 1000 }}
+rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, client_flops: 1.0e9 }}
+"#,
+            weights.len()
+        );
+        let s = parse_scenario(&text, "staked.yaml").expect("valid");
+        let mut nodes =
+            Nodes::instantiate(&s, &Topology::build(&s), std::path::Path::new(".")).unwrap();
+        assert_eq!(nodes.operators as usize, weights.len());
+        nodes.set_stake_weights(weights);
+        if first_offline {
+            nodes.operator_active[0] = false;
+        }
+        nodes
+    }
+
+    /// Successive sampling's inclusion probability of item `i` in a
+    /// sample of two: p_i + Σ_{j≠i} p_j · p_i / (1 − p_j).
+    fn inclusion_of_two(w: &[f64], i: usize) -> f64 {
+        let total: f64 = w.iter().sum();
+        let p: Vec<f64> = w.iter().map(|x| x / total).collect();
+        p[i] + (0..p.len())
+            .filter(|&j| j != i)
+            .map(|j| p[j] * p[i] / (1.0 - p[j]))
+            .sum::<f64>()
+    }
+
+    /// Picks two of `nodes` `trials` times; how often each was picked.
+    fn pick_counts(nodes: &mut Nodes, trials: u32) -> Vec<u32> {
+        let mut rng = StreamRng::seed_from_u64(5);
+        let mut count = vec![0u32; nodes.len()];
+        for _ in 0..trials {
+            let chosen = select_clients(nodes, SimTime::ZERO, 2, &mut rng);
+            assert_eq!(chosen.len(), 2);
+            assert!(chosen[0].node < chosen[1].node, "distinct, ascending");
+            for c in chosen {
+                count[c.node as usize] += 1;
+            }
+        }
+        count
+    }
+
+    #[test]
+    fn stake_weighted_picks_match_successive_sampling_in_closed_form() {
+        let weights = [1u128, 2, 3, 4, 0];
+        let w: Vec<f64> = weights[..4].iter().map(|&x| x as f64).collect();
+        let trials = 40_000;
+        let count = pick_counts(&mut staked(&weights, false), trials);
+        assert_eq!(count[4], 0, "a node without stake is never picked");
+        for (i, &picked) in count.iter().enumerate().take(4) {
+            let want = inclusion_of_two(&w, i);
+            let got = f64::from(picked) / f64::from(trials);
+            let sigma = (want * (1.0 - want) / f64::from(trials)).sqrt();
+            assert!(
+                (got - want).abs() < 4.0 * sigma,
+                "node {i}: picked {got:.4} of the time, successive sampling gives {want:.4}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_scan_when_draws_miss_samples_by_stake_as_well() {
+        // Node 0 holds almost all the stake but is offline: the draws miss,
+        // and the Efraimidis–Spirakis scan picks among the others.
+        let weights = [1_000_000_000u128, 1, 2, 3];
+        let trials = 20_000;
+        let count = pick_counts(&mut staked(&weights, true), trials);
+        assert_eq!(count[0], 0, "an offline node is never picked");
+        for (i, &picked) in count.iter().enumerate().skip(1) {
+            let want = inclusion_of_two(&[1.0, 2.0, 3.0], i - 1);
+            let got = f64::from(picked) / f64::from(trials);
+            let sigma = (want * (1.0 - want) / f64::from(trials)).sqrt();
+            assert!(
+                (got - want).abs() < 4.0 * sigma,
+                "node {i}: picked {got:.4} of the time, successive sampling gives {want:.4}"
+            );
+        }
     }
 
     #[test]

@@ -169,12 +169,152 @@ pub struct FeeSpec {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StakingSpec {
-    /// Tokens each operator stakes at genesis to operate.
+    /// Tokens each operator stakes at genesis to operate, and the stake
+    /// bonded to it (its own and its delegators') below which it may not
+    /// serve.
     #[serde(default)]
     pub min_stake: f64,
+    /// Tokens of its own an operator must keep staked to serve (≤
+    /// `min_stake`; 0: no separate floor).
+    #[serde(default)]
+    pub min_self_stake: f64,
     /// Delay before unstaked tokens return to the balance.
     #[serde(default)]
     pub unbonding: Duration,
+    /// What share of each epoch's rewards an operator stakes at once:
+    /// `none` (default), `all`, or a fraction in [0, 1].
+    #[serde(default)]
+    pub restake: Restake,
+    /// How a round's clients are drawn: `uniform` (default) or
+    /// `stake_weighted` (a node's chance ∝ its operator's bonded stake ÷
+    /// the operator's nodes).
+    #[serde(default)]
+    pub selection: SelectionRule,
+    /// Share of its delegators' rewards an operator keeps, in [0, 1].
+    #[serde(default)]
+    pub commission: f64,
+    /// Genesis groups that delegate part of their tokens to operators.
+    #[serde(default)]
+    pub delegations: Vec<DelegationSpec>,
+}
+
+/// A share of rewards staked again: `none`, `all` or a fraction in [0, 1].
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Restake {
+    /// `none` (0) or `all` (1).
+    Named(RestakeWord),
+    /// A fraction in [0, 1].
+    Fraction(f64),
+}
+
+/// The named restaking policies.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RestakeWord {
+    /// Nothing is restaked.
+    None,
+    /// Every reward is restaked.
+    All,
+}
+
+impl Default for Restake {
+    fn default() -> Self {
+        Restake::Named(RestakeWord::None)
+    }
+}
+
+impl Restake {
+    /// The share restaked, in [0, 1] once validated.
+    pub fn fraction(self) -> f64 {
+        match self {
+            Restake::Named(RestakeWord::None) => 0.0,
+            Restake::Named(RestakeWord::All) => 1.0,
+            Restake::Fraction(f) => f,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Restake {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Restake;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`none`, `all` or a fraction in [0, 1]")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Restake, E> {
+                match v {
+                    "none" => Ok(Restake::Named(RestakeWord::None)),
+                    "all" => Ok(Restake::Named(RestakeWord::All)),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Restake, E> {
+                Ok(Restake::Fraction(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Restake, E> {
+                Ok(Restake::Fraction(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Restake, E> {
+                Ok(Restake::Fraction(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How a round's clients are drawn.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectionRule {
+    /// Every online node alike.
+    #[default]
+    Uniform,
+    /// In proportion to the stake bonded to the node's operator (its own
+    /// and its delegators'), shared equally by the operator's nodes.
+    StakeWeighted,
+}
+
+/// A genesis group delegating part of each wallet's tokens to operators
+/// (Cosmos-style: the tokens stay the wallet's, staked and bonded to an
+/// operator; they earn a share of its rewards less its commission and
+/// are slashed with its stake).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationSpec {
+    /// A genesis group without vesting.
+    pub group: String,
+    /// Share of each wallet's genesis tokens delegated, in (0, 1].
+    pub fraction: f64,
+    /// How each wallet picks operators: `spread` (equally over every
+    /// operator in the network at genesis), `random` (one operator, drawn
+    /// uniformly from the `world` seed) or `largest` (the one with the most
+    /// bonded stake when the wallet delegates, wallet after wallet). At
+    /// each settlement, delegations bonded to an operator out of the
+    /// network move to one in it picked the same way (`spread` moves like
+    /// `random`; a redelegation: no unbonding).
+    #[serde(default)]
+    pub choose: DelegateChoice,
+    /// Share of the delegators' rewards bonded again to the same operator:
+    /// `none` (default), `all` or a fraction.
+    #[serde(default)]
+    pub restake: Restake,
+}
+
+/// How a delegating wallet picks its operators.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegateChoice {
+    /// Equally over every operator in the network at genesis.
+    #[default]
+    Spread,
+    /// One operator drawn uniformly among those in the network.
+    Random,
+    /// The operator in the network with the most stake bonded to it (ties:
+    /// the one with more nodes, then the lower id), as exchanges and
+    /// large holders pick professional operators.
+    Largest,
 }
 
 /// The initial distribution.

@@ -67,6 +67,9 @@ pub enum VotingRuleSpec {
     /// The square root of each wallet's tokens: splitting a holding across
     /// k wallets multiplies its power by √k.
     Quadratic,
+    /// One token one vote, but tokens delegated to an operator
+    /// (`economics.staking.delegations`) are voted by the operator.
+    Delegated,
 }
 
 /// How the owners of one group vote.
@@ -134,6 +137,9 @@ pub enum VoteBehaviour {
     /// proposal as a self-interested owner would, and all vote the side
     /// with more of the members' voting power behind it (abstain on a tie).
     Cartel,
+    /// Each wallet votes as the operator it delegates most to votes (stays
+    /// away when it delegates nothing or that operator stays away).
+    FollowDelegate,
 }
 
 /// A scheduled proposal.

@@ -1146,6 +1146,7 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             ),
         );
     }
+    check_staking(c, e);
     tok(c, "economics.genesis.job_owner", e.genesis.job_owner);
     tok(c, "economics.genesis.per_operator", e.genesis.per_operator);
     let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
@@ -1470,5 +1471,92 @@ fn check_verification(c: &mut Checker, v: &super::VerificationSpec, s: &Scenario
             );
             c.positive_duration("verification.slashing.correlated.window", *window);
         }
+    }
+}
+
+/// Restaking, stake-weighted selection, commission and delegations.
+fn check_staking(c: &mut Checker, e: &super::EconomicsSpec) {
+    let st = &e.staking;
+    c.num(
+        "economics.staking.min_self_stake",
+        st.min_self_stake,
+        0.0,
+        false,
+        1e20,
+    );
+    if st.min_self_stake > st.min_stake {
+        c.err(
+            "economics.staking.min_self_stake",
+            format!(
+                "an operator stakes {} tokens at genesis (min_stake), less than the {} of its own it must keep",
+                st.min_stake, st.min_self_stake
+            ),
+        );
+    }
+    c.num(
+        "economics.staking.restake",
+        st.restake.fraction(),
+        0.0,
+        false,
+        1.0,
+    );
+    c.num(
+        "economics.staking.commission",
+        st.commission,
+        0.0,
+        false,
+        1.0,
+    );
+    let mut seen = BTreeSet::new();
+    for (i, d) in st.delegations.iter().enumerate() {
+        let path = format!("economics.staking.delegations[{i}]");
+        c.num(&format!("{path}.fraction"), d.fraction, 0.0, true, 1.0);
+        c.num(
+            &format!("{path}.restake"),
+            d.restake.fraction(),
+            0.0,
+            false,
+            1.0,
+        );
+        match e.genesis.holders.iter().find(|h| h.name == d.group) {
+            None => c.err(
+                format!("{path}.group"),
+                format!(
+                    "unknown group `{}`, expected one of the genesis holders' names{}",
+                    d.group,
+                    if e.genesis.holders.is_empty() {
+                        " (there are none)".to_string()
+                    } else {
+                        format!(
+                            ": {}",
+                            known(&e.genesis.holders.iter().map(|h| h.name.as_str()).collect())
+                        )
+                    }
+                ),
+            ),
+            Some(h) if h.vesting.is_some() => c.err(
+                format!("{path}.group"),
+                format!(
+                    "group `{}` vests: its tokens are locked in escrow and cannot be delegated",
+                    d.group
+                ),
+            ),
+            Some(_) => {}
+        }
+        if !seen.insert(d.group.as_str()) {
+            c.err(
+                format!("{path}.group"),
+                format!("group `{}` delegates twice: give it one entry", d.group),
+            );
+        }
+    }
+    if st.selection == super::SelectionRule::StakeWeighted
+        && st.min_stake == 0.0
+        && st.delegations.is_empty()
+    {
+        c.err(
+            "economics.staking.selection",
+            "`stake_weighted` selection needs stake to weigh: set `min_stake` or `delegations`",
+        );
     }
 }

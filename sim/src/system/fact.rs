@@ -99,6 +99,12 @@ pub enum Effect {
         /// End of the jailing.
         until: SimTime,
     },
+    /// Selection follows stake: each operator's bonded stake (its own and
+    /// its delegators', base units) from now on.
+    SetSelectionStake {
+        /// Per operator.
+        bonded: Vec<u128>,
+    },
     /// Tokens leave the treasury for a wallet now (a passed proposal).
     TreasurySpend {
         /// Receiving account.

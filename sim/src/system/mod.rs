@@ -177,6 +177,9 @@ impl<L: Learner> System<L> {
                 Effect::SetOperatorActive { operator, active } => {
                     self.nodes.operator_active[operator as usize] = active;
                 }
+                Effect::SetSelectionStake { bonded } => {
+                    self.nodes.set_stake_weights(&bonded);
+                }
                 Effect::JailOperator { operator, until } => {
                     let jailed = &mut self.nodes.operator_jailed_until[operator as usize];
                     *jailed = (*jailed).max(until);

@@ -90,6 +90,10 @@ pub struct Nodes {
     pub without_data: Vec<bool>,
     /// Until when each operator's nodes are jailed (offline) for an offence.
     pub operator_jailed_until: Vec<SimTime>,
+    /// Under stake-weighted selection: the running sum of the nodes'
+    /// weights (node `i`'s is its operator's bonded stake ÷ the operator's
+    /// nodes), ascending by id; None under uniform selection.
+    pub stake_weights: Option<Vec<u128>>,
 }
 
 /// A node's availability where a node table gives it one of its own.
@@ -171,6 +175,7 @@ impl Nodes {
             operators: 0,
             operator_active: Vec::new(),
             operator_jailed_until: Vec::new(),
+            stake_weights: None,
             without_data: Vec::new(),
         };
         if let Some(spec) = &s.nodes {
@@ -366,6 +371,26 @@ impl Nodes {
                 ^ self.churn.get(i).map_or(0, |c| c.warm_key());
         }
         std::hint::black_box(seen);
+    }
+
+    /// Weighs selection by each operator's bonded stake (base units),
+    /// shared equally by its nodes.
+    pub fn set_stake_weights(&mut self, bonded: &[u128]) {
+        let mut count = vec![0u128; self.operators as usize];
+        for &o in &self.operator {
+            count[o as usize] += 1;
+        }
+        let mut sum = 0u128;
+        let cumulative = self
+            .operator
+            .iter()
+            .map(|&o| {
+                let o = o as usize;
+                sum += bonded.get(o).copied().unwrap_or(0) / count[o].max(1);
+                sum
+            })
+            .collect();
+        self.stake_weights = Some(cumulative);
     }
 
     /// Whether `node` may be selected at all (it holds training data).

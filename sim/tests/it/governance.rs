@@ -197,3 +197,108 @@ fn a_sybil_split_gains_the_square_root_of_its_wallets_under_quadratic_voting() {
     assert_eq!(summary["captured"], 1);
     assert_eq!(summary["passed_share"], 1.0);
 }
+
+#[test]
+fn selection_by_stake_keeps_stake_concentrated_where_uniform_selection_spreads_it() {
+    const SC: &str = "scenarios/stake-concentration.yaml";
+    let weighted = run_with_sets(SC, "stake-weighted", &[]);
+    let uniform = run_with_sets(
+        SC,
+        "stake-uniform",
+        &["economics.staking.selection=uniform"],
+    );
+    let gini = |out: &std::path::Path| {
+        run_json(out)["summary"]["governance"]["final_stake_gini"]
+            .as_f64()
+            .unwrap()
+    };
+    let (w, u) = (gini(&weighted), gini(&uniform));
+    assert!(w > u + 0.15, "stake-weighted {w:.3}, uniform {u:.3}");
+    // The bonded-stake rows: one per epoch each way, 304 operators, and
+    // the exchange's pool holds half of the bonded stake at genesis.
+    let rows = read_arrow(&weighted.join("concentration.arrow"));
+    let (mut first_top1, mut count) = (None, 0);
+    for b in &rows {
+        let measure = labels(b, "measure");
+        let top1 = f64_col(b, "top1_share");
+        for (i, m) in measure.iter().enumerate() {
+            if m == "bonded_stake" {
+                count += 1;
+                first_top1.get_or_insert(top1[i]);
+            }
+        }
+    }
+    assert_eq!(count, 2 * 365);
+    let top1 = first_top1.unwrap();
+    assert!((0.45..0.55).contains(&top1), "{top1}");
+    // Delegation rewards and restakes go through the ledger.
+    let ledger = read_arrow(&weighted.join("ledger.arrow"));
+    let memos: Vec<String> = ledger.iter().flat_map(|b| labels(b, "memo")).collect();
+    for memo in ["delegation", "restake"] {
+        assert!(memos.iter().any(|m| m == memo), "no `{memo}` entry");
+    }
+}
+
+#[test]
+fn bad_staking_settings_are_refused_with_their_place() {
+    let base = std::fs::read_to_string(repo().join("scenarios/stake-concentration.yaml")).unwrap();
+    let cases: &[Mutation] = &[
+        (
+            "stake-restake-word",
+            "    restake: all",
+            "    restake: most",
+            "economics.staking.restake",
+            "restake: most",
+            "`none`, `all` or a fraction",
+        ),
+        (
+            "stake-restake-over-one",
+            "    restake: all",
+            "    restake: 1.5",
+            "economics.staking.restake",
+            "restake: 1.5",
+            "expected",
+        ),
+        (
+            "stake-self-over-min",
+            "    min_self_stake: 50",
+            "    min_self_stake: 500",
+            "economics.staking.min_self_stake",
+            "min_self_stake: 500",
+            "less than the 500 of its own",
+        ),
+        (
+            "stake-unknown-group",
+            "{ group: exchange, fraction: 0.9",
+            "{ group: exchanges, fraction: 0.9",
+            "economics.staking.delegations[0].group",
+            "group: exchanges",
+            "unknown group `exchanges`",
+        ),
+        (
+            "stake-fraction-zero",
+            "{ group: exchange, fraction: 0.9",
+            "{ group: exchange, fraction: 0",
+            "economics.staking.delegations[0].fraction",
+            "fraction: 0,",
+            "expected",
+        ),
+        (
+            "stake-commission",
+            "    commission: 0.1",
+            "    commission: -0.1",
+            "economics.staking.commission",
+            "commission: -0.1",
+            "expected",
+        ),
+        (
+            "stake-choice",
+            "choose: largest",
+            "choose: biggest",
+            "economics.staking.delegations[0].choose",
+            "choose: biggest",
+            "largest",
+        ),
+    ];
+    expect_mutations(&base, cases);
+}
