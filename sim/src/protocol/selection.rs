@@ -318,15 +318,11 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
         count
     }
 
-    #[test]
-    fn stake_weighted_picks_match_successive_sampling_in_closed_form() {
-        let weights = [1u128, 2, 3, 4, 0];
-        let w: Vec<f64> = weights[..4].iter().map(|&x| x as f64).collect();
-        let trials = 40_000;
-        let count = pick_counts(&mut staked(&weights, false), trials);
-        assert_eq!(count[4], 0, "a node without stake is never picked");
-        for (i, &picked) in count.iter().enumerate().take(4) {
-            let want = inclusion_of_two(&w, i);
+    /// Asserts that `count` (picks of nodes `first..`, in `trials`
+    /// samples of two) is within 4σ of successive sampling by `weights`.
+    fn assert_successive_sampling(count: &[u32], first: usize, weights: &[f64], trials: u32) {
+        for (i, &picked) in count.iter().enumerate().skip(first).take(weights.len()) {
+            let want = inclusion_of_two(weights, i - first);
             let got = f64::from(picked) / f64::from(trials);
             let sigma = (want * (1.0 - want) / f64::from(trials)).sqrt();
             assert!(
@@ -337,22 +333,21 @@ rounds: {{ count: 1, clients_per_round: 1, deadline: 1m, model_bytes: 1 MB, clie
     }
 
     #[test]
+    fn stake_weighted_picks_match_successive_sampling_in_closed_form() {
+        let trials = 40_000;
+        let count = pick_counts(&mut staked(&[1, 2, 3, 4, 0], false), trials);
+        assert_eq!(count[4], 0, "a node without stake is never picked");
+        assert_successive_sampling(&count, 0, &[1.0, 2.0, 3.0, 4.0], trials);
+    }
+
+    #[test]
     fn the_scan_when_draws_miss_samples_by_stake_as_well() {
         // Node 0 holds almost all the stake but is offline: the draws miss,
         // and the Efraimidis–Spirakis scan picks among the others.
-        let weights = [1_000_000_000u128, 1, 2, 3];
         let trials = 20_000;
-        let count = pick_counts(&mut staked(&weights, true), trials);
+        let count = pick_counts(&mut staked(&[1_000_000_000, 1, 2, 3], true), trials);
         assert_eq!(count[0], 0, "an offline node is never picked");
-        for (i, &picked) in count.iter().enumerate().skip(1) {
-            let want = inclusion_of_two(&[1.0, 2.0, 3.0], i - 1);
-            let got = f64::from(picked) / f64::from(trials);
-            let sigma = (want * (1.0 - want) / f64::from(trials)).sqrt();
-            assert!(
-                (got - want).abs() < 4.0 * sigma,
-                "node {i}: picked {got:.4} of the time, successive sampling gives {want:.4}"
-            );
-        }
+        assert_successive_sampling(&count, 1, &[1.0, 2.0, 3.0], trials);
     }
 
     #[test]
