@@ -92,6 +92,12 @@ pub enum ParamChange {
     BurnPpm(u128),
     /// `economics.split`, parts per million.
     Split(Split),
+    /// The emission curve's scale, parts per million of the curve.
+    EmissionPpm(u128),
+    /// A fixed slashing fraction replacing `verification.slashing`.
+    SlashFraction(f64),
+    /// `verification.strategy.spot_check.p`.
+    SpotCheckP(f64),
 }
 
 impl ParamChange {
@@ -106,6 +112,9 @@ impl ParamChange {
             ParamChange::FeePerPflop(_) => "economics.fees.tokens_per_pflop",
             ParamChange::BurnPpm(_) => "economics.fees.burn_fraction",
             ParamChange::Split(_) => "economics.split",
+            ParamChange::EmissionPpm(_) => "economics.emission",
+            ParamChange::SlashFraction(_) => "verification.slashing",
+            ParamChange::SpotCheckP(_) => "verification.strategy.spot_check.p",
         }
     }
 }
@@ -134,6 +143,20 @@ impl Params {
                 .edit(from, |c| c.fees.tokens_per_pflop = v),
             ParamChange::BurnPpm(v) => self.chain(change)?.edit(from, |c| c.fees.burn_ppm = v),
             ParamChange::Split(ref v) => self.chain(change)?.edit(from, |c| c.split = v.clone()),
+            ParamChange::EmissionPpm(v) => self.chain(change)?.edit(from, |c| c.emission_ppm = v),
+            ParamChange::SlashFraction(v) => self
+                .chain(change)?
+                .edit(from, |c| c.slash_fraction = Some(v)),
+            ParamChange::SpotCheckP(v) => {
+                let chain = self.chain(change)?;
+                if chain.at(from).spot_check_p.is_none() {
+                    return Err(format!(
+                        "`{}` changed in a run that does not spot-check updates",
+                        change.path()
+                    ));
+                }
+                chain.edit(from, |c| c.spot_check_p = Some(v))
+            }
         }
         Ok(())
     }

@@ -77,13 +77,16 @@ impl Verifier {
         }
     }
 
-    /// Checks a round's updates.
-    pub fn check(&mut self, mut updates: RoundUpdates) -> RoundChecks {
+    /// Checks a round's updates; `spot_check_p` is the spot-check
+    /// probability in effect (a governance vote may have changed the
+    /// scenario's).
+    pub fn check(&mut self, mut updates: RoundUpdates, spot_check_p: Option<f64>) -> RoundChecks {
         let mut out = RoundChecks::default();
         let contributors = updates.senders();
         match &self.strategy {
             Strategy::None => out.accepted = contributors.to_vec(),
             Strategy::SpotCheck { p } => {
+                let p = spot_check_p.unwrap_or(*p);
                 for &n in contributors {
                     // Deterministic training: re-execution reproduces the honest hash.
                     let submitted = if updates.is_honest(n) {
@@ -91,7 +94,7 @@ impl Verifier {
                     } else {
                         node_hash(n)
                     };
-                    let verdict = spot_check(*p, &submitted, &HONEST, &mut self.rng);
+                    let verdict = spot_check(p, &submitted, &HONEST, &mut self.rng);
                     // The checking validator; the first `colluding` ones approve bad work.
                     let validator = if verdict == Verdict::Unchecked {
                         0

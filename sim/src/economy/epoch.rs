@@ -55,7 +55,11 @@ impl Economy {
         self.refresh_price(t);
         self.amortize(t, nodes);
         self.epoch_reward.iter_mut().for_each(|r| *r = 0);
-        let emission = self.plan.curve.emission(self.epoch);
+        let emission = dmlsim_models::econ::split::mul_div(
+            self.plan.curve.emission(self.epoch),
+            params.emission_ppm,
+            dmlsim_models::econ::split::PPM,
+        );
         if emission > 0 {
             self.ledger.mint(self.pool, emission, "emission")?;
         }

@@ -323,7 +323,8 @@ impl Economy {
         &self.protocol_rewards
     }
 
-    /// The emission the next epoch settlement will mint, base units.
+    /// The emission the curve gives the next epoch settlement, base units
+    /// (before the emission scale of [`ChainParams`]).
     pub fn next_emission(&self) -> u128 {
         self.plan.curve.emission(self.epoch)
     }

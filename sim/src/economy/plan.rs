@@ -226,6 +226,17 @@ pub struct SlashingRules {
     pub eject_after: u32,
 }
 
+impl SlashingRules {
+    /// The penalty policy in effect under `params`: a voted fixed fraction
+    /// replaces the scenario's policy.
+    pub fn policy_under(&self, params: &ChainParams) -> Policy {
+        match params.slash_fraction {
+            Some(fraction) => Policy::Fixed { fraction },
+            None => self.policy.clone(),
+        }
+    }
+}
+
 /// Economy parameters a governance vote may change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChainParams {
@@ -240,6 +251,14 @@ pub struct ChainParams {
     pub min_self_stake: u128,
     /// Delay before unstaked tokens are released.
     pub unbonding: SimTime,
+    /// Each epoch's emission as a share of the curve's, parts per million
+    /// (`PPM`: the curve as written).
+    pub emission_ppm: u128,
+    /// A fixed share of bonded stake slashed per offence, replacing the
+    /// scenario's slashing policy (None: the policy as written).
+    pub slash_fraction: Option<f64>,
+    /// The spot-check probability in effect, when updates are spot-checked.
+    pub spot_check_p: Option<f64>,
 }
 
 /// Fee rules.

@@ -35,7 +35,7 @@ impl Economy {
             }
         }
         for b in &closed.bad_approvals {
-            if let Err(e) = self.punish_validator(now, round, b.validator, b.node, nodes) {
+            if let Err(e) = self.punish_validator(now, round, b.validator, b.node, nodes, params) {
                 failure = Some(format!(
                     "ledger refused a validator slash in round {round}: {e}"
                 ));

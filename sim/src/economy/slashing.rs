@@ -41,8 +41,8 @@ impl Economy {
             return Ok(());
         };
         let to = self.slash_destination(&rules);
+        let policy = rules.policy_under(params);
         let SlashingRules {
-            policy,
             window,
             jail,
             eject_after,
@@ -127,12 +127,13 @@ impl Economy {
         validator: u32,
         node: u32,
         nodes: &Nodes,
+        params: &ChainParams,
     ) -> Result<(), LedgerError> {
         let Some(rules) = self.plan.slashing.clone() else {
             return Ok(());
         };
         let to = self.slash_destination(&rules);
-        let policy = rules.policy;
+        let policy = rules.policy_under(params);
         let Some(&account) = self.validators.get(validator as usize) else {
             return Ok(());
         };

@@ -2,7 +2,8 @@
 //! the next epoch under a set of economy parameters, from the state after
 //! the last settlement.
 //!
-//! - The pool is the next epoch's emission plus the last epoch's fees,
+//! - The pool is the next epoch's emission (the curve's, scaled by the
+//!   proposed emission scale) plus the last epoch's fees,
 //!   scaled by the proposed fee per PFLOP over the current one, less the
 //!   burned share.
 //! - The operators' part (compute + data shares) is divided as the last
@@ -15,7 +16,9 @@
 //! - A treasury spend adds its amount to the receiving owner's income.
 //!
 //! It ignores what a change does to the network later (operators leaving,
-//! the price): owners vote on the next epoch's income as things stand.
+//! the price): owners vote on the next epoch's income as things stand. A
+//! new slashing fraction or spot-check probability changes no honest
+//! owner's income in this estimate: self-interested owners abstain.
 
 use crate::economy::ChainParams;
 use dmlsim_models::econ::split::PPM;
@@ -61,7 +64,8 @@ impl IncomeBasis {
             1.0
         };
         let kept = 1.0 - params.fees.burn_ppm as f64 / PPM as f64;
-        let pool = self.emission + self.fees * fee_ratio * kept;
+        let emission = self.emission * params.emission_ppm as f64 / PPM as f64;
+        let pool = emission + self.fees * fee_ratio * kept;
         let sp = &params.split;
         let share = |ppm: u128| pool * ppm as f64 / PPM as f64;
         let treasury_ppm = sp.treasury_ppm
@@ -129,6 +133,9 @@ mod tests {
             min_stake,
             min_self_stake: 0,
             unbonding: SimTime::ZERO,
+            emission_ppm: PPM,
+            slash_fraction: None,
+            spot_check_p: None,
         }
     }
 
@@ -162,5 +169,15 @@ mod tests {
         dearer.fees.tokens_per_pflop = 40.0;
         let pool = basis.outlook(&dearer);
         assert!((basis.income(&pool, &[], 1.0) - (1_000.0 + 140.0) * 0.3).abs() < 1e-9);
+        // Halving the emission halves the emission's part only.
+        let mut leaner = current.clone();
+        leaner.emission_ppm = PPM / 2;
+        let pool = basis.outlook(&leaner);
+        assert!((basis.income(&pool, &[], 1.0) - (500.0 + 70.0) * 0.3).abs() < 1e-9);
+        // Slashing and spot checks change no honest income.
+        let mut stricter = current.clone();
+        stricter.slash_fraction = Some(0.5);
+        stricter.spot_check_p = Some(0.9);
+        assert_eq!(basis.outlook(&stricter), now);
     }
 }

@@ -441,6 +441,9 @@ fn apply(params: &mut ChainParams, change: &ParamChange) {
         ParamChange::FeePerPflop(v) => params.fees.tokens_per_pflop = *v,
         ParamChange::BurnPpm(v) => params.fees.burn_ppm = *v,
         ParamChange::Split(s) => params.split = s.clone(),
+        ParamChange::EmissionPpm(v) => params.emission_ppm = *v,
+        ParamChange::SlashFraction(v) => params.slash_fraction = Some(*v),
+        ParamChange::SpotCheckP(v) => params.spot_check_p = Some(*v),
         // Round settings do not enter the income estimate.
         ParamChange::ClientsPerRound(_)
         | ParamChange::MinClients(_)
@@ -476,6 +479,24 @@ fn describe(
                 ParamChange::MinStake(v) => (
                     format!("{}", as_tokens(params.min_stake)),
                     format!("{}", as_tokens(*v)),
+                ),
+                ParamChange::EmissionPpm(v) => (
+                    format!("scale={}", fraction(params.emission_ppm)),
+                    format!("scale={}", fraction(*v)),
+                ),
+                ParamChange::SlashFraction(v) => (
+                    params
+                        .slash_fraction
+                        .map_or("the scenario's policy".to_string(), |f| {
+                            format!("fixed={f}")
+                        }),
+                    format!("fixed={v}"),
+                ),
+                ParamChange::SpotCheckP(v) => (
+                    params
+                        .spot_check_p
+                        .map_or(String::new(), |p| format!("{p}")),
+                    format!("{v}"),
                 ),
                 other => (String::new(), format!("{other:?}")),
             };

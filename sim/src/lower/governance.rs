@@ -90,6 +90,15 @@ pub fn governance(spec: &GovernanceSpec, economy: &Economy, seed: u64) -> Govern
                 }
                 ChangeSpec::BurnFraction(v) => ProposalChange::Param(ParamChange::BurnPpm(ppm(*v))),
                 ChangeSpec::MinStake(v) => ProposalChange::Param(ParamChange::MinStake(amount(*v))),
+                ChangeSpec::EmissionScale(v) => {
+                    ProposalChange::Param(ParamChange::EmissionPpm(ppm(*v)))
+                }
+                ChangeSpec::SlashFraction(v) => {
+                    ProposalChange::Param(ParamChange::SlashFraction(*v))
+                }
+                ChangeSpec::SpotCheckProbability(v) => {
+                    ProposalChange::Param(ParamChange::SpotCheckP(*v))
+                }
                 ChangeSpec::TreasurySpend { tokens, to } => ProposalChange::TreasurySpend {
                     to: first_wallet(to),
                     owner: members(to)[0],

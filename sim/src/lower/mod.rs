@@ -205,6 +205,12 @@ pub fn economy(
         min_stake: amount(spec.staking.min_stake),
         min_self_stake: amount(spec.staking.min_self_stake),
         unbonding: spec.staking.unbonding.time(),
+        emission_ppm: PPM,
+        slash_fraction: None,
+        spot_check_p: v.and_then(|v| match v.strategy {
+            StrategySpec::SpotCheck { p } => Some(p),
+            _ => None,
+        }),
     };
     Ok((plan, params))
 }

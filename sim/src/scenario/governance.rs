@@ -168,6 +168,15 @@ pub enum ChangeSpec {
     BurnFraction(f64),
     /// A new minimum operator stake, tokens (`economics.staking.min_stake`).
     MinStake(f64),
+    /// Each epoch's emission as a multiple of the emission curve's, ≥ 0
+    /// (1: the curve as written; 0.5 halves the emission from then on).
+    EmissionScale(f64),
+    /// A fixed share of bonded stake slashed per offence, in [0, 1],
+    /// replacing `verification.slashing` (needs `verification`).
+    SlashFraction(f64),
+    /// A new spot-check probability, in [0, 1] (needs
+    /// `verification.strategy: { spot_check: … }`).
+    SpotCheckProbability(f64),
     /// Pay tokens out of the treasury to a genesis group's first wallet.
     TreasurySpend {
         /// Tokens paid.

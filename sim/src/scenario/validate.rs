@@ -589,6 +589,37 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
                 c.num(&format!("{change}.burn_fraction"), *v, 0.0, false, 1.0)
             }
             super::ChangeSpec::MinStake(v) => tok(c, &format!("{change}.min_stake"), *v),
+            super::ChangeSpec::EmissionScale(v) => {
+                c.num(&format!("{change}.emission_scale"), *v, 0.0, false, 1e6)
+            }
+            super::ChangeSpec::SlashFraction(v) => {
+                c.num(&format!("{change}.slash_fraction"), *v, 0.0, false, 1.0);
+                if s.verification.is_none() {
+                    c.err(
+                        format!("{change}.slash_fraction"),
+                        "a slashing fraction needs a `verification` section (nothing is slashed without one)",
+                    );
+                }
+            }
+            super::ChangeSpec::SpotCheckProbability(v) => {
+                c.num(
+                    &format!("{change}.spot_check_probability"),
+                    *v,
+                    0.0,
+                    false,
+                    1.0,
+                );
+                let spot_checks = s
+                    .verification
+                    .as_ref()
+                    .is_some_and(|v| matches!(v.strategy, super::StrategySpec::SpotCheck { .. }));
+                if !spot_checks {
+                    c.err(
+                        format!("{change}.spot_check_probability"),
+                        "a spot-check probability needs `verification.strategy: { spot_check: … }`",
+                    );
+                }
+            }
             super::ChangeSpec::TreasurySpend { tokens, to } => {
                 // No run holds more than this many tokens in all.
                 c.num(

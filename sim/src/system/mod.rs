@@ -127,8 +127,13 @@ impl<L: Learner> System<L> {
     /// Verifies an ended round, has the job aggregate it, settles it on the
     /// chain and tells the listeners.
     fn close_round(&mut self, ended: RoundEnded, sched: &mut Scheduler<Event>) {
+        let spot_check_p = self
+            .params
+            .chain
+            .as_ref()
+            .and_then(|c| c.at(sched.now()).spot_check_p);
         let checks = match self.verifier.as_mut() {
-            Some(v) => v.check(self.job.updates(&ended)),
+            Some(v) => v.check(self.job.updates(&ended), spot_check_p),
             None => RoundChecks {
                 accepted: ended.contributors().to_vec(),
                 ..RoundChecks::default()

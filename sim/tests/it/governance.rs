@@ -302,3 +302,103 @@ fn bad_staking_settings_are_refused_with_their_place() {
     ];
     expect_mutations(&base, cases);
 }
+
+#[test]
+fn votes_change_the_spot_check_probability_the_slashing_fraction_and_the_emission() {
+    // The foundation (100,000 tokens against the operators' 20,000) passes
+    // three changes on day 1, tallied and effective at 30 h.
+    let gov = "governance={voting_period: 6h, delay: 0s, voters: [{group: foundation, vote: yes}], others: {vote: abstain}, proposals: [{at: 1d, by: foundation, change: {spot_check_probability: 0.6}}, {at: 1d, by: foundation, change: {slash_fraction: 0.5}}, {at: 1d, by: foundation, change: {emission_scale: 0.5}}]}";
+    let out = run_with_sets("scenarios/free-riders.yaml", "gov-verification", &[gov]);
+    let proposals = read_arrow(&out.join("proposals.arrow"));
+    let p = &proposals[0];
+    assert_eq!(labels(p, "status"), vec!["passed"; 3]);
+    let text = |name: &str| -> Vec<String> {
+        let col: &arrow_array::StringArray = column(p, name);
+        col.iter().map(|v| v.unwrap().to_string()).collect()
+    };
+    assert_eq!(
+        labels(p, "parameter"),
+        vec![
+            "verification.strategy.spot_check.p",
+            "verification.slashing",
+            "economics.emission"
+        ]
+    );
+    assert_eq!(
+        text("old"),
+        vec!["0.05", "the scenario's policy", "scale=1"]
+    );
+    assert_eq!(text("new"), vec!["0.6", "fixed=0.5", "scale=0.5"]);
+    let effective = 30.0 * 3600.0;
+    assert!(f64_col(p, "effective_s").iter().all(|&t| t == effective));
+    // Spot checks: about 5% of updates before, about 60% after.
+    let (mut checked, mut completed) = ([0.0; 2], [0.0; 2]);
+    for b in read_arrow(&out.join("rounds.arrow")) {
+        let (end, verified, done) = (
+            f64_col(&b, "t_end_s"),
+            column::<UInt32Array>(&b, "verified").values().to_vec(),
+            column::<UInt32Array>(&b, "completed").values().to_vec(),
+        );
+        for i in 0..end.len() {
+            let after = usize::from(end[i] >= effective);
+            checked[after] += f64::from(verified[i]);
+            completed[after] += f64::from(done[i]);
+        }
+    }
+    let (before, after) = (checked[0] / completed[0], checked[1] / completed[1]);
+    assert!((0.02..0.1).contains(&before), "{before}");
+    assert!((0.5..0.7).contains(&after), "{after}");
+    // Slashing: 10% of a 200-token stake before, half of it after.
+    for b in read_arrow(&out.join("offences.arrow")) {
+        for (t, penalty) in f64_col(&b, "t_s")
+            .into_iter()
+            .zip(f64_col(&b, "penalty_tokens"))
+        {
+            let want = if t >= effective { 100.0 } else { 20.0 };
+            assert_eq!(penalty, want, "offence at {t} s");
+        }
+    }
+    // Emission: 530 tokens an epoch, then 265.
+    for b in read_arrow(&out.join("epochs.arrow")) {
+        for (t, e) in f64_col(&b, "t_s")
+            .into_iter()
+            .zip(f64_col(&b, "emission_tokens"))
+        {
+            let want = if t > effective { 265.0 } else { 530.0 };
+            assert_eq!(e, want, "epoch settled at {t} s");
+        }
+    }
+}
+
+#[test]
+fn verification_changes_need_verification_to_change() {
+    let base = std::fs::read_to_string(repo().join(CAPTURE)).unwrap();
+    let split = "change: { split: { compute: 0.3, data: 0.0, validators: 0.1, treasury: 0.6 } }";
+    let cases: &[Mutation] = &[
+        (
+            "gov-slash-without-verification",
+            split,
+            "change: { slash_fraction: 0.5 }",
+            "governance.proposals[0].change.slash_fraction",
+            "slash_fraction",
+            "needs a `verification` section",
+        ),
+        (
+            "gov-spot-check-without-spot-checks",
+            split,
+            "change: { spot_check_probability: 0.5 }",
+            "governance.proposals[0].change.spot_check_probability",
+            "spot_check_probability",
+            "needs `verification.strategy: { spot_check",
+        ),
+        (
+            "gov-negative-emission-scale",
+            split,
+            "change: { emission_scale: -1 }",
+            "governance.proposals[0].change.emission_scale",
+            "emission_scale",
+            "expected",
+        ),
+    ];
+    expect_mutations(&base, cases);
+}
