@@ -608,3 +608,28 @@ fn follow_the_delegate_votes_as_the_operator_or_stays_away_with_it() {
     )));
     assert_eq!(votes_of(&yes, "community"), vec![Choice::Yes; 3]);
 }
+
+#[test]
+fn a_pool_is_one_owner_running_every_operator_of_its_profile() {
+    let gov = one_proposal("yes", GRAB).replace(
+        "  voters:\n",
+        "  pools: [{ name: bigpool, profile: box }]\n  voters:\n    - { group: bigpool, vote: no }\n",
+    );
+    let sys = run(&economy(&gov));
+    let g = sys.governance.as_ref().unwrap();
+    let owners = g.owners();
+    // 3 founders + 2 community owners + the pool, which runs all ten.
+    assert_eq!(owners.names.len(), 6);
+    assert_eq!(owners.names[5], "bigpool");
+    assert_eq!(owners.kinds[5], "pool");
+    assert!(owners.operator_owner.iter().all(|&o| o == 5));
+    // Each operator account votes the pool's choice; one owner cast them.
+    assert_eq!(votes_of(&sys, "pool"), vec![Choice::No; 10]);
+    let holdings = g
+        .concentration
+        .iter()
+        .rev()
+        .find(|r| r.measure == "holdings" && r.over == "owners" && !r.with_protocol)
+        .unwrap();
+    assert_eq!(holdings.entities, 6);
+}

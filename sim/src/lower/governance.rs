@@ -14,9 +14,15 @@ use dmlsim_models::econ::governance::{Decision, VotingRule};
 pub const OPERATORS: &str = "operators";
 
 /// Owners and wallets of `economy`: each genesis group's owners (wallet
-/// `w` belongs to owner `w mod owners`), then one owner per operator.
-/// Also returns each owner's group name.
-pub fn owners(economy: &Economy) -> (Owners, Vec<String>) {
+/// `w` belongs to owner `w mod owners`), then one owner per operator
+/// outside a pool, then one per pool (`pool_of`: each operator's pool, as
+/// an index in `pools`). Also returns each owner's group name (a pool's
+/// is its own name).
+pub fn owners(
+    economy: &Economy,
+    pool_of: &[Option<usize>],
+    pools: &[String],
+) -> (Owners, Vec<String>) {
     let mut o = Owners::default();
     let mut group_of = Vec::new();
     let mut wallet = 0;
@@ -33,21 +39,53 @@ pub fn owners(economy: &Economy) -> (Owners, Vec<String>) {
             wallet += 1;
         }
     }
+    let mut single = Vec::with_capacity(economy.operator_account.len());
+    for op in 0..economy.operator_account.len() {
+        if pool_of.get(op).copied().flatten().is_none() {
+            single.push(o.names.len() as u32);
+            o.names.push(format!("operator-{op}"));
+            o.kinds.push("operator");
+            group_of.push(OPERATORS.to_string());
+        } else {
+            single.push(u32::MAX);
+        }
+    }
+    let first_pool = o.names.len() as u32;
+    for name in pools {
+        o.names.push(name.clone());
+        o.kinds.push("pool");
+        group_of.push(name.clone());
+    }
     for (op, &account) in economy.operator_account.iter().enumerate() {
-        let owner = o.names.len() as u32;
-        o.names.push(format!("operator-{op}"));
-        o.kinds.push("operator");
-        group_of.push(OPERATORS.to_string());
+        let owner = match pool_of.get(op).copied().flatten() {
+            Some(p) => first_pool + p as u32,
+            None => single[op],
+        };
         o.wallets.push((account, owner));
         o.operator_owner.push(owner);
     }
     (o, group_of)
 }
 
-/// The governance plan of a validated `spec` over `economy`; `seed` seeds
-/// the apathy draws.
-pub fn governance(spec: &GovernanceSpec, economy: &Economy, seed: u64) -> GovernancePlan {
-    let (owners, group_of) = owners(economy);
+/// The governance plan of a validated `spec` over `economy` and its
+/// `nodes` (an operator's pool follows its first node's profile); `seed`
+/// seeds the apathy draws.
+pub fn governance(
+    spec: &GovernanceSpec,
+    economy: &Economy,
+    nodes: &crate::world::Nodes,
+    seed: u64,
+) -> GovernancePlan {
+    let pool_of: Vec<Option<usize>> = nodes
+        .first_node_of_operators()
+        .into_iter()
+        .map(|first| {
+            let profile = &nodes.profile_names[nodes.profile[first as usize] as usize];
+            spec.pools.iter().position(|p| &p.profile == profile)
+        })
+        .collect();
+    let pool_names: Vec<String> = spec.pools.iter().map(|p| p.name.clone()).collect();
+    let (owners, group_of) = owners(economy, &pool_of, &pool_names);
     let members = |group: &str| -> Vec<u32> {
         (0..group_of.len() as u32)
             .filter(|&o| group_of[o as usize] == group)
@@ -56,10 +94,11 @@ pub fn governance(spec: &GovernanceSpec, economy: &Economy, seed: u64) -> Govern
     let behaviour = group_of
         .iter()
         .map(|g| {
-            let v: VoteSpec = spec
-                .voters
-                .iter()
-                .find(|v| &v.group == g)
+            // A pool not listed votes as the operators do, if they are.
+            let listed = |group: &str| spec.voters.iter().find(|v| v.group == group);
+            let pooled = pool_names.contains(g);
+            let v: VoteSpec = listed(g)
+                .or_else(|| pooled.then(|| listed(OPERATORS)).flatten())
                 .map_or_else(|| spec.others.clone(), |v| v.behaviour());
             Behaviour {
                 vote: v.vote,

@@ -47,6 +47,20 @@ pub struct GovernanceSpec {
     /// measures concentration, `concentration.arrow`).
     #[serde(default)]
     pub proposals: Vec<ProposalSpec>,
+    /// Pools: all operators of a profile run by one owner (without one,
+    /// every operator is its own owner).
+    #[serde(default)]
+    pub pools: Vec<PoolSpec>,
+}
+
+/// One owner running every operator whose first node has a profile.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// The owner's name (and its group's, for `voters` and `by`).
+    pub name: String,
+    /// The profile whose operators it runs.
+    pub profile: String,
 }
 
 fn half() -> f64 {

@@ -516,6 +516,46 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
     }
     let mut with_operators = groups.clone();
     with_operators.insert("operators");
+    let profiles: BTreeSet<&str> = s.profiles.iter().map(|p| p.name.as_str()).collect();
+    let mut pooled = BTreeSet::new();
+    for (i, p) in g.pools.iter().enumerate() {
+        let path = format!("governance.pools[{i}]");
+        let taken = p.name.trim().is_empty()
+            || p.name.starts_with("operator-")
+            || with_operators.contains(p.name.as_str())
+            || e.genesis.holders.iter().any(|h| {
+                // A genesis owner's name: the group's, or `group-k`.
+                h.name == p.name
+                    || p.name
+                        .strip_prefix(&format!("{}-", h.name))
+                        .is_some_and(|k| k.parse::<u32>().is_ok_and(|k| k < h.owners))
+            });
+        if taken {
+            c.err(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is empty or names another group, owner or account (`operators`, `operator-N`, the genesis groups and their wallets)",
+                    p.name
+                ),
+            );
+        }
+        if !profiles.contains(p.profile.as_str()) {
+            c.err(
+                format!("{path}.profile"),
+                format!(
+                    "unknown profile `{}`, expected one of {}",
+                    p.profile,
+                    known(&profiles)
+                ),
+            );
+        } else if !pooled.insert(p.profile.as_str()) {
+            c.err(
+                format!("{path}.profile"),
+                format!("profile `{}` is pooled twice", p.profile),
+            );
+        }
+        with_operators.insert(p.name.as_str());
+    }
     let group = |c: &mut Checker, path: String, name: &str, allowed: &BTreeSet<&str>| {
         if !allowed.contains(name) {
             c.err(

@@ -101,6 +101,7 @@ pub fn build(
         (Some(spec), Some(chain)) => Some(Governance::new(lower::governance(
             spec,
             &chain.economy,
+            &nodes,
             seeds.governance,
         ))),
         _ => None,

@@ -292,6 +292,22 @@ fn bad_staking_settings_are_refused_with_their_place() {
             "expected",
         ),
         (
+            "pool-unknown-profile",
+            "{ name: cloudco, profile: pool-a100 }",
+            "{ name: cloudco, profile: pool-h100 }",
+            "governance.pools[0].profile",
+            "profile: pool-h100",
+            "unknown profile `pool-h100`",
+        ),
+        (
+            "pool-name-clash",
+            "{ name: cloudco, profile: pool-a100 }",
+            "{ name: community-7, profile: pool-a100 }",
+            "governance.pools[0].name",
+            "name: community-7",
+            "names another group, owner or account",
+        ),
+        (
             "stake-choice",
             "choose: largest",
             "choose: biggest",
