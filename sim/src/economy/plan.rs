@@ -105,6 +105,8 @@ pub struct HolderGroup {
     pub kind: &'static str,
     /// When the group's tokens are released, if they are locked at genesis.
     pub vesting: Option<Vesting>,
+    /// Zipf exponent of the split across wallets (0: equal parts).
+    pub zipf_exponent: f64,
 }
 
 /// A vesting schedule: nothing before `cliff`, then `duration`'s elapsed
@@ -149,9 +151,21 @@ impl HolderGroup {
         }
     }
 
-    /// Each wallet's tokens: equal parts, the rounding remainder to the first.
+    /// Each wallet's tokens: equal parts, or by Zipf's law (wallet k gets a
+    /// share ∝ (k + 1)^−s, as integer weights of 2^52 × that), the
+    /// rounding remainder to the first.
     pub fn wallet_tokens(&self) -> Vec<u128> {
         let n = u128::from(self.wallets.max(1));
+        if self.zipf_exponent > 0.0 {
+            let weights: Vec<u128> = (0..n)
+                .map(|k| {
+                    ((k as f64 + 1.0).powf(-self.zipf_exponent) * 2f64.powi(52)).round() as u128
+                })
+                .collect();
+            let (mut parts, rest) = dmlsim_models::econ::split::pro_rata(self.tokens, &weights);
+            parts[0] += rest;
+            return parts;
+        }
         let mut parts = vec![self.tokens / n; n as usize];
         parts[0] += self.tokens % n;
         parts

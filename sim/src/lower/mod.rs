@@ -167,6 +167,10 @@ pub fn economy(
                         cliff: v.cliff.time(),
                         duration: v.duration.time(),
                     }),
+                    zipf_exponent: match h.split {
+                        crate::scenario::WalletSplit::Equal => 0.0,
+                        crate::scenario::WalletSplit::Zipf { exponent } => exponent,
+                    },
                 })
                 .collect(),
             job_owner: amount(spec.genesis.job_owner),

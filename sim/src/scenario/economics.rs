@@ -357,6 +357,25 @@ pub struct HolderSpec {
     /// Lock the tokens at genesis and release them to the wallets over time.
     #[serde(default)]
     pub vesting: Option<VestingSpec>,
+    /// How the tokens are split across the wallets: `equal` (default) or
+    /// `{ zipf: { exponent: s } }` (wallet k, from 0, gets a share ∝
+    /// (k + 1)^−s: a few large holders and a long tail).
+    #[serde(default, deserialize_with = "super::tagged::one_key_map")]
+    pub split: WalletSplit,
+}
+
+/// How a genesis group's tokens are split across its wallets.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum WalletSplit {
+    /// Equal parts.
+    #[default]
+    Equal,
+    /// Zipf's law: wallet k (from 0) gets a share ∝ (k + 1)^−exponent.
+    Zipf {
+        /// The exponent s, in [0, 10] (0: equal parts).
+        exponent: f64,
+    },
 }
 
 /// A vesting schedule from genesis: nothing until the cliff, then the

@@ -1264,6 +1264,15 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
                 );
             }
         }
+        if let super::WalletSplit::Zipf { exponent } = h.split {
+            c.num(
+                &format!("economics.genesis.holders[{i}].split.zipf.exponent"),
+                exponent,
+                0.0,
+                false,
+                10.0,
+            );
+        }
         if h.owners == 0 || h.owners > h.wallets.max(1) {
             c.err(
                 format!("economics.genesis.holders[{i}].owners"),

@@ -292,6 +292,14 @@ fn bad_staking_settings_are_refused_with_their_place() {
             "expected",
         ),
         (
+            "zipf-exponent",
+            "{ name: exchange, tokens: 200000, kind: exchange }",
+            "{ name: exchange, tokens: 200000, kind: exchange, split: { zipf: { exponent: 20 } } }",
+            "economics.genesis.holders[1].split.zipf.exponent",
+            "exponent: 20",
+            "expected",
+        ),
+        (
             "pool-unknown-profile",
             "{ name: cloudco, profile: pool-a100 }",
             "{ name: cloudco, profile: pool-h100 }",
