@@ -212,5 +212,40 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
             diagonal: false,
         },
     )?;
+    // Bonded stake: drawn when its concentration moves at all (restaking,
+    // delegation, slashing, operators leaving), not when every operator
+    // keeps its minimum for the whole run.
+    let gini = pick("bonded_stake", "operators", false, "gini");
+    if gini.iter().any(|p| p.1 != gini[0].1) {
+        r.add(
+            "stake_concentration",
+            "Concentration of the stake bonded to operators (their own and their delegators', validators left out): the Gini coefficient and the share of the largest 1 and 10 operators (their Nakamoto coefficients are in `stake_nakamoto`).",
+            &LineChart {
+                title: "Bonded stake over operators".into(),
+                x_label: x_label.into(),
+                y_label: "Gini / share".into(),
+                series: vec![
+                    line("Gini", gini),
+                    line("top 1 share", pick("bonded_stake", "operators", false, "top1_share")),
+                    line("top 10 share", pick("bonded_stake", "operators", false, "top10_share")),
+                ],
+                diagonal: false,
+            },
+        )?;
+        r.add(
+            "stake_nakamoto",
+            "Nakamoto coefficients of bonded stake: the fewest operators holding 33% and 51% of the stake bonded to operators.",
+            &LineChart {
+                title: "Nakamoto coefficient of bonded stake".into(),
+                x_label: x_label.into(),
+                y_label: "operators".into(),
+                series: vec![
+                    line("33%", pick("bonded_stake", "operators", false, "nakamoto_33")),
+                    line("51%", pick("bonded_stake", "operators", false, "nakamoto_51")),
+                ],
+                diagonal: false,
+            },
+        )?;
+    }
     Ok(())
 }

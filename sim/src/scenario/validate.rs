@@ -1217,10 +1217,10 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             ),
         );
     }
-    check_staking(c, e);
+    let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
+    check_staking(c, e, nodes);
     tok(c, "economics.genesis.job_owner", e.genesis.job_owner);
     tok(c, "economics.genesis.per_operator", e.genesis.per_operator);
-    let nodes: f64 = s.populations.iter().map(|p| f64::from(p.count)).sum();
     if let Some(problem) = supply_problem(e, s, nodes) {
         c.err("economics", problem);
     }
@@ -1554,8 +1554,12 @@ fn check_verification(c: &mut Checker, v: &super::VerificationSpec, s: &Scenario
     }
 }
 
-/// Restaking, stake-weighted selection, commission and delegations.
-fn check_staking(c: &mut Checker, e: &super::EconomicsSpec) {
+/// Most wallet-operator bonds `spread` delegations may make.
+const MAX_SPREAD_BONDS: f64 = 1e7;
+
+/// Restaking, stake-weighted selection, commission and delegations
+/// (`nodes`: the scenario's node count, a bound on its operators).
+fn check_staking(c: &mut Checker, e: &super::EconomicsSpec, nodes: f64) {
     let st = &e.staking;
     c.num(
         "economics.staking.min_self_stake",
@@ -1627,6 +1631,21 @@ fn check_staking(c: &mut Checker, e: &super::EconomicsSpec) {
             c.err(
                 format!("{path}.group"),
                 format!("group `{}` delegates twice: give it one entry", d.group),
+            );
+        }
+        // `spread` bonds every wallet to every operator: keep it in memory.
+        let wallets = e
+            .genesis
+            .holders
+            .iter()
+            .find(|h| h.name == d.group)
+            .map_or(0.0, |h| f64::from(h.wallets));
+        if d.choose == super::DelegateChoice::Spread && wallets * nodes > MAX_SPREAD_BONDS {
+            c.err(
+                format!("{path}.choose"),
+                format!(
+                    "`spread` would bond each of {wallets} wallets to each of up to {nodes} operators (over {MAX_SPREAD_BONDS:e} bonds): use `random` or `largest`, or fewer wallets"
+                ),
             );
         }
     }

@@ -325,6 +325,20 @@ fn bad_staking_settings_are_refused_with_their_place() {
         ),
     ];
     expect_mutations(&base, cases);
+    // `spread` over 340 nodes from 100,000 wallets: 34 million bonds.
+    let wide = base
+        .replace("wallets: 300, owners: 300", "wallets: 100000, owners: 300")
+        .replace(
+            "{ group: community, fraction: 0.5, choose: random",
+            "{ group: community, fraction: 0.5, choose: spread",
+        );
+    expect_problem(
+        "spread-too-wide",
+        &wide,
+        "economics.staking.delegations[1].choose",
+        "group: community",
+        "`spread` would bond each of 100000 wallets to each of up to 340 operators",
+    );
 }
 
 #[test]

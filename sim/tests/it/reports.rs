@@ -177,6 +177,19 @@ fn a_governance_report_shows_who_decided_the_vote_and_how_power_moved() {
 }
 
 #[test]
+fn a_report_on_moving_stake_draws_its_concentration() {
+    let out = scratch("report-stake");
+    run_ok("scenarios/stake-concentration.yaml", &out, &[], &[]);
+    let rep = scratch("report-stake-charts");
+    let o = report(&out, &rep, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_report(
+        &rep,
+        &["owner_nakamoto", "stake_concentration", "stake_nakamoto"],
+    );
+}
+
+#[test]
 fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
     let out = free_riders_sweep(
         "report-sweep",
