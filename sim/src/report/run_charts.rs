@@ -29,9 +29,12 @@ pub fn texts(data: &RunData, table: &str, column: &str) -> Option<Vec<String>> {
     })
 }
 
-/// Simulated time in hours when runs are long, else seconds.
+/// Simulated time in days beyond a month, in hours beyond four hours, else
+/// seconds.
 pub fn time_axis(max_s: f64) -> (f64, &'static str) {
-    if max_s > 4.0 * 3600.0 {
+    if max_s > 30.0 * 86_400.0 {
+        (1.0 / 86_400.0, "simulated time (days)")
+    } else if max_s > 4.0 * 3600.0 {
         (1.0 / 3600.0, "simulated time (h)")
     } else {
         (1.0, "simulated time (s)")
