@@ -1,5 +1,5 @@
-//! On-chain votes, engine-free: how tokens become voting power (token
-//! weighted or quadratic), how ballots are tallied against a quorum and a
+//! On-chain votes, engine-free: how tokens become voting power (a
+//! [`PowerRule`]: token weighted, quadratic or delegated), how ballots are tallied against a quorum and a
 //! threshold, and who decided the outcome — the fewest owners whose votes
 //! alone would have carried it, the measure of a captured vote.
 //!
@@ -7,53 +7,134 @@
 //! (quadratic), as `f64`, summed in ballot order so a tally is the same on
 //! every run.
 
-/// How a wallet's tokens become voting power.
+/// How a wallet's tokens become voting power: the seam a voting rule
+/// plugs into. A rule says what a wallet's tokens are worth in votes,
+/// whether delegated tokens are voted by the operator they are bonded to,
+/// and, from that, what splitting a holding across wallets gains.
+pub trait PowerRule: Sync {
+    /// Name used in the tables and the scenario.
+    fn label(&self) -> &'static str;
+
+    /// The voting power of a wallet holding `tokens` (≥ 0).
+    fn power(&self, tokens: f64) -> f64;
+
+    /// Whether power is the tokens themselves (one token, one vote): the
+    /// concentration tables then count votes exactly, in base units.
+    fn one_token_one_vote(&self) -> bool {
+        false
+    }
+
+    /// Whether a delegation's tokens are voted by the operator they are
+    /// bonded to rather than by the delegating wallet.
+    fn follows_delegation(&self) -> bool {
+        false
+    }
+
+    /// The factor by which splitting a holding of `tokens` into `wallets`
+    /// equal wallets multiplies its power: `k · p(T/k) / p(T)`.
+    fn sybil_gain(&self, tokens: f64, wallets: u32) -> f64 {
+        let k = f64::from(wallets.max(1));
+        k * self.power(tokens / k) / self.power(tokens)
+    }
+}
+
+/// One token, one vote.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenWeighted;
+
+impl PowerRule for TokenWeighted {
+    fn label(&self) -> &'static str {
+        "token_weighted"
+    }
+    fn power(&self, tokens: f64) -> f64 {
+        tokens.max(0.0)
+    }
+    fn one_token_one_vote(&self) -> bool {
+        true
+    }
+}
+
+/// Power is the square root of the wallet's tokens, per wallet: an owner
+/// who splits tokens across `k` wallets gains `√k` (`k · √(T/k) = √k · √T`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quadratic;
+
+impl PowerRule for Quadratic {
+    fn label(&self) -> &'static str {
+        "quadratic"
+    }
+    fn power(&self, tokens: f64) -> f64 {
+        tokens.max(0.0).sqrt()
+    }
+}
+
+/// One token, one vote, but a delegation's tokens are voted by the
+/// operator they are bonded to (voting power follows delegation).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delegated;
+
+impl PowerRule for Delegated {
+    fn label(&self) -> &'static str {
+        "delegated"
+    }
+    fn power(&self, tokens: f64) -> f64 {
+        tokens.max(0.0)
+    }
+    fn one_token_one_vote(&self) -> bool {
+        true
+    }
+    fn follows_delegation(&self) -> bool {
+        true
+    }
+}
+
+/// The voting rules a scenario can name, each a [`PowerRule`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum VotingRule {
-    /// One token, one vote.
+    /// [`TokenWeighted`].
     TokenWeighted,
-    /// Power is the square root of the wallet's tokens, per wallet: an
-    /// owner who splits tokens across `k` wallets gains a factor `√k`
-    /// (see [`sybil_gain`]).
+    /// [`Quadratic`].
     Quadratic,
-    /// One token, one vote, but a delegation's tokens are voted by the
-    /// operator they are bonded to (voting power follows delegation).
+    /// [`Delegated`].
     Delegated,
 }
 
 impl VotingRule {
+    /// The rule itself.
+    pub fn rule(self) -> &'static dyn PowerRule {
+        match self {
+            VotingRule::TokenWeighted => &TokenWeighted,
+            VotingRule::Quadratic => &Quadratic,
+            VotingRule::Delegated => &Delegated,
+        }
+    }
+
     /// The voting power of a wallet holding `tokens`.
     pub fn power(self, tokens: f64) -> f64 {
-        let tokens = tokens.max(0.0);
-        match self {
-            VotingRule::TokenWeighted | VotingRule::Delegated => tokens,
-            VotingRule::Quadratic => tokens.sqrt(),
-        }
+        self.rule().power(tokens)
     }
 
     /// Whether delegated tokens count as the operator's power.
     pub fn follows_delegation(self) -> bool {
-        self == VotingRule::Delegated
+        self.rule().follows_delegation()
+    }
+
+    /// Whether power is the tokens themselves.
+    pub fn one_token_one_vote(self) -> bool {
+        self.rule().one_token_one_vote()
     }
 
     /// Name used in the tables and the scenario.
     pub fn label(self) -> &'static str {
-        match self {
-            VotingRule::TokenWeighted => "token_weighted",
-            VotingRule::Quadratic => "quadratic",
-            VotingRule::Delegated => "delegated",
-        }
+        self.rule().label()
     }
 }
 
 /// The factor by which splitting one holding into `wallets` equal wallets
 /// multiplies its voting power under `rule`: 1 for token weighting, `√k`
-/// for quadratic voting (`k · √(T/k) = √k · √T`).
+/// for quadratic voting.
 pub fn sybil_gain(rule: VotingRule, wallets: u32) -> f64 {
-    match rule {
-        VotingRule::TokenWeighted | VotingRule::Delegated => 1.0,
-        VotingRule::Quadratic => f64::from(wallets.max(1)).sqrt(),
-    }
+    rule.rule().sybil_gain(1.0, wallets)
 }
 
 /// A voter's choice.
@@ -244,7 +325,38 @@ mod tests {
                 .map(|_| VotingRule::TokenWeighted.power(5_000.0 / f64::from(k)))
                 .sum();
             assert!((weighted / 5_000.0 - sybil_gain(VotingRule::TokenWeighted, k)).abs() < 1e-12);
+            // The closed forms: √k for quadratic, 1 one token one vote.
+            let root = f64::from(k).sqrt();
+            assert!((sybil_gain(rule, k) - root).abs() < 1e-12 * root);
+            for linear in [VotingRule::TokenWeighted, VotingRule::Delegated] {
+                assert!((sybil_gain(linear, k) - 1.0).abs() < 1e-12);
+            }
         }
+    }
+
+    /// A rule outside the three: power is the cube root of the tokens.
+    struct CubeRoot;
+
+    impl PowerRule for CubeRoot {
+        fn label(&self) -> &'static str {
+            "cube_root"
+        }
+        fn power(&self, tokens: f64) -> f64 {
+            tokens.max(0.0).cbrt()
+        }
+    }
+
+    #[test]
+    fn a_new_rule_plugs_in_with_its_power_alone() {
+        // k · (T/k)^(1/3) / T^(1/3) = k^(2/3), whatever T.
+        for (tokens, k) in [(1.0, 8u32), (5_000.0, 27), (1e9, 1_000)] {
+            let want = f64::from(k).powf(2.0 / 3.0);
+            let gain = CubeRoot.sybil_gain(tokens, k);
+            assert!((gain - want).abs() < 1e-9 * want, "{gain} vs {want}");
+        }
+        assert!(!CubeRoot.follows_delegation() && !CubeRoot.one_token_one_vote());
+        assert!(VotingRule::Delegated.follows_delegation());
+        assert_eq!(VotingRule::Quadratic.label(), "quadratic");
     }
 
     #[test]

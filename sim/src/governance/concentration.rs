@@ -87,9 +87,10 @@ pub fn measure(
     let view = rule.follows_delegation().then(|| economy.delegation_view());
     let votes = amounts(economy, owners, |a| {
         let tokens = super::voting_tokens(economy, view.as_ref(), a);
-        match rule {
-            VotingRule::TokenWeighted | VotingRule::Delegated => tokens,
-            VotingRule::Quadratic => (rule.power(as_tokens(tokens)) * TOKEN as f64).round() as u128,
+        if rule.one_token_one_vote() {
+            tokens
+        } else {
+            (rule.power(as_tokens(tokens)) * TOKEN as f64).round() as u128
         }
     });
     let row = |measure, over, with_protocol, amounts: &[u128]| {
