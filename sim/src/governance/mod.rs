@@ -46,7 +46,8 @@ struct Open {
     /// Index in `Governance::proposals`.
     record: usize,
     ballots: Vec<Ballot>,
-    change: ProposalChange,
+    /// What was planned (proposed again if it fails and may retry).
+    planned: PlannedProposal,
 }
 
 /// Governance's state.
@@ -171,11 +172,22 @@ impl Governance {
             .decided_by
             .is_some_and(|k| k <= self.plan.captured_at_most);
         if !passed {
+            // The proposer tries again, if its policy says so.
+            if let Some((left @ 1.., after)) = open.planned.retry {
+                let again = PlannedProposal {
+                    at: now.saturating_add(after),
+                    retry: Some((left - 1, after)),
+                    ..open.planned
+                };
+                let rest = &self.plan.proposals[self.created..];
+                let at = self.created + rest.partition_point(|p| p.at <= again.at);
+                self.plan.proposals.insert(at, again);
+            }
             return;
         }
         let effective = now.saturating_add(self.plan.delay);
         record.effective = Some(effective);
-        match open.change {
+        match open.planned.change {
             ProposalChange::Param(change) => effects.push(Effect::ChangeParam {
                 from: effective,
                 change,
@@ -261,7 +273,7 @@ impl Governance {
             id,
             created: now,
             closes: now.saturating_add(self.plan.voting_period),
-            by: planned.by,
+            by: planned.by.clone(),
             parameter,
             old,
             new,
@@ -276,7 +288,7 @@ impl Governance {
         self.open.push(Open {
             record: self.proposals.len() - 1,
             ballots,
-            change: planned.change,
+            planned,
         });
     }
 

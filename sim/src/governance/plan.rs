@@ -57,6 +57,9 @@ pub struct PlannedProposal {
     pub by: String,
     /// What it changes if it passes.
     pub change: ProposalChange,
+    /// Attempts left if it fails, and the time from a failed tally to the
+    /// next one.
+    pub retry: Option<(u32, SimTime)>,
 }
 
 /// Everything governance needs, fixed for the run.

@@ -716,3 +716,48 @@ fn zipf_nakamoto_51(n: u32, s: f64) -> u32 {
         })
         .unwrap()
 }
+
+#[test]
+fn a_failed_proposal_is_proposed_again_until_it_passes() {
+    // Founders each stay away with probability 0.6 and the quorum needs
+    // two of them: attempts fail until enough show up.
+    let gov = r#"
+governance:
+  quorum: 0.4
+  voting_period: 10m
+  voters:
+    - { group: founders, vote: yes, abstain_probability: 0.6 }
+    - { group: community, vote: no }
+    - { group: operators, vote: abstain, abstain_probability: 1 }
+  proposals:
+    - { at: 10m, by: founders, change: { burn_fraction: 0.5 }, retry: { after: 10m, attempts: 20 } }
+"#;
+    let sys = run(&economy(gov));
+    let g = sys.governance.as_ref().unwrap();
+    let outcomes: Vec<Option<bool>> = g.proposals.iter().map(|p| p.passed).collect();
+    let passed_at = outcomes
+        .iter()
+        .position(|&o| o == Some(true))
+        .unwrap_or_else(|| {
+            panic!(
+                "no attempt passed: {:?}",
+                g.proposals
+                    .iter()
+                    .map(|p| (p.created, p.tally.turnout(p.eligible), p.passed))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(passed_at, 3, "the fourth attempt passes: {outcomes:?}");
+    assert!(outcomes[..passed_at].iter().all(|&o| o == Some(false)));
+    assert_eq!(passed_at + 1, g.proposals.len(), "nothing after the pass");
+    // Each attempt is created at the settlement 10 minutes after the
+    // tally of the one before, which closes 10 minutes after creation.
+    for w in g.proposals.windows(2) {
+        assert_eq!(w[1].created, w[0].closes.saturating_add(minutes(10)));
+    }
+    assert!(
+        g.proposals
+            .iter()
+            .all(|p| p.parameter == "economics.fees.burn_fraction")
+    );
+}

@@ -122,6 +122,7 @@ pub fn governance(
         .map(|p| PlannedProposal {
             at: p.at.time(),
             by: p.by.clone().unwrap_or_else(|| "scenario".into()),
+            retry: p.retry.as_ref().map(|r| (r.attempts, r.after.time())),
             change: match &p.change {
                 ChangeSpec::Split(s) => ProposalChange::Param(ParamChange::Split(split(s))),
                 ChangeSpec::TokensPerPflop(v) => {

@@ -168,6 +168,20 @@ pub struct ProposalSpec {
     /// What it changes.
     #[serde(deserialize_with = "one_key_map")]
     pub change: ChangeSpec,
+    /// The proposer's policy when it fails: propose it again (none: once).
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+}
+
+/// Proposing a failed proposal again, as a proposer set on a change does
+/// (each attempt a new proposal, with its own apathy draws).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Time from a failed tally to the next attempt (> 0).
+    pub after: Duration,
+    /// Attempts after the first, at most (1-1000).
+    pub attempts: u32,
 }
 
 /// A change a proposal makes if it passes.

@@ -619,6 +619,15 @@ fn check_governance(c: &mut Checker, g: &super::GovernanceSpec, s: &Scenario) {
         if let Some(by) = &p.by {
             group(c, format!("{path}.by"), by, &with_operators);
         }
+        if let Some(r) = &p.retry {
+            c.positive_duration(&format!("{path}.retry.after"), r.after);
+            if r.attempts == 0 || r.attempts > 1000 {
+                c.err(
+                    format!("{path}.retry.attempts"),
+                    format!("expected 1 to 1000 attempts, found {}", r.attempts),
+                );
+            }
+        }
         let change = format!("{path}.change");
         match &p.change {
             super::ChangeSpec::Split(sp) => check_split(c, &format!("{change}.split"), sp),
