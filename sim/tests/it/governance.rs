@@ -430,6 +430,14 @@ fn verification_changes_need_verification_to_change() {
             "needs `verification.strategy: { spot_check",
         ),
         (
+            "gov-retry-no-attempts",
+            split,
+            "change: { split: { compute: 0.3, data: 0.0, validators: 0.1, treasury: 0.6 } }\n      retry: { after: 1d, attempts: 0 }",
+            "governance.proposals[0].retry.attempts",
+            "attempts: 0",
+            "expected 1 to 1000 attempts",
+        ),
+        (
             "gov-negative-emission-scale",
             split,
             "change: { emission_scale: -1 }",
