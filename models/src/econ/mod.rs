@@ -1,10 +1,12 @@
 //! The token economy, engine-free: an integer double-entry ledger with
 //! hash-chained blocks, emission curves, reward splits, token-price models,
-//! verification strategies, slashing policies and concentration metrics.
+//! verification strategies, slashing policies, concentration metrics,
+//! voting rules and compute-market clearing.
 
 pub mod emission;
 pub mod governance;
 pub mod ledger;
+pub mod market;
 pub mod metrics;
 pub mod price;
 pub mod slashing;
