@@ -83,11 +83,6 @@ impl Economy {
         &self.delegator_rewards
     }
 
-    /// Delegated stake bonded to each operator, base units.
-    pub fn delegated(&self) -> &[u128] {
-        &self.delegated
-    }
-
     /// Whether `op` may serve with the stake bonded to it now.
     pub(super) fn stake_suffices(&self, op: usize, params: &super::ChainParams) -> bool {
         self.bonded(op) >= params.min_stake
