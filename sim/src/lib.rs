@@ -21,6 +21,7 @@ pub mod governance;
 pub mod input;
 pub mod learning_setup;
 pub mod lower;
+pub mod market;
 pub mod network;
 pub mod output;
 pub mod params;

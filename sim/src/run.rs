@@ -5,7 +5,8 @@ use crate::estimate::Estimate;
 use crate::output::run_info::{FileRecord, LearningRecord};
 use crate::output::summary::Summary;
 use crate::output::{
-    ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, governance_tables, tables,
+    ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, governance_tables,
+    market_tables, tables,
 };
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
@@ -331,7 +332,7 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
         .write_to(sink)?;
     }
     if let Some(trace) = sys.net.trace.as_ref().filter(|_| sink.wants("transfers")) {
-        tables::transfers_table(trace).write_to(sink)?;
+        tables::transfers_table(trace, sys.market.is_some()).write_to(sink)?;
     }
     let Some(e) = economy else {
         return Ok(());
@@ -340,7 +341,11 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
         econ_tables::ledger_table(e).write_to(sink)?;
     }
     if sink.wants("epochs") {
-        econ_tables::epochs_table(e).write_to(sink)?;
+        let table = econ_tables::epochs_table(e);
+        match &sys.market {
+            Some(m) => market_tables::with_market_columns(table, m).write_to(sink)?,
+            None => table.write_to(sink)?,
+        }
     }
     if sink.wants("operators") {
         econ_tables::operators_table(e, &sys.nodes).write_to(sink)?;
@@ -356,8 +361,16 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
             governance_tables::concentration_table(g).write_to(sink)?;
         }
     }
-    if scenario.verification.is_some() {
+    if let Some(m) = &sys.market {
+        if sink.wants("jobs") {
+            market_tables::jobs_table(m, e).write_to(sink)?;
+        }
         if sink.wants("offences") {
+            market_tables::offences_table(e, m).write_to(sink)?;
+        }
+    }
+    if scenario.verification.is_some() {
+        if sink.wants("offences") && sys.market.is_none() {
             econ_tables::offences_table(e).write_to(sink)?;
         }
         if sink.wants("behaviours") {
@@ -527,6 +540,9 @@ pub fn simulate(
         .drain(&mut sys, sink, true)
         .map_err(write_err)?;
     sys.job.end_of_run(&mut sys.nodes);
+    if let Some(market) = sys.market.as_mut() {
+        market.end_of_run(&mut sys.nodes);
+    }
     write_tables(&scenario, &sys, sink).map_err(write_err)?;
     let stopped_by = stopped_by(&sys, ending);
     let mut summary = Summary::new(rounds.summary, sys.chain.as_ref().map(|c| &c.economy));

@@ -170,6 +170,17 @@ pub struct Award {
 /// wins (ties: the higher reputation, then the lower id); None when no
 /// offer is eligible.
 pub fn reverse_auction(offers: &[Offer], rules: &OrderRules) -> Option<Award> {
+    reverse_auction_k(offers, rules, 1).into_iter().next()
+}
+
+/// Runs a reverse auction for `k` providers on one order (a job that
+/// trains on `k` nodes): the `k` best eligible offers win, ranked as in
+/// [`reverse_auction`]. First price pays each winner its own price; second
+/// price pays every winner the best losing eligible price (the `k+1`-th,
+/// the uniform Vickrey price for providers that each sell one unit), or
+/// the cap when no eligible offer lost. Fewer than `k` awards when fewer
+/// offers are eligible; the buyer decides whether that is enough.
+pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<Award> {
     let mut eligible: Vec<&Offer> = offers
         .iter()
         .filter(|o| {
@@ -184,15 +195,18 @@ pub fn reverse_auction(offers: &[Offer], rules: &OrderRules) -> Option<Award> {
             .then(b.reputation.total_cmp(&a.reputation))
             .then(a.provider.cmp(&b.provider))
     });
-    let winner = eligible.first()?;
-    let paid = match rules.payment {
-        Payment::FirstPrice => winner.price,
-        Payment::SecondPrice => eligible.get(1).map_or(rules.price_cap, |o| o.price),
-    };
-    Some(Award {
-        provider: winner.provider,
-        paid,
-    })
+    let losing = eligible.get(k).map_or(rules.price_cap, |o| o.price);
+    eligible
+        .iter()
+        .take(k)
+        .map(|o| Award {
+            provider: o.provider,
+            paid: match rules.payment {
+                Payment::FirstPrice => o.price,
+                Payment::SecondPrice => losing,
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -341,6 +355,44 @@ mod tests {
             10.0
         );
         assert_eq!(reverse_auction(&[offer(2, 3.0, 0.3)], &RULES), None);
+    }
+
+    #[test]
+    fn a_reverse_auction_for_several_providers_pays_by_hand() {
+        let offers = [
+            offer(1, 4.0, 0.9),
+            offer(2, 3.0, 0.3), // below the reputation floor
+            offer(3, 4.0, 0.95),
+            offer(4, 12.0, 1.0), // above the cap
+            offer(5, 6.0, 0.8),
+            offer(6, 5.0, 0.6),
+        ];
+        // Eligible ranking: 3 (4.0, .95), 1 (4.0, .9), 6 (5.0), 5 (6.0).
+        let won = |awards: &[Award]| {
+            awards
+                .iter()
+                .map(|a| (a.provider, a.paid))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &RULES, 3)),
+            [(3, 4.0), (1, 4.0), (6, 5.0)]
+        );
+        // Second price: every winner is paid the best loser's 6.0.
+        let second = OrderRules {
+            payment: Payment::SecondPrice,
+            ..RULES
+        };
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &second, 3)),
+            [(3, 6.0), (1, 6.0), (6, 6.0)]
+        );
+        // Asking for more than are eligible: all four win, paid the cap.
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &second, 5)),
+            [(3, 10.0), (1, 10.0), (6, 10.0), (5, 10.0)]
+        );
+        assert!(reverse_auction_k(&offers, &RULES, 0).is_empty());
     }
 
     #[test]

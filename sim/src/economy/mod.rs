@@ -387,6 +387,31 @@ impl Economy {
         self.plan.epoch
     }
 
+    /// The token price at `t`, USD (also the price the economy uses next).
+    pub fn price_at(&mut self, t: SimTime) -> f64 {
+        self.refresh_price(t);
+        self.price_now
+    }
+
+    /// Books work a provider sold on the market: the tokens its operator
+    /// was paid (already moved on the ledger) as earnings and USD revenue
+    /// at the current price, and the electricity of `done_flops` on `node`
+    /// as a cost, like the protocol job's work.
+    pub fn book_market_work(&mut self, node: u32, paid: u128, done_flops: f64, nodes: &Nodes) {
+        let i = node as usize;
+        let op = nodes.operator[i] as usize;
+        let usd = dmlsim_models::econ::as_tokens(paid) * self.price_now;
+        self.earned[op] += paid;
+        self.node_earned[i] += paid;
+        self.revenue_usd[op] += usd;
+        self.node_revenue_usd[i] += usd;
+        let secs = done_flops / nodes.effective_flops(node).max(1e-9);
+        let kwh = nodes.gpu_watts[i] * secs / 3.6e6;
+        let cost = kwh * self.plan.region_usd_per_kwh[nodes.region[i] as usize];
+        self.cost_usd[op] += cost;
+        self.node_cost_usd[i] += cost;
+    }
+
     fn refresh_price(&mut self, t: SimTime) {
         self.price_now = self.price.at(t.as_secs_f64());
     }

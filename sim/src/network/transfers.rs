@@ -178,6 +178,7 @@ impl Network {
         self.schedule_flush(sched);
         let trace = self.trace.as_mut().map(|t| {
             t.push(TransferRecord {
+                job: tag.job.0,
                 round: tag.round,
                 kind: tag.kind,
                 src: (tag.kind == TransferKind::Upload).then_some(node),

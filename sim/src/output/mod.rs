@@ -8,6 +8,7 @@
 pub mod econ_tables;
 pub mod folder;
 pub mod governance_tables;
+pub mod market_tables;
 pub mod run_info;
 pub mod sink;
 pub mod summary;

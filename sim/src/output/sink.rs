@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every table a run can write, in the order they are documented.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "rounds",
     "nodes",
     "transfers",
@@ -27,6 +27,7 @@ pub const TABLES: [&str; 13] = [
     "proposals",
     "votes",
     "concentration",
+    "jobs",
 ];
 
 /// Receives a run's records, a batch of rows of one table at a time. A
@@ -438,7 +439,7 @@ mod tests {
         assert!(TableSet::all().contains("ledger"));
         assert_eq!(
             TableSet::parse("rounds,ledgr").unwrap_err(),
-            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes, concentration"
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes, concentration, jobs"
         );
         assert!(TableSet::parse(" , ").is_err());
     }

@@ -279,11 +279,20 @@ pub fn nodes_table(
         .col("net_profit_usd", "USD", profit)
 }
 
-/// `transfers.arrow`: one row per flow (written with `--trace`).
-pub fn transfers_table(trace: &[TransferRecord]) -> Table {
+/// `transfers.arrow`: one row per flow (written with `--trace`); with
+/// `with_job` (a run with market jobs) it starts with the flow's job.
+pub fn transfers_table(trace: &[TransferRecord], with_job: bool) -> Table {
     let t = trace;
     let endpoint = |v: Option<u32>| Some(v.map_or(-1, i64::from));
-    Table::new("transfers")
+    let mut table = Table::new("transfers");
+    if with_job {
+        table = table.col(
+            "job",
+            "0 = the protocol's job",
+            Column::U32(t.iter().map(|x| u32::from(x.job)).collect()),
+        );
+    }
+    table
         .col(
             "round",
             "",

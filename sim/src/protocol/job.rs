@@ -14,7 +14,7 @@
 //! which aggregates and reports a [`RoundClosed`] fact.
 
 use super::records::{RoundRecord, TransferKind};
-use super::selection::select_clients;
+use super::selection::{Chosen, select_clients};
 use crate::engine::rng::{StreamRng, stream};
 use crate::engine::{EventId, Scheduler, SimTime};
 use crate::network::{FlowFinished, FlowId, Network, TransferTag};
@@ -50,6 +50,13 @@ pub struct JobPlan {
     /// Whether rounds are settled on a chain (closed rounds then carry the
     /// aggregated model's hash, which is otherwise not computed).
     pub settle: bool,
+    /// The nodes a job hired for its whole length (a market job: each
+    /// round trains on those of them online); None selects clients anew
+    /// every round from the nodes with a free slot.
+    pub clients: Option<Vec<u32>>,
+    /// Bytes added to round 0's broadcast to each client: its shard of
+    /// the training data, staged with the first model.
+    pub first_broadcast_extra: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,6 +110,9 @@ struct ActiveRound {
     sums: PhaseSums,
     /// Whether the clients' statistics were added to their nodes'.
     node_stats_added: bool,
+    /// Whether the clients are the job's hired nodes (which hold their
+    /// slot for the whole job, not per round).
+    clients_hired: bool,
 }
 
 /// A round whose clients are all settled, waiting for verification and
@@ -230,6 +240,9 @@ impl<L: Learner> Job<L> {
     fn start_transfer(&mut self, ctx: &mut JobCtx, slot: u32, node: u32, kind: TransferKind) {
         let round = self.round.as_ref().map_or(0, |r| r.index);
         let bytes = match kind {
+            TransferKind::Broadcast if round == 0 => {
+                self.plan.model_bytes + self.plan.first_broadcast_extra
+            }
             TransferKind::Broadcast => self.plan.model_bytes,
             TransferKind::Upload => self.plan.update_bytes,
         };
@@ -269,6 +282,11 @@ impl<L: Learner> Job<L> {
         if std::mem::replace(&mut round.node_stats_added, true) {
             return;
         }
+        if !nodes.busy.is_empty() && !round.clients_hired {
+            for c in &round.clients {
+                nodes.release(c.node);
+            }
+        }
         let s = &mut nodes.stats;
         for c in &round.clients {
             let i = c.node as usize;
@@ -293,7 +311,16 @@ impl<L: Learner> Job<L> {
         let now = ctx.sched.now();
         let params = ctx.rounds.at(now).clone();
         let k = params.clients_per_round as usize;
-        let chosen = select_clients(ctx.nodes, now, k, &mut self.selection_rng);
+        let chosen = match &self.plan.clients {
+            Some(hired) => hired
+                .iter()
+                .filter_map(|&node| {
+                    let online_until = ctx.nodes.online_until(node, now)?;
+                    Some(Chosen { node, online_until })
+                })
+                .collect(),
+            None => select_clients(ctx.nodes, now, k, &mut self.selection_rng),
+        };
         if chosen.len() < params.min_clients as usize || chosen.is_empty() {
             self.selection_retries += 1;
             let e = self.event(JobEvent::StartRound { job: self.id });
@@ -337,8 +364,15 @@ impl<L: Learner> Job<L> {
             dropped_nodes: Vec::new(),
             sums: PhaseSums::default(),
             node_stats_added: false,
+            clients_hired: self.plan.clients.is_some(),
         });
         let ids: Vec<u32> = chosen.iter().map(|c| c.node).collect();
+        if !ctx.nodes.busy.is_empty() && self.plan.clients.is_none() {
+            // Selected clients hold a slot until the round closes.
+            for &n in &ids {
+                ctx.nodes.occupy(n);
+            }
+        }
         ctx.nodes.warm(&ids);
         ctx.net.warm(&ids);
         for (slot, c) in chosen.iter().enumerate() {

@@ -77,6 +77,8 @@ impl TransferKind {
 /// One flow, for `transfers.arrow`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransferRecord {
+    /// The job it belongs to (0: the protocol's; market jobs from 1).
+    pub job: u16,
     /// Round the transfer belongs to.
     pub round: u32,
     /// Broadcast or upload.

@@ -141,7 +141,7 @@ pub fn load_scenario_with(
     })
 }
 
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 19] = [
     "name",
     "description",
     "seed",
@@ -158,10 +158,11 @@ const KNOWN: [&str; 18] = [
     "economics",
     "verification",
     "governance",
+    "market",
     "metrics",
     "checks",
 ];
-const OPTIONAL: [&str; 10] = [
+const OPTIONAL: [&str; 11] = [
     "description",
     "populations",
     "nodes",
@@ -170,6 +171,7 @@ const OPTIONAL: [&str; 10] = [
     "economics",
     "verification",
     "governance",
+    "market",
     "metrics",
     "checks",
 ];
@@ -278,6 +280,7 @@ pub fn parse_scenario_with(
                 check_section::<Option<super::VerificationSpec>>(v, key, &mut raw)
             }
             ("governance", _) => check_section::<Option<super::GovernanceSpec>>(v, key, &mut raw),
+            ("market", _) => check_section::<Option<super::MarketSpec>>(v, key, &mut raw),
             ("metrics", _) => check_section::<super::MetricsSpec>(v, key, &mut raw),
             ("checks", Value::Sequence(items)) => {
                 check_items::<crate::check::CheckEntry>(items, key, &mut raw)

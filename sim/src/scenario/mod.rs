@@ -8,6 +8,7 @@ pub mod governance;
 pub mod learning;
 pub mod load;
 pub mod locate;
+pub mod market;
 pub mod overrides;
 pub mod param;
 pub mod tagged;
@@ -24,6 +25,7 @@ pub use load::{
     LoadedScenario, Problem, ScenarioError, load_scenario, load_scenario_with, locate_problems,
     parse_document, parse_scenario, parse_scenario_with,
 };
+pub use market::*;
 pub use overrides::{Override, OverrideError, flow_text};
 pub use param::{Distribution, Param};
 pub use types::*;

@@ -61,6 +61,10 @@ pub struct Scenario {
     /// parameters, and how owners vote on them (needs `economics`).
     #[serde(default)]
     pub governance: Option<super::GovernanceSpec>,
+    /// Agents buying training on the network or in the cloud, and the
+    /// compute market pricing the network (needs `economics.cloud`).
+    #[serde(default)]
+    pub market: Option<super::MarketSpec>,
     /// Targets of the derived metrics (time to accuracy).
     #[serde(default)]
     pub metrics: MetricsSpec,
@@ -119,6 +123,9 @@ pub struct SeedsSpec {
     /// Governance draws (which owners stay away from a vote).
     #[serde(default)]
     pub governance: Option<u64>,
+    /// Market draws (agents' job arrivals).
+    #[serde(default)]
+    pub market: Option<u64>,
 }
 
 /// The seed of each group of random streams of a run, resolved.
@@ -136,6 +143,8 @@ pub struct Seeds {
     pub verification: u64,
     /// Governance draws.
     pub governance: u64,
+    /// Market draws (agents' job arrivals).
+    pub market: u64,
 }
 
 impl Scenario {
@@ -150,6 +159,7 @@ impl Scenario {
             price: or(s.price),
             verification: or(s.verification),
             governance: or(s.governance),
+            market: or(s.market),
         }
     }
 }

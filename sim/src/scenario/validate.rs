@@ -15,17 +15,17 @@ pub const MAX_WAXMAN_ROUTERS: u32 = 5_000;
 
 const INF: f64 = f64::INFINITY;
 
-struct Checker {
+pub(super) struct Checker {
     problems: Vec<(String, String)>,
 }
 
 impl Checker {
-    fn err(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+    pub(super) fn err(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.problems.push((path.into(), msg.into()));
     }
 
     /// A number in `(lo, hi]` style ranges: `lo_open` excludes `lo`.
-    fn num(&mut self, path: &str, v: f64, lo: f64, lo_open: bool, hi: f64) {
+    pub(super) fn num(&mut self, path: &str, v: f64, lo: f64, lo_open: bool, hi: f64) {
         let bad_lo = if lo_open { v <= lo } else { v < lo };
         if !v.is_finite() || bad_lo || v > hi {
             let open = if lo_open { "(" } else { "[" };
@@ -54,7 +54,7 @@ impl Checker {
         }
     }
 
-    fn positive_duration(&mut self, path: &str, d: super::Duration) {
+    pub(super) fn positive_duration(&mut self, path: &str, d: super::Duration) {
         if d.time().nanos() == 0 {
             self.err(path, "expected a duration greater than zero, found 0");
         }
@@ -444,6 +444,9 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
     }
     if let Some(g) = &s.governance {
         check_governance(&mut c, g, s);
+    }
+    if let Some(m) = &s.market {
+        super::market::check(&mut c, m, s);
     }
     c.problems
 }

@@ -8,6 +8,7 @@ use crate::economy::Economy;
 use crate::governance::Governance;
 use crate::learning_setup::build_learner;
 use crate::lower;
+use crate::market::Market;
 use crate::network::{Network, Topology};
 use crate::params::{Params, Versioned};
 use crate::protocol::job::{Job, JobPlan};
@@ -44,7 +45,7 @@ pub fn build(
     }
     let mut effects: Vec<Effect> = Vec::new();
     let mut chain_params = None;
-    let chain = match &s.economics {
+    let mut chain = match &s.economics {
         Some(spec) => {
             let (plan, params) = lower::economy(spec, s, &nodes, &loaded.dir)
                 .map_err(|p| RunError::Scenario(loaded.error(vec![p])))?;
@@ -87,6 +88,8 @@ pub fn build(
         model_bytes,
         update_bytes,
         settle: chain.is_some(),
+        clients: None,
+        first_broadcast_extra: 0,
     };
     let params = Params {
         rounds: Versioned::new(lower::round_params(r)),
@@ -106,7 +109,16 @@ pub fn build(
         ))),
         _ => None,
     };
+    let market = match (&s.market, chain.as_mut()) {
+        (Some(spec), Some(chain)) => Some(
+            Market::new(spec, &mut chain.economy, &mut nodes, seeds.market).map_err(|e| {
+                RunError::Check(format!("the agents' genesis tokens were refused: {e}"))
+            })?,
+        ),
+        _ => None,
+    };
     let mut sys = System::new(nodes, net, job, chain, verifier, params, effects);
     sys.governance = governance;
+    sys.market = market;
     Ok(sys)
 }

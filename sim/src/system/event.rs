@@ -18,6 +18,23 @@ pub enum Event {
     Net(NetEvent),
     /// An event of the chain (its block and epoch clock).
     Chain(ChainEvent),
+    /// An event of the market (agents' orders).
+    Market(MarketEvent),
+}
+
+/// Events of the market: agents' jobs arriving and their orders closing.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum MarketEvent {
+    /// An agent submits a job: its order is published.
+    Arrive {
+        /// The agent.
+        agent: u32,
+    },
+    /// A job's bid window closes: it is priced and its venue chosen.
+    CloseOrder {
+        /// The job (submission order).
+        job: u32,
+    },
 }
 
 /// Events of a training job's round protocol, each naming its job.

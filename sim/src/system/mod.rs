@@ -23,12 +23,13 @@ mod event;
 mod fact;
 
 pub use build::build;
-pub use event::{ChainEvent, Event, JobEvent, JobId, NetEvent};
+pub use event::{ChainEvent, Event, JobEvent, JobId, MarketEvent, NetEvent};
 pub use fact::{BadApproval, Contribution, Effect, Fact, Listener, Misconduct, RoundClosed};
 
 use crate::chain::{Chain, ChainStep};
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::governance::Governance;
+use crate::market::Market;
 use crate::network::Network;
 use crate::params::Params;
 use crate::protocol::job::{Job, JobCtx, RoundEnded};
@@ -50,6 +51,8 @@ pub struct System<L: Learner> {
     pub verifier: Option<Verifier>,
     /// On-chain governance, when the scenario has a `governance` section.
     pub governance: Option<Governance>,
+    /// Agents and the compute market, when the scenario has a `market` section.
+    pub market: Option<Market>,
     /// Runtime parameters, versioned.
     pub params: Params,
     listeners: Vec<Box<dyn Listener>>,
@@ -79,6 +82,7 @@ impl<L: Learner> System<L> {
             chain,
             verifier,
             governance: None,
+            market: None,
             params,
             listeners: Vec::new(),
             effects,
@@ -94,8 +98,9 @@ impl<L: Learner> System<L> {
         self.listeners.push(listener);
     }
 
-    /// Schedules the first events: the chain's clock, then the first round.
-    pub fn start(&self, sched: &mut Scheduler<Event>) {
+    /// Schedules the first events: the chain's clock, then the first
+    /// round, then the agents' first jobs.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         if let Some(chain) = &self.chain {
             chain.start(sched);
         }
@@ -103,6 +108,79 @@ impl<L: Learner> System<L> {
             SimTime::ZERO,
             Event::Job(JobEvent::StartRound { job: self.job.id() }),
         );
+        if let Some(market) = self.market.as_mut() {
+            market.start(sched);
+        }
+    }
+
+    /// Routes an event of a market job (job ids from 1); a stopped job's
+    /// events are dropped.
+    fn on_market_job(&mut self, e: JobEvent, sched: &mut Scheduler<Event>) {
+        let Some(market) = self.market.as_mut() else {
+            return;
+        };
+        let Some((job, rounds)) = market.job_mut(e.job()) else {
+            return;
+        };
+        let mut ctx = JobCtx {
+            sched,
+            net: &mut self.net,
+            nodes: &mut self.nodes,
+            rounds,
+        };
+        if let Some(ended) = job.handle(e, &mut ctx) {
+            self.close_market_round(e.job(), ended, sched);
+        }
+    }
+
+    /// A market job's transfer finished.
+    fn on_market_flow(&mut self, f: crate::network::FlowFinished, sched: &mut Scheduler<Event>) {
+        let Some((job, rounds)) = self.market.as_mut().and_then(|m| m.job_mut(f.tag.job)) else {
+            return;
+        };
+        let mut ctx = JobCtx {
+            sched,
+            net: &mut self.net,
+            nodes: &mut self.nodes,
+            rounds,
+        };
+        job.on_flow_finished(f, &mut ctx);
+    }
+
+    /// Closes a market job's round (its updates are not verified) and has
+    /// the market pay for it.
+    fn close_market_round(&mut self, id: JobId, ended: RoundEnded, sched: &mut Scheduler<Event>) {
+        let (Some(market), Some(chain)) = (self.market.as_mut(), self.chain.as_mut()) else {
+            return;
+        };
+        let Some((job, rounds)) = market.job_mut(id) else {
+            return;
+        };
+        let checks = RoundChecks {
+            accepted: ended.contributors().to_vec(),
+            ..RoundChecks::default()
+        };
+        let mut ctx = JobCtx {
+            sched,
+            net: &mut self.net,
+            nodes: &mut self.nodes,
+            rounds,
+        };
+        let closed = job.close_round(ended, checks, &mut ctx);
+        if let Err(message) =
+            market.on_round_closed(id, &closed, &mut self.nodes, &mut chain.economy)
+        {
+            self.fail(sched, message);
+        }
+    }
+
+    fn on_market(&mut self, e: MarketEvent, sched: &mut Scheduler<Event>) {
+        let (Some(market), Some(chain)) = (self.market.as_mut(), self.chain.as_mut()) else {
+            return;
+        };
+        if let Err(message) = market.handle(e, sched, &mut self.nodes, &mut chain.economy) {
+            self.fail(sched, message);
+        }
     }
 
     fn job_ctx<'a>(
@@ -216,18 +294,23 @@ impl<L: Learner> System<L> {
             return;
         };
         let params = self.params.chain_at(sched.now());
+        let jobs_done =
+            self.job.is_done() && self.market.as_ref().is_none_or(|m| m.is_done(sched.now()));
         let step = chain.handle(
             event,
             sched,
             &self.nodes,
             params,
-            self.job.is_done(),
+            jobs_done,
             &mut self.effects,
         );
         match step {
             Ok(ChainStep::Continue) => {}
             Ok(step) => {
                 let now = sched.now();
+                if let Some(market) = self.market.as_mut() {
+                    market.close_epoch();
+                }
                 if let Some(record) = self.chain.as_ref().and_then(|c| c.economy.epochs.last()) {
                     notify(
                         &mut self.listeners,
@@ -268,6 +351,7 @@ impl<L: Learner> Model for System<L> {
 
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
+            Event::Job(e) if e.job().0 > 0 => self.on_market_job(e, sched),
             Event::Job(e) => {
                 let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
                 if let Some(ended) = self.job.handle(e, &mut ctx) {
@@ -276,12 +360,17 @@ impl<L: Learner> Model for System<L> {
             }
             Event::Net(e) => {
                 if let Some(finished) = self.net.handle(e, sched) {
+                    if finished.tag.job.0 > 0 {
+                        self.on_market_flow(finished, sched);
+                        return;
+                    }
                     let mut ctx =
                         Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
                     self.job.on_flow_finished(finished, &mut ctx);
                 }
             }
             Event::Chain(e) => self.on_chain(e, sched),
+            Event::Market(e) => self.on_market(e, sched),
         }
     }
 }

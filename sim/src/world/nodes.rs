@@ -94,6 +94,11 @@ pub struct Nodes {
     /// weights (node `i`'s is its operator's bonded stake ÷ the operator's
     /// nodes), ascending by id; None under uniform selection.
     pub stake_weights: Option<Vec<u128>>,
+    /// Per node: jobs training on it now (empty unless a market runs
+    /// several jobs; see [`Nodes::track_busy`]).
+    pub busy: Vec<u8>,
+    /// Jobs a node may train at once, when `busy` is tracked.
+    pub slots: u8,
 }
 
 /// A node's availability where a node table gives it one of its own.
@@ -177,6 +182,8 @@ impl Nodes {
             operator_jailed_until: Vec::new(),
             stake_weights: None,
             without_data: Vec::new(),
+            busy: Vec::new(),
+            slots: 1,
         };
         if let Some(spec) = &s.nodes {
             let in_populations: u64 = s.populations.iter().map(|p| u64::from(p.count)).sum();
@@ -393,13 +400,41 @@ impl Nodes {
         self.stake_weights = Some(cumulative);
     }
 
-    /// Whether `node` may be selected at all (it holds training data).
+    /// Whether `node` may be selected at all: it holds training data and,
+    /// when several jobs run, has a free slot.
     pub fn selectable(&self, node: u32) -> bool {
         !self
             .without_data
             .get(node as usize)
             .copied()
             .unwrap_or(false)
+            && self.busy.get(node as usize).is_none_or(|&b| b < self.slots)
+    }
+
+    /// Starts counting the jobs each node trains, allowing `slots` at once.
+    pub fn track_busy(&mut self, slots: u8) {
+        self.busy = vec![0; self.len()];
+        self.slots = slots.max(1);
+    }
+
+    /// Jobs training on `node` now (0 when not tracked).
+    pub fn busy_jobs(&self, node: u32) -> u8 {
+        self.busy.get(node as usize).copied().unwrap_or(0)
+    }
+
+    /// A job starts training on `node` (nothing when not tracked).
+    pub fn occupy(&mut self, node: u32) {
+        if let Some(b) = self.busy.get_mut(node as usize) {
+            debug_assert!(*b < self.slots, "node {node} is over its slots");
+            *b += 1;
+        }
+    }
+
+    /// A job stops training on `node` (nothing when not tracked).
+    pub fn release(&mut self, node: u32) {
+        if let Some(b) = self.busy.get_mut(node as usize) {
+            *b = b.saturating_sub(1);
+        }
     }
 
     /// End of the node's current online period at `t`, or None if offline.

@@ -10,6 +10,7 @@ mod golden;
 mod governance;
 mod integrity;
 mod learning;
+mod market;
 mod node_tables;
 mod reports;
 mod seeds;

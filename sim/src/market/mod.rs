@@ -1,0 +1,685 @@
+//! The market subsystem: agents submit training jobs over time; each job's
+//! order is open for the bid window, then priced by the compute market
+//! (a posted price or a reverse auction over the idle providers' asks) and
+//! the agent chooses the network or the cloud by its policy. A network job
+//! hires its providers for its whole length and trains on them as a real
+//! job on the shared flow network (its data shards ride with round 0's
+//! model); its agent pays each provider per delivered round through the
+//! ledger, and the protocol slashes and bars an agent that breaks its
+//! rules.
+//!
+//! ```text
+//!  Arrive ─▶ order ──(bid window)──▶ CloseOrder ─▶ offers ─▶ awards ─▶ choose
+//!                                                           │ network      │ cloud
+//!                                  lease nodes, Job::new ◀──┘              └─▶ record
+//!   round closed ─▶ pay providers (or default ─▶ slash, bar, abort) ─▶ … ─▶ release, record
+//! ```
+
+pub mod pricing;
+pub mod records;
+
+use crate::economy::Economy;
+use crate::economy::plan::CloudBaseline;
+use crate::engine::rng::{StreamRng, stream};
+use crate::engine::{Scheduler, SimTime};
+use crate::params::{RoundParams, Versioned};
+use crate::protocol::job::{Job, JobPlan};
+use crate::scenario::{
+    AgentBehaviour, AgentPolicy, AgentRules, MarketSpec, MechanismSpec, PaymentSpec,
+};
+use crate::system::{Event, JobEvent, JobId, MarketEvent, RoundClosed};
+use crate::world::Nodes;
+use dmlsim_models::econ::ledger::{AccountId, EntryKind, LedgerError};
+use dmlsim_models::econ::market::{Offer, OrderRules, Payment, reverse_auction_k};
+use dmlsim_models::econ::split::PPM;
+use dmlsim_models::econ::{TOKEN, as_tokens};
+use dmlsim_models::learning::TimingOnly;
+use pricing::{CloudQuote, JobSize, Limits, NetworkOffer, Venue, choose, cloud_quote};
+use rand::RngExt;
+use records::{AgentOffence, AgentOffenceKind, JobRecord, MarketEpoch, Outcome};
+
+/// How the network's GPU time is priced, lowered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mechanism {
+    /// One price, tokens per PFLOP.
+    Posted(f64),
+    /// A reverse auction per job.
+    ReverseAuction(Payment),
+}
+
+/// One agent's fixed settings.
+#[derive(Clone, Debug)]
+struct AgentPlan {
+    population: u16,
+    budget_usd: f64,
+    policy: AgentPolicy,
+    behaviour: AgentBehaviour,
+    rules: AgentRules,
+    size: JobSize,
+    update_bytes: u64,
+    deadline: SimTime,
+    value_usd: f64,
+    every: SimTime,
+    poisson: bool,
+}
+
+/// An agent's state.
+struct Agent {
+    plan: AgentPlan,
+    account: AccountId,
+    spent_usd: f64,
+    barred: bool,
+    arrivals: StreamRng,
+}
+
+/// A job trained on the network.
+struct NetworkJob {
+    /// Index of its record.
+    record: usize,
+    job: Job<TimingOnly>,
+    rounds: Versioned<RoundParams>,
+    /// Per provider (as in the record), the price per PFLOP, base units.
+    price: Vec<u128>,
+    stopped: bool,
+}
+
+/// The market's state.
+pub struct Market {
+    until: SimTime,
+    mechanism: Mechanism,
+    bid_window: SimTime,
+    slots: u8,
+    margin: f64,
+    min_agent_stake: u128,
+    slash_ppm: u128,
+    cloud: CloudBaseline,
+    /// Per node: the operator's USD cost per PFLOP on it.
+    node_usd_per_pflop: Vec<f64>,
+    /// Population names, for the tables.
+    pub populations: Vec<String>,
+    agents: Vec<Agent>,
+    jobs: Vec<NetworkJob>,
+    /// Every submitted job, in submission order.
+    pub records: Vec<JobRecord>,
+    /// The open epoch's figures.
+    epoch: MarketEpoch,
+    /// Settled epochs' figures, in order.
+    pub epochs: Vec<MarketEpoch>,
+    /// Agents' offences, in order.
+    pub offences: Vec<AgentOffence>,
+    open_orders: u32,
+    running: u32,
+    seed: u64,
+}
+
+/// Agent accounts are opened as `NAME-i`; this is one agent's name.
+pub fn agent_name(population: &str, i: u32, count: u32) -> String {
+    if count == 1 {
+        population.to_string()
+    } else {
+        format!("{population}-{i}")
+    }
+}
+
+impl Market {
+    /// The market of `spec`: opens each agent's account on the economy's
+    /// ledger and mints and stakes its genesis tokens (part of genesis).
+    pub fn new(
+        spec: &MarketSpec,
+        economy: &mut Economy,
+        nodes: &mut Nodes,
+        seed: u64,
+    ) -> Result<Market, LedgerError> {
+        let plan = economy.plan();
+        let cloud = plan
+            .cloud
+            .clone()
+            .expect("validated: a market needs a cloud");
+        let mut per_op = vec![0u32; nodes.operators as usize];
+        for &o in &nodes.operator {
+            per_op[o as usize] += 1;
+        }
+        let node_usd_per_pflop = (0..nodes.len())
+            .map(|i| {
+                let op = nodes.operator[i] as usize;
+                pricing::node_usd_per_pflop(
+                    nodes.effective_flops(i as u32),
+                    nodes.gpu_watts[i],
+                    plan.region_usd_per_kwh[nodes.region[i] as usize],
+                    plan.amortization_usd_per_hour[op] / f64::from(per_op[op].max(1)),
+                )
+            })
+            .collect();
+        let mut agents = Vec::new();
+        let mut populations = Vec::new();
+        for (p, a) in spec.agents.iter().enumerate() {
+            populations.push(a.name.clone());
+            let j = &a.jobs;
+            let agent_plan = AgentPlan {
+                population: p as u16,
+                budget_usd: a.budget_usd,
+                policy: a.policy,
+                behaviour: a.behaviour,
+                rules: a.rules.clone(),
+                size: JobSize {
+                    rounds: j.rounds,
+                    clients: j.clients,
+                    pflop_per_client_round: j.pflop_per_client_round,
+                    model_bytes: j.model_bytes.0,
+                    data_bytes: j.data_bytes.0,
+                },
+                update_bytes: j.update_bytes.unwrap_or(j.model_bytes).0,
+                deadline: j.deadline.time(),
+                value_usd: j.value_usd,
+                every: j.every.time(),
+                poisson: j.poisson,
+            };
+            for i in 0..a.count {
+                let ledger = &mut economy.ledger;
+                let account = ledger.open(agent_name(&a.name, i, a.count));
+                ledger.mint(account, crate::lower::amount(a.tokens), "genesis")?;
+                ledger.stake_with_memo(account, crate::lower::amount(a.stake), "agent deposit")?;
+                let index = agents.len() as u64;
+                agents.push(Agent {
+                    plan: agent_plan.clone(),
+                    account,
+                    spent_usd: 0.0,
+                    barred: false,
+                    arrivals: stream(seed, "market-arrivals", index),
+                });
+            }
+        }
+        nodes.track_busy(spec.slots_per_node as u8);
+        Ok(Market {
+            until: spec.until.time(),
+            mechanism: match spec.mechanism {
+                MechanismSpec::PostedPrice { tokens_per_pflop } => {
+                    Mechanism::Posted(tokens_per_pflop)
+                }
+                MechanismSpec::ReverseAuction { payment } => {
+                    Mechanism::ReverseAuction(match payment {
+                        PaymentSpec::FirstPrice => Payment::FirstPrice,
+                        PaymentSpec::SecondPrice => Payment::SecondPrice,
+                    })
+                }
+            },
+            bid_window: spec.bid_window.time(),
+            slots: spec.slots_per_node as u8,
+            margin: spec.operator_margin,
+            min_agent_stake: crate::lower::amount(spec.min_agent_stake),
+            slash_ppm: crate::lower::ppm(spec.agent_slash_fraction),
+            cloud,
+            node_usd_per_pflop,
+            populations,
+            agents,
+            jobs: Vec::new(),
+            records: Vec::new(),
+            epoch: MarketEpoch::default(),
+            epochs: Vec::new(),
+            offences: Vec::new(),
+            open_orders: 0,
+            running: 0,
+            seed,
+        })
+    }
+
+    /// Agents in the market.
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// The ledger account of each agent.
+    pub fn agent_accounts(&self) -> Vec<AccountId> {
+        self.agents.iter().map(|a| a.account).collect()
+    }
+
+    /// Jobs a node trains at once.
+    pub fn slots_per_node(&self) -> u8 {
+        self.slots
+    }
+
+    /// Schedules every agent's first job.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for a in 0..self.agents.len() {
+            self.schedule_arrival(a as u32, SimTime::ZERO, sched);
+        }
+    }
+
+    fn schedule_arrival(&mut self, agent: u32, from: SimTime, sched: &mut Scheduler<Event>) {
+        let a = &mut self.agents[agent as usize];
+        let mean = a.plan.every.as_secs_f64();
+        let gap = if a.plan.poisson {
+            let u = a.arrivals.random::<f64>();
+            -(1.0 - u).ln() * mean
+        } else {
+            mean
+        };
+        let at = from.saturating_add(SimTime::from_secs_f64_ceil(gap));
+        if at < self.until {
+            sched.schedule_at(at, Event::Market(MarketEvent::Arrive { agent }));
+        }
+    }
+
+    /// Whether no more jobs will arrive and none is open or running.
+    pub fn is_done(&self, now: SimTime) -> bool {
+        now >= self.until && self.open_orders == 0 && self.running == 0
+    }
+
+    /// Handles an arrival or the close of an order's bid window.
+    pub fn handle(
+        &mut self,
+        event: MarketEvent,
+        sched: &mut Scheduler<Event>,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let now = sched.now();
+        match event {
+            MarketEvent::Arrive { agent } => {
+                let job = self.records.len() as u32;
+                let a = &self.agents[agent as usize];
+                let size = a.plan.size;
+                let quote = cloud_quote(&self.cloud, &size);
+                self.records.push(JobRecord {
+                    job,
+                    agent,
+                    population: a.plan.population,
+                    t_submit: now,
+                    t_decided: now,
+                    t_end: None,
+                    venue: Venue::Dropped,
+                    reason: "",
+                    providers: Vec::new(),
+                    price_tokens_per_pflop: None,
+                    rounds: size.rounds,
+                    rounds_done: 0,
+                    outcome: Outcome::Dropped,
+                    paid: 0,
+                    network_cost_usd: None,
+                    cost_usd: 0.0,
+                    cloud_cost_usd: quote.cost_usd,
+                    cloud_staging_usd: quote.staging_usd,
+                    cloud_time_s: quote.time_s,
+                    pflop: size.pflop(),
+                    data_bytes: size.data_bytes,
+                    token_price_usd: 0.0,
+                    first_payment_seq: None,
+                });
+                self.open_orders += 1;
+                sched.schedule_in(
+                    self.bid_window,
+                    Event::Market(MarketEvent::CloseOrder { job }),
+                );
+                self.schedule_arrival(agent, now, sched);
+                Ok(())
+            }
+            MarketEvent::CloseOrder { job } => {
+                self.open_orders -= 1;
+                self.decide(job, sched, nodes, economy)
+            }
+        }
+    }
+
+    /// The idle, online providers' offers at `now`, priced per PFLOP in
+    /// tokens at `price_usd`.
+    fn offers(&self, now: SimTime, nodes: &mut Nodes, price_usd: f64) -> Vec<Offer> {
+        let mut offers = Vec::new();
+        for n in 0..nodes.len() as u32 {
+            if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
+                continue;
+            }
+            let s = &nodes.stats;
+            let i = n as usize;
+            let reputation =
+                (f64::from(s.rounds_completed[i]) + 1.0) / (f64::from(s.rounds_selected[i]) + 2.0);
+            offers.push(Offer {
+                provider: n,
+                price: self.node_usd_per_pflop[i] * (1.0 + self.margin) / price_usd.max(1e-12),
+                reputation,
+            });
+        }
+        offers
+    }
+
+    fn decide(
+        &mut self,
+        job: u32,
+        sched: &mut Scheduler<Event>,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let now = sched.now();
+        let price_usd = economy.price_at(now);
+        let agent = self.records[job as usize].agent;
+        let a = &self.agents[agent as usize];
+        let (size, rules, behaviour) = (a.plan.size, a.plan.rules.clone(), a.plan.behaviour);
+        let stake = economy.ledger.stake(a.account);
+        let quote = CloudQuote {
+            cost_usd: self.records[job as usize].cloud_cost_usd,
+            staging_usd: self.records[job as usize].cloud_staging_usd,
+            time_s: self.records[job as usize].cloud_time_s,
+        };
+        // An overspender bids twice its cap; the protocol checks the cap.
+        let bid_cap = match behaviour {
+            AgentBehaviour::Overspender => rules.price_cap_tokens_per_pflop * 2.0,
+            _ => rules.price_cap_tokens_per_pflop,
+        };
+        let mut awards = Vec::new();
+        let offer = if a.barred {
+            NetworkOffer::Barred
+        } else if stake < self.min_agent_stake {
+            NetworkOffer::NoStake
+        } else {
+            let offers = self.offers(now, nodes, price_usd);
+            let k = size.clients as usize;
+            awards = match self.mechanism {
+                Mechanism::Posted(p) if p <= bid_cap => {
+                    // Every provider willing at the posted price, ranked by
+                    // reputation: an auction among equal prices.
+                    let takers: Vec<Offer> = offers
+                        .iter()
+                        .filter(|o| o.price <= p)
+                        .map(|o| Offer { price: p, ..*o })
+                        .collect();
+                    let rules = OrderRules {
+                        price_cap: p,
+                        min_reputation: rules.min_reputation,
+                        payment: Payment::FirstPrice,
+                    };
+                    reverse_auction_k(&takers, &rules, k)
+                }
+                Mechanism::Posted(_) => Vec::new(),
+                Mechanism::ReverseAuction(payment) => {
+                    let rules = OrderRules {
+                        price_cap: bid_cap,
+                        min_reputation: rules.min_reputation,
+                        payment,
+                    };
+                    reverse_auction_k(&offers, &rules, k)
+                }
+            };
+            if awards.len() < k {
+                NetworkOffer::TooFewProviders
+            } else {
+                let per_pflop: f64 = awards.iter().map(|w| w.paid).sum::<f64>();
+                let tokens = per_pflop * size.pflop_per_client_round * f64::from(size.rounds);
+                NetworkOffer::Priced {
+                    tokens,
+                    cost_usd: pricing::network_cost_usd(tokens, price_usd, &size, &self.cloud),
+                }
+            }
+        };
+        let a = &self.agents[agent as usize];
+        let limits = Limits {
+            budget_left_usd: (a.plan.budget_usd - a.spent_usd).max(0.0),
+            max_budget_share: rules.max_budget_share,
+            tokens: as_tokens(economy.ledger.balance(a.account)),
+            value_usd: a.plan.value_usd,
+        };
+        let choice = choose(a.plan.policy, offer, quote.cost_usd, &limits);
+        let r = &mut self.records[job as usize];
+        r.t_decided = now;
+        r.venue = choice.venue;
+        r.reason = choice.reason;
+        r.token_price_usd = price_usd;
+        if let NetworkOffer::Priced { cost_usd, .. } = offer {
+            r.network_cost_usd = Some(cost_usd);
+            r.price_tokens_per_pflop =
+                Some(awards.iter().map(|w| w.paid).sum::<f64>() / awards.len().max(1) as f64);
+        }
+        self.epoch.jobs += 1;
+        if offer == NetworkOffer::TooFewProviders && a.plan.policy != AgentPolicy::CloudOnly {
+            self.epoch.unfilled_pflop += size.pflop();
+        }
+        match choice.venue {
+            Venue::Cloud => {
+                self.epoch.cloud_jobs += 1;
+                r.cost_usd = quote.cost_usd;
+                r.outcome = Outcome::Finished;
+                r.t_end = Some(now.saturating_add(SimTime::from_secs_f64_ceil(quote.time_s)));
+                self.agents[agent as usize].spent_usd += quote.cost_usd;
+                Ok(())
+            }
+            Venue::Dropped => {
+                self.epoch.dropped_jobs += 1;
+                Ok(())
+            }
+            Venue::Network => {
+                if awards
+                    .iter()
+                    .any(|w| w.paid > rules.price_cap_tokens_per_pflop)
+                {
+                    // The protocol refuses a deployment above the agent's cap.
+                    r.venue = Venue::Dropped;
+                    r.reason = "rule_breach";
+                    r.outcome = Outcome::Refused;
+                    self.epoch.dropped_jobs += 1;
+                    self.punish(job, AgentOffenceKind::PriceCapBreach, now, economy)?;
+                    return Ok(());
+                }
+                self.epoch.network_jobs += 1;
+                let pflop = size.pflop();
+                self.epoch.volume_pflop += pflop;
+                let paid_mean = r.price_tokens_per_pflop.unwrap_or(0.0);
+                self.epoch.awarded_tokens += paid_mean * pflop;
+                self.deploy(job, &awards, sched, nodes)
+            }
+        }
+    }
+
+    /// Leases the awarded providers and starts the job on them.
+    fn deploy(
+        &mut self,
+        job: u32,
+        awards: &[dmlsim_models::econ::market::Award],
+        sched: &mut Scheduler<Event>,
+        nodes: &mut Nodes,
+    ) -> Result<(), String> {
+        let index = self.jobs.len() + 1;
+        if index > usize::from(u16::MAX) {
+            return Err(format!(
+                "more than {} jobs ran on the network; the market supports at most that many per run",
+                u16::MAX
+            ));
+        }
+        let mut hired: Vec<(u32, u128)> = awards
+            .iter()
+            .map(|w| (w.provider, (w.paid * TOKEN as f64).round() as u128))
+            .collect();
+        hired.sort_unstable_by_key(|h| h.0);
+        let r = &mut self.records[job as usize];
+        r.providers = hired.iter().map(|h| h.0).collect();
+        let a = &self.agents[r.agent as usize].plan;
+        let clients = r.providers.clone();
+        for &n in &clients {
+            nodes.occupy(n);
+        }
+        let shard = a.size.data_bytes / u64::from(a.size.clients.max(1));
+        let plan = JobPlan {
+            count: a.size.rounds,
+            model_bytes: a.size.model_bytes,
+            update_bytes: a.update_bytes,
+            settle: false,
+            clients: Some(clients),
+            first_broadcast_extra: shard,
+        };
+        let id = JobId(index as u16);
+        let learner = TimingOnly {
+            work_flops: a.size.pflop_per_client_round * 1e15,
+        };
+        let rounds = Versioned::new(RoundParams {
+            clients_per_round: a.size.clients,
+            min_clients: 1,
+            retry_after: SimTime::from_secs(60),
+            deadline: a.deadline,
+            gap: SimTime::ZERO,
+        });
+        let seed = crate::engine::rng::stream_key(self.seed, "market-job", u64::from(job));
+        self.jobs.push(NetworkJob {
+            record: job as usize,
+            job: Job::new(id, plan, learner, seed),
+            rounds,
+            price: hired.iter().map(|h| h.1).collect(),
+            stopped: false,
+        });
+        self.running += 1;
+        sched.schedule_at(sched.now(), Event::Job(JobEvent::StartRound { job: id }));
+        Ok(())
+    }
+
+    /// The network job with `id`, with its round parameters, unless it has
+    /// stopped.
+    pub fn job_mut(
+        &mut self,
+        id: JobId,
+    ) -> Option<(&mut Job<TimingOnly>, &Versioned<RoundParams>)> {
+        let j = self.jobs.get_mut(usize::from(id.0).checked_sub(1)?)?;
+        (!j.stopped).then_some((&mut j.job, &j.rounds))
+    }
+
+    /// Pays for a closed round of network job `id`: each accepted provider
+    /// its price × the round's work, from the agent to the provider's
+    /// operator; an agent that does not pay is slashed and barred and its
+    /// job stopped. The job is released once its last round closed.
+    pub fn on_round_closed(
+        &mut self,
+        id: JobId,
+        closed: &RoundClosed,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let index = usize::from(id.0) - 1;
+        let now = closed.t_end;
+        let (record, done) = {
+            let j = &mut self.jobs[index];
+            j.job.take_records(None);
+            (j.record, j.job.is_done())
+        };
+        let agent = self.records[record].agent as usize;
+        let size = self.agents[agent].plan.size;
+        self.records[record].rounds_done += 1;
+        economy.ledger.set_time(now.nanos());
+        let price = economy.price_at(now);
+        let mut due: Vec<(u32, u128)> = Vec::new();
+        for c in &closed.accepted {
+            let slot = self.records[record]
+                .providers
+                .binary_search(&c.node)
+                .expect("contributors are hired providers");
+            let per_pflop = self.jobs[index].price[slot];
+            let amount = (per_pflop as f64 * size.pflop_per_client_round).round() as u128;
+            due.push((c.node, amount));
+        }
+        let total: u128 = due.iter().map(|d| d.1).sum();
+        let account = self.agents[agent].account;
+        let defaults = self.agents[agent].plan.behaviour == AgentBehaviour::Defaulter
+            || economy.ledger.balance(account) < total;
+        if defaults && total > 0 {
+            self.punish(
+                record as u32,
+                AgentOffenceKind::PaymentDefault,
+                now,
+                economy,
+            )?;
+            let r = &mut self.records[record];
+            r.outcome = Outcome::AbortedDefault;
+            self.stop(index, now, nodes);
+            return Ok(());
+        }
+        for (node, amount) in due {
+            if amount == 0 {
+                continue;
+            }
+            let op = nodes.operator[node as usize] as usize;
+            let to = economy.operator_account[op];
+            economy
+                .ledger
+                .transfer(EntryKind::Fee, account, to, amount, "compute purchase")
+                .map_err(|e| format!("ledger refused an agent's payment: {e}"))?;
+            let seq = economy.ledger.last_seq();
+            let r = &mut self.records[record];
+            r.first_payment_seq = r.first_payment_seq.or(seq);
+            r.paid += amount;
+            self.epoch.paid += amount;
+            economy.book_market_work(node, amount, size.pflop_per_client_round * 1e15, nodes);
+        }
+        let spent = as_tokens(total) * price
+            + pricing::broadcast_usd(closed.traffic.len() as u32, &size, &self.cloud);
+        self.agents[agent].spent_usd += spent;
+        let r = &mut self.records[record];
+        r.cost_usd += spent;
+        if r.rounds_done == 1 {
+            // Data staging is paid once, with the first round.
+            let staging = size.data_bytes as f64 / 1e9 * self.cloud.staging_usd_per_gb;
+            r.cost_usd += staging;
+            self.agents[agent].spent_usd += staging;
+        }
+        if done {
+            self.records[record].outcome = Outcome::Finished;
+            self.stop(index, now, nodes);
+        }
+        Ok(())
+    }
+
+    /// Releases a network job's providers and closes its record.
+    fn stop(&mut self, index: usize, now: SimTime, nodes: &mut Nodes) {
+        let j = &mut self.jobs[index];
+        j.stopped = true;
+        self.running -= 1;
+        let r = &mut self.records[j.record];
+        r.t_end = Some(now);
+        for &n in &r.providers {
+            nodes.release(n);
+        }
+    }
+
+    /// Slashes the agent of `job` for `kind` and bars it from the network.
+    fn punish(
+        &mut self,
+        job: u32,
+        kind: AgentOffenceKind,
+        now: SimTime,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let agent = self.records[job as usize].agent;
+        let a = &mut self.agents[agent as usize];
+        a.barred = true;
+        let stake = economy.ledger.stake(a.account);
+        let penalty = stake * self.slash_ppm / PPM;
+        let treasury = economy.treasury();
+        let mut ledger_seq = None;
+        if penalty > 0 {
+            economy.ledger.set_time(now.nanos());
+            economy
+                .ledger
+                .slash(a.account, penalty, Some(treasury), "agent offence")
+                .map_err(|e| format!("ledger refused an agent's slash: {e}"))?;
+            ledger_seq = economy.ledger.last_seq();
+        }
+        self.offences.push(AgentOffence {
+            t: now,
+            agent,
+            job,
+            kind,
+            penalty,
+            ledger_seq,
+        });
+        Ok(())
+    }
+
+    /// Closes the market's epoch figures (called as the economy settles one).
+    pub fn close_epoch(&mut self) {
+        self.epochs.push(std::mem::take(&mut self.epoch));
+    }
+
+    /// Marks jobs still training as running, adding their open rounds'
+    /// statistics to their nodes (the run is over).
+    pub fn end_of_run(&mut self, nodes: &mut Nodes) {
+        for j in &mut self.jobs {
+            if !j.stopped {
+                j.job.end_of_run(nodes);
+                self.records[j.record].outcome = Outcome::Running;
+            }
+        }
+    }
+}
