@@ -551,6 +551,10 @@ pub fn simulate(
         .governance
         .as_ref()
         .map(crate::output::summary::GovernanceSummary::of);
+    summary.market = sys
+        .market
+        .as_ref()
+        .map(crate::output::summary::MarketSummary::of);
     if let (Some(_), Some(chain)) = (&scenario.verification, sys.chain.as_ref()) {
         summary.verification = Some(crate::output::summary::VerificationSummary::of(
             &econ_tables::behaviour_stats(&chain.economy, &sys.nodes),

@@ -412,6 +412,13 @@ impl Economy {
         self.node_cost_usd[i] += cost;
     }
 
+    /// Books the bandwidth cost of `bytes` a node moved for a market job.
+    pub fn book_market_traffic(&mut self, node: u32, bytes: u64, nodes: &Nodes) {
+        let usd = bytes as f64 / 1e9 * self.plan.bandwidth_usd_per_gb;
+        self.cost_usd[nodes.operator[node as usize] as usize] += usd;
+        self.node_cost_usd[node as usize] += usd;
+    }
+
     fn refresh_price(&mut self, t: SimTime) {
         self.price_now = self.price.at(t.as_secs_f64());
     }

@@ -107,6 +107,8 @@ pub struct Market {
     pub epochs: Vec<MarketEpoch>,
     /// Agents' offences, in order.
     pub offences: Vec<AgentOffence>,
+    /// PFLOP of all jobs that wanted the network and found too few providers.
+    pub unfilled_pflop: f64,
     open_orders: u32,
     running: u32,
     seed: u64,
@@ -217,6 +219,7 @@ impl Market {
             epoch: MarketEpoch::default(),
             epochs: Vec::new(),
             offences: Vec::new(),
+            unfilled_pflop: 0.0,
             open_orders: 0,
             running: 0,
             seed,
@@ -320,9 +323,25 @@ impl Market {
         }
     }
 
-    /// The idle, online providers' offers at `now`, priced per PFLOP in
-    /// tokens at `price_usd`.
-    fn offers(&self, now: SimTime, nodes: &mut Nodes, price_usd: f64) -> Vec<Offer> {
+    /// The idle, online providers' offers at `now` for a job of `size`
+    /// (with `update_bytes` per update), priced per PFLOP in tokens at
+    /// `price_usd`: each node's USD cost of its part of the job — the
+    /// work at its cost per PFLOP plus the bytes it moves (its data shard,
+    /// every round's model and update) at the bandwidth price — times
+    /// `1 + margin`, spread over its PFLOP.
+    fn offers(
+        &self,
+        now: SimTime,
+        nodes: &mut Nodes,
+        price_usd: f64,
+        size: &JobSize,
+        update_bytes: u64,
+        bandwidth_usd_per_gb: f64,
+    ) -> Vec<Offer> {
+        let pflop = size.pflop_per_client_round * f64::from(size.rounds);
+        let bytes = size.data_bytes as f64 / f64::from(size.clients.max(1))
+            + f64::from(size.rounds) * (size.model_bytes + update_bytes) as f64;
+        let bandwidth_usd = bytes / 1e9 * bandwidth_usd_per_gb;
         let mut offers = Vec::new();
         for n in 0..nodes.len() as u32 {
             if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
@@ -332,9 +351,10 @@ impl Market {
             let i = n as usize;
             let reputation =
                 (f64::from(s.rounds_completed[i]) + 1.0) / (f64::from(s.rounds_selected[i]) + 2.0);
+            let usd = self.node_usd_per_pflop[i] * pflop + bandwidth_usd;
             offers.push(Offer {
                 provider: n,
-                price: self.node_usd_per_pflop[i] * (1.0 + self.margin) / price_usd.max(1e-12),
+                price: usd * (1.0 + self.margin) / pflop.max(1e-12) / price_usd.max(1e-12),
                 reputation,
             });
         }
@@ -370,7 +390,9 @@ impl Market {
         } else if stake < self.min_agent_stake {
             NetworkOffer::NoStake
         } else {
-            let offers = self.offers(now, nodes, price_usd);
+            let update_bytes = a.plan.update_bytes;
+            let bandwidth = economy.plan().bandwidth_usd_per_gb;
+            let offers = self.offers(now, nodes, price_usd, &size, update_bytes, bandwidth);
             let k = size.clients as usize;
             awards = match self.mechanism {
                 Mechanism::Posted(p) if p <= bid_cap => {
@@ -430,6 +452,7 @@ impl Market {
         self.epoch.jobs += 1;
         if offer == NetworkOffer::TooFewProviders && a.plan.policy != AgentPolicy::CloudOnly {
             self.epoch.unfilled_pflop += size.pflop();
+            self.unfilled_pflop += size.pflop();
         }
         match choice.venue {
             Venue::Cloud => {
@@ -602,6 +625,9 @@ impl Market {
             r.paid += amount;
             self.epoch.paid += amount;
             economy.book_market_work(node, amount, size.pflop_per_client_round * 1e15, nodes);
+        }
+        for &(node, bytes) in &closed.traffic {
+            economy.book_market_traffic(node, bytes, nodes);
         }
         let spent = as_tokens(total) * price
             + pricing::broadcast_usd(closed.traffic.len() as u32, &size, &self.cloud);

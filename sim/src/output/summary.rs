@@ -28,6 +28,73 @@ pub struct Summary {
     /// With governance: its votes and how concentrated power ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub governance: Option<GovernanceSummary>,
+    /// With a market: where the agents' jobs went and what they cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market: Option<MarketSummary>,
+}
+
+/// Headline figures of the market (jobs.arrow).
+#[derive(Clone, Debug, Serialize)]
+pub struct MarketSummary {
+    /// Jobs the agents submitted.
+    pub jobs: u32,
+    /// Of those whose venue was chosen: sent to the network.
+    pub network_jobs: u32,
+    /// Sent to the cloud.
+    pub cloud_jobs: u32,
+    /// Dropped or refused.
+    pub dropped_jobs: u32,
+    /// Network jobs ÷ jobs decided (None without decided jobs).
+    pub network_share: Option<f64>,
+    /// Network PFLOP ÷ PFLOP of decided jobs.
+    pub network_pflop_share: Option<f64>,
+    /// Mean price awarded per PFLOP over network jobs (PFLOP-weighted), tokens.
+    pub mean_price_tokens_per_pflop: Option<f64>,
+    /// What the agents spent, USD.
+    pub spent_usd: f64,
+    /// What the same decided jobs would have cost all in the cloud, USD.
+    pub all_cloud_usd: f64,
+    /// Tokens paid to providers.
+    pub paid_tokens: f64,
+    /// PFLOP of jobs that wanted the network and found too few providers.
+    pub unfilled_pflop: f64,
+    /// Agents' offences punished.
+    pub agent_offences: u32,
+}
+
+impl MarketSummary {
+    /// The summary of a run's market.
+    pub fn of(m: &crate::market::Market) -> MarketSummary {
+        use crate::market::pricing::Venue;
+        let r = &m.records;
+        let decided: Vec<_> = r.iter().filter(|x| !x.reason.is_empty()).collect();
+        let count = |v: Venue| decided.iter().filter(|x| x.venue == v).count() as u32;
+        let network: Vec<_> = decided
+            .iter()
+            .filter(|x| x.venue == Venue::Network)
+            .collect();
+        let pflop: f64 = decided.iter().map(|x| x.pflop).sum();
+        let net_pflop: f64 = network.iter().map(|x| x.pflop).sum();
+        let awarded: f64 = network
+            .iter()
+            .map(|x| x.price_tokens_per_pflop.unwrap_or(0.0) * x.pflop)
+            .sum();
+        MarketSummary {
+            jobs: r.len() as u32,
+            network_jobs: network.len() as u32,
+            cloud_jobs: count(Venue::Cloud),
+            dropped_jobs: count(Venue::Dropped),
+            network_share: (!decided.is_empty())
+                .then(|| network.len() as f64 / decided.len() as f64),
+            network_pflop_share: (pflop > 0.0).then(|| net_pflop / pflop),
+            mean_price_tokens_per_pflop: (net_pflop > 0.0).then(|| awarded / net_pflop),
+            spent_usd: decided.iter().map(|x| x.cost_usd).sum(),
+            all_cloud_usd: decided.iter().map(|x| x.cloud_cost_usd).sum(),
+            paid_tokens: as_tokens(r.iter().map(|x| x.paid).sum()),
+            unfilled_pflop: m.unfilled_pflop,
+            agent_offences: m.offences.len() as u32,
+        }
+    }
 }
 
 /// Headline figures of governance (proposals.arrow, concentration.arrow).
@@ -381,6 +448,7 @@ impl Summary {
             network_collapsed: false,
             verification: None,
             governance: None,
+            market: None,
             rows: BTreeMap::new(),
             rounds,
             economy: e.map(|e| {

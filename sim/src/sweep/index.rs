@@ -243,6 +243,7 @@ fn runs_batch(
         "price",
         "verification",
         "governance",
+        "market",
     ] {
         fields.push(Field::new(format!("seeds.{group}"), DataType::UInt64, true));
         arrays.push(Arc::new(UInt64Array::from_iter(rows.iter().map(|r| {

@@ -180,6 +180,7 @@ impl Sweep {
                                     SeedGroup::Price => seeds.price,
                                     SeedGroup::Verification => seeds.verification,
                                     SeedGroup::Governance => seeds.governance,
+                                    SeedGroup::Market => seeds.market,
                                 };
                                 run.push(Override::new(&format!("seeds.{}", g.name()), plus(s)));
                             }

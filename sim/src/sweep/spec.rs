@@ -112,6 +112,8 @@ pub enum SeedGroup {
     Verification,
     /// Governance draws (apathy).
     Governance,
+    /// Market draws (agents' job arrivals).
+    Market,
 }
 
 impl SeedGroup {
@@ -124,6 +126,7 @@ impl SeedGroup {
             SeedGroup::Price => "price",
             SeedGroup::Verification => "verification",
             SeedGroup::Governance => "governance",
+            SeedGroup::Market => "market",
         }
     }
 }

@@ -287,3 +287,101 @@ fn two_jobs_contending_for_one_link_get_max_min_shares() {
         assert!((d - 16.01).abs() < 1e-6, "{d}");
     }
 }
+
+/// The shipped agent market with exactly one occurrence of `from` replaced.
+fn market_variant(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("scenarios/agent-market.yaml")).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn bad_market_sections_are_reported_with_path_and_line() {
+    let cases = [
+        (
+            "market-stake-over-tokens",
+            "      count: 6\n      tokens: 100000\n      stake: 1000\n",
+            "      count: 6\n      tokens: 100000\n      stake: 200000\n",
+            "market.agents[1].stake",
+            "stake: 200000",
+            "expected a value in [0, 100000], found 200000",
+        ),
+        (
+            "market-zero-clients",
+            "rounds: 40, clients: 32,",
+            "rounds: 40, clients: 0,",
+            "market.agents[1].jobs.clients",
+            "clients: 0",
+            "expected 1 to 100000 clients, found 0",
+        ),
+        (
+            "market-share-over-one",
+            "max_budget_share: 0.5",
+            "max_budget_share: 1.5",
+            "market.agents[0].rules.max_budget_share",
+            "max_budget_share: 1.5",
+            "expected a value in (0, 1], found 1.5",
+        ),
+        (
+            "market-unknown-mechanism",
+            "mechanism: { reverse_auction: { payment: first_price } }",
+            "mechanism: { dutch_auction: {} }",
+            "market.mechanism.dutch_auction",
+            "dutch_auction",
+            "unknown variant `dutch_auction`",
+        ),
+        (
+            "market-duplicate-agents",
+            "    - name: enterprise\n",
+            "    - name: lab # again\n",
+            "market.agents[1].name",
+            "lab # again",
+            "duplicate name `lab`",
+        ),
+        (
+            "market-too-many-jobs",
+            "      count: 24\n",
+            "      count: 2400\n",
+            "market.agents",
+            "agents:",
+            "at most 50000 are supported",
+        ),
+    ];
+    for (name, from, to, path, marker, expect) in cases {
+        expect_problem(name, &market_variant(from, to), path, marker, expect);
+    }
+    // Without any cloud baseline the market is refused at `market`.
+    let text = market_variant(
+        "  cloud:\n    gpu: H100 SXM\n    tflops: 989\n    efficiency: 0.4\n    usd_per_gpu_hour: 4.92\n    egress_usd_per_gb: 0.09\n    staging_usd_per_gb: 0.09\n",
+        "",
+    );
+    expect_problem(
+        "market-without-cloud",
+        &text.replace("\nmarket:\n", "\nmarket: # here\n"),
+        "market",
+        "market: # here",
+        "a market needs an `economics` section with a `cloud` baseline",
+    );
+}
+
+#[test]
+fn the_market_runs_are_byte_identical_and_the_summary_reports_the_share() {
+    let out = agent_market();
+    let again = scratch("market-agent-market-again");
+    run_ok("scenarios/agent-market.yaml", &again, &["--trace"], &[]);
+    for table in ["jobs", "epochs", "ledger", "offences", "transfers", "nodes"] {
+        let a = std::fs::read(out.join(format!("{table}.arrow"))).unwrap();
+        let b = std::fs::read(again.join(format!("{table}.arrow"))).unwrap();
+        assert!(a == b, "{table}.arrow differs between two runs");
+    }
+    let m = &run_json(out)["summary"]["market"];
+    let (network, jobs) = (
+        m["network_jobs"].as_f64().unwrap(),
+        m["jobs"].as_f64().unwrap(),
+    );
+    assert!(network > 0.0 && m["cloud_jobs"].as_f64().unwrap() > 0.0);
+    let share = m["network_share"].as_f64().unwrap();
+    // Every order closes before the run ends: all jobs were decided.
+    assert!((share - network / jobs).abs() < 1e-12, "{m}");
+    assert_eq!(m["agent_offences"], 2);
+}
