@@ -3,8 +3,8 @@
 //! auction (Akash-style: providers bid on one order, the buyer picks by
 //! price and reputation) paid at the first or the second price. Prices
 //! are per unit of work (e.g. tokens per GPU-hour); ties are broken by id,
-//! so a clearing is the same on every run. Not yet wired into the
-//! simulation (issue 13).
+//! so a clearing is the same on every run. Runs use the reverse auction
+//! (`sim::market`); the double auction is not yet wired into them.
 
 /// An operator's offer: up to `units` of work at no less than `price` each.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -189,12 +189,20 @@ pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<
                 && o.reputation >= rules.min_reputation
         })
         .collect();
-    eligible.sort_by(|a, b| {
+    let rank = |a: &&Offer, b: &&Offer| {
         a.price
             .total_cmp(&b.price)
             .then(b.reputation.total_cmp(&a.reputation))
             .then(a.provider.cmp(&b.provider))
-    });
+    };
+    // Only the k + 1 best matter: partition them to the front in linear
+    // time, then sort those (the order is total, so the result is the
+    // same as sorting everything).
+    if eligible.len() > k + 1 {
+        eligible.select_nth_unstable_by(k, rank);
+        eligible.truncate(k + 1);
+    }
+    eligible.sort_by(rank);
     let losing = eligible.get(k).map_or(rules.price_cap, |o| o.price);
     eligible
         .iter()

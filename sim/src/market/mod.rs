@@ -95,6 +95,8 @@ pub struct Market {
     cloud: CloudBaseline,
     /// Per node: the operator's USD cost per PFLOP on it.
     node_usd_per_pflop: Vec<f64>,
+    /// Node ids from the cheapest cost per PFLOP (ties by id).
+    by_cost: Vec<u32>,
     /// Population names, for the tables.
     pub populations: Vec<String>,
     agents: Vec<Agent>,
@@ -141,7 +143,7 @@ impl Market {
         for &o in &nodes.operator {
             per_op[o as usize] += 1;
         }
-        let node_usd_per_pflop = (0..nodes.len())
+        let node_usd_per_pflop: Vec<f64> = (0..nodes.len())
             .map(|i| {
                 let op = nodes.operator[i] as usize;
                 pricing::node_usd_per_pflop(
@@ -191,6 +193,12 @@ impl Market {
                 });
             }
         }
+        let mut by_cost: Vec<u32> = (0..nodes.len() as u32).collect();
+        by_cost.sort_by(|&a, &b| {
+            node_usd_per_pflop[a as usize]
+                .total_cmp(&node_usd_per_pflop[b as usize])
+                .then(a.cmp(&b))
+        });
         nodes.track_busy(spec.slots_per_node as u8);
         Ok(Market {
             until: spec.until.time(),
@@ -212,6 +220,7 @@ impl Market {
             slash_ppm: crate::lower::ppm(spec.agent_slash_fraction),
             cloud,
             node_usd_per_pflop,
+            by_cost,
             populations,
             agents,
             jobs: Vec::new(),
@@ -329,6 +338,14 @@ impl Market {
     /// work at its cost per PFLOP plus the bytes it moves (its data shard,
     /// every round's model and update) at the bandwidth price — times
     /// `1 + margin`, spread over its PFLOP.
+    ///
+    /// Only offers at or below `limit` are gathered, walking the nodes from
+    /// the cheapest (an ask's rank does not depend on the job); with
+    /// `enough = Some(k)` the walk also stops once the prices pass that of
+    /// the `k + 1`-th offer of at least `min_reputation` — every offer an
+    /// auction for `k` providers can award or price is then among those
+    /// gathered, ties included.
+    #[allow(clippy::too_many_arguments)]
     fn offers(
         &self,
         now: SimTime,
@@ -337,26 +354,41 @@ impl Market {
         size: &JobSize,
         update_bytes: u64,
         bandwidth_usd_per_gb: f64,
+        limit: f64,
+        enough: Option<(usize, f64)>,
     ) -> Vec<Offer> {
         let pflop = size.pflop_per_client_round * f64::from(size.rounds);
         let bytes = size.data_bytes as f64 / f64::from(size.clients.max(1))
             + f64::from(size.rounds) * (size.model_bytes + update_bytes) as f64;
         let bandwidth_usd = bytes / 1e9 * bandwidth_usd_per_gb;
         let mut offers = Vec::new();
-        for n in 0..nodes.len() as u32 {
+        let (mut eligible, mut boundary) = (0usize, None::<f64>);
+        for &n in &self.by_cost {
+            let i = n as usize;
+            let usd = self.node_usd_per_pflop[i] * pflop + bandwidth_usd;
+            let price = usd * (1.0 + self.margin) / pflop.max(1e-12) / price_usd.max(1e-12);
+            if price > limit || boundary.is_some_and(|b| price > b) {
+                break;
+            }
             if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
                 continue;
             }
-            let s = &nodes.stats;
-            let i = n as usize;
-            let reputation =
-                (f64::from(s.rounds_completed[i]) + 1.0) / (f64::from(s.rounds_selected[i]) + 2.0);
-            let usd = self.node_usd_per_pflop[i] * pflop + bandwidth_usd;
+            let st = &nodes.stats;
+            let reputation = (f64::from(st.rounds_completed[i]) + 1.0)
+                / (f64::from(st.rounds_selected[i]) + 2.0);
             offers.push(Offer {
                 provider: n,
-                price: usd * (1.0 + self.margin) / pflop.max(1e-12) / price_usd.max(1e-12),
+                price,
                 reputation,
             });
+            if let Some((k, min_reputation)) = enough
+                && reputation >= min_reputation
+            {
+                eligible += 1;
+                if eligible == k + 1 {
+                    boundary = Some(price);
+                }
+            }
         }
         offers
     }
@@ -385,15 +417,32 @@ impl Market {
             _ => rules.price_cap_tokens_per_pflop,
         };
         let mut awards = Vec::new();
-        let offer = if a.barred {
+        let offer = if a.plan.policy == AgentPolicy::CloudOnly {
+            // It never publishes an order on the network.
+            NetworkOffer::TooFewProviders
+        } else if a.barred {
             NetworkOffer::Barred
         } else if stake < self.min_agent_stake {
             NetworkOffer::NoStake
         } else {
             let update_bytes = a.plan.update_bytes;
             let bandwidth = economy.plan().bandwidth_usd_per_gb;
-            let offers = self.offers(now, nodes, price_usd, &size, update_bytes, bandwidth);
             let k = size.clients as usize;
+            let min_rep = rules.min_reputation;
+            let (limit, enough) = match self.mechanism {
+                Mechanism::Posted(p) => (p.min(bid_cap), None),
+                Mechanism::ReverseAuction(_) => (bid_cap, Some((k, min_rep))),
+            };
+            let offers = self.offers(
+                now,
+                nodes,
+                price_usd,
+                &size,
+                update_bytes,
+                bandwidth,
+                limit,
+                enough,
+            );
             awards = match self.mechanism {
                 Mechanism::Posted(p) if p <= bid_cap => {
                     // Every provider willing at the posted price, ranked by

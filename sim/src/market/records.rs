@@ -66,7 +66,8 @@ pub struct JobRecord {
     pub paid: u128,
     /// USD the agent counted for the network (None without a priced offer).
     pub network_cost_usd: Option<f64>,
-    /// USD it spent (network: tokens paid × price + staging; cloud: the quote).
+    /// USD it spent (network: tokens paid × price + data staging + its
+    /// aggregator's egress of each round's model; cloud: the quote).
     pub cost_usd: f64,
     /// The cloud's price for the job, USD.
     pub cloud_cost_usd: f64,

@@ -33,9 +33,10 @@ pub struct MarketSpec {
     /// Tokens an agent must keep staked to deploy on the network.
     #[serde(default)]
     pub min_agent_stake: f64,
-    /// Share of an agent's stake slashed when it breaks a rule (deploys
-    /// without stake, bids above its cap, defaults on a payment); it is
-    /// then barred from the network (default 0.5).
+    /// Share of an agent's stake slashed when it breaks a rule (bids above
+    /// its cap, defaults on a payment); it is then barred from the network
+    /// (default 0.5). An agent below `min_agent_stake` is not slashed: the
+    /// protocol never lets it deploy.
     #[serde(default = "half")]
     pub agent_slash_fraction: f64,
     /// The agent populations.
@@ -126,7 +127,8 @@ pub enum AgentBehaviour {
     /// Obeys them.
     #[default]
     Honest,
-    /// Deploys its first network job at twice its price cap.
+    /// Orders at twice its price cap until the protocol catches an award
+    /// above the cap.
     Overspender,
     /// Deploys, then pays nothing for the work.
     Defaulter,
@@ -292,6 +294,20 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
             c.err(format!("{p}.name"), "expected a non-empty name");
         } else if !seen.insert(a.name.as_str()) {
             c.err(format!("{p}.name"), format!("duplicate name `{}`", a.name));
+        } else if [
+            "treasury",
+            "reward-pool",
+            "job-owner",
+            "operator",
+            "validator",
+        ]
+        .iter()
+        .any(|r| a.name == *r || a.name.starts_with(&format!("{r}-")))
+        {
+            c.err(
+                format!("{p}.name"),
+                format!("`{}` would clash with the protocol's accounts (treasury, reward-pool, job-owner, operator-N, validator-N)", a.name),
+            );
         } else if holders.contains(&a.name.as_str()) {
             c.err(
                 format!("{p}.name"),

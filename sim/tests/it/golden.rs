@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Scenarios whose tables are pinned: every shipped scenario plus the
 /// small bench scenarios (traced, so `transfers.arrow` is pinned too).
-const PINNED: [&str; 13] = [
+const PINNED: [&str; 14] = [
     "scenarios/quickstart.yaml",
     "scenarios/global-10k.yaml",
     "scenarios/digits-iid.yaml",
@@ -24,6 +24,7 @@ const PINNED: [&str; 13] = [
     "scenarios/governance-capture.yaml",
     "scenarios/governance-wide.yaml",
     "scenarios/stake-concentration.yaml",
+    "scenarios/agent-market.yaml",
     "benches/digits-1000.yaml",
 ];
 
