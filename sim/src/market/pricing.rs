@@ -199,7 +199,7 @@ mod tests {
         JobSize {
             rounds: 10,
             clients: 4,
-            pflop_per_client_round: 1.8,
+            pflop_per_client_round: 1800.0,
             model_bytes: 2_000_000_000,
             data_bytes: 50_000_000_000,
         }
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_cloud_quote_matches_hand_arithmetic() {
-        // 72 PFLOP at 500 TFLOP/s achieved = 1.8 PFLOP per GPU-hour:
+        // 72,000 PFLOP at 500 TFLOP/s achieved = 1,800 PFLOP per GPU-hour:
         // 40 GPU-hours × 3.6 = 144; staging 50 GB × 0.05 = 2.5; egress
         // 2 GB × 0.1 = 0.2; 10 GPU-hours each on 4 GPUs = 36,000 s.
         let q = cloud_quote(&cloud(), &job());
