@@ -30,7 +30,9 @@ use crate::scenario::{
 use crate::system::{Event, JobEvent, JobId, MarketEvent, RoundClosed};
 use crate::world::Nodes;
 use dmlsim_models::econ::ledger::{AccountId, EntryKind, LedgerError};
-use dmlsim_models::econ::market::{Offer, OrderRules, Payment, reverse_auction_k};
+use dmlsim_models::econ::market::{
+    Ask, Award, Bid, Offer, OrderRules, Payment, double_auction, reverse_auction_k,
+};
 use dmlsim_models::econ::split::PPM;
 use dmlsim_models::econ::{TOKEN, as_tokens};
 use dmlsim_models::learning::TimingOnly;
@@ -45,6 +47,8 @@ pub enum Mechanism {
     Posted(f64),
     /// A reverse auction per job.
     ReverseAuction(Payment),
+    /// A uniform-price double auction at this interval.
+    DoubleAuction(SimTime),
 }
 
 /// One agent's fixed settings.
@@ -112,6 +116,8 @@ pub struct Market {
     /// PFLOP of all jobs that wanted the network and found too few providers.
     pub unfilled_pflop: f64,
     open_orders: u32,
+    /// Orders closed and waiting for the next double-auction clearing.
+    waiting: Vec<u32>,
     running: u32,
     seed: u64,
 }
@@ -212,6 +218,7 @@ impl Market {
                         PaymentSpec::SecondPrice => Payment::SecondPrice,
                     })
                 }
+                MechanismSpec::DoubleAuction { every } => Mechanism::DoubleAuction(every.time()),
             },
             bid_window: spec.bid_window.time(),
             slots: spec.slots_per_node as u8,
@@ -230,6 +237,7 @@ impl Market {
             offences: Vec::new(),
             unfilled_pflop: 0.0,
             open_orders: 0,
+            waiting: Vec::new(),
             running: 0,
             seed,
         })
@@ -250,10 +258,14 @@ impl Market {
         self.slots
     }
 
-    /// Schedules every agent's first job.
+    /// Schedules every agent's first job (and a double auction's first
+    /// clearing).
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for a in 0..self.agents.len() {
             self.schedule_arrival(a as u32, SimTime::ZERO, sched);
+        }
+        if let Mechanism::DoubleAuction(every) = self.mechanism {
+            sched.schedule_at(every, Event::Market(MarketEvent::Clear));
         }
     }
 
@@ -326,10 +338,150 @@ impl Market {
                 Ok(())
             }
             MarketEvent::CloseOrder { job } => {
+                let agent = self.records[job as usize].agent;
+                let blocked = self.blocked(agent, economy);
+                if matches!(self.mechanism, Mechanism::DoubleAuction(_)) && blocked.is_none() {
+                    self.waiting.push(job);
+                    return Ok(());
+                }
                 self.open_orders -= 1;
                 self.decide(job, sched, nodes, economy)
             }
+            MarketEvent::Clear => {
+                let Mechanism::DoubleAuction(every) = self.mechanism else {
+                    return Ok(());
+                };
+                self.clear(sched, nodes, economy)?;
+                if now < self.until || self.open_orders > 0 {
+                    sched.schedule_in(every, Event::Market(MarketEvent::Clear));
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Why the agent's job cannot be offered to the network at all, if so.
+    fn blocked(&self, agent: u32, economy: &Economy) -> Option<NetworkOffer> {
+        let a = &self.agents[agent as usize];
+        if a.plan.policy == AgentPolicy::CloudOnly {
+            // It never publishes an order on the network.
+            Some(NetworkOffer::TooFewProviders)
+        } else if a.barred {
+            Some(NetworkOffer::Barred)
+        } else if economy.ledger.stake(a.account) < self.min_agent_stake {
+            Some(NetworkOffer::NoStake)
+        } else {
+            None
+        }
+    }
+
+    /// The price an agent bids per PFLOP, tokens: its cap (an
+    /// overspender's doubled; the protocol checks the real cap).
+    fn bid_cap(&self, agent: u32) -> f64 {
+        let a = &self.agents[agent as usize].plan;
+        match a.behaviour {
+            AgentBehaviour::Overspender => a.rules.price_cap_tokens_per_pflop * 2.0,
+            _ => a.rules.price_cap_tokens_per_pflop,
+        }
+    }
+
+    /// The network's offer for `job` given its awards.
+    fn priced(&self, job: u32, awards: &[Award], price_usd: f64) -> NetworkOffer {
+        let size = self.agents[self.records[job as usize].agent as usize]
+            .plan
+            .size;
+        if awards.len() < size.clients as usize {
+            return NetworkOffer::TooFewProviders;
+        }
+        let per_pflop: f64 = awards.iter().map(|w| w.paid).sum::<f64>();
+        let tokens = per_pflop * size.pflop_per_client_round * f64::from(size.rounds);
+        NetworkOffer::Priced {
+            tokens,
+            cost_usd: pricing::network_cost_usd(tokens, price_usd, &size, &self.cloud),
+        }
+    }
+
+    /// Clears the waiting orders in one uniform-price double auction: each
+    /// idle, online node asks its compute cost per PFLOP (× `1 + margin`,
+    /// in tokens) for one job; each order bids for its clients at its cap,
+    /// or the cloud's compute price per PFLOP in tokens if lower (an
+    /// honest agent pays no more for compute than the cloud asks; an
+    /// overspender bids twice its cap). A job filled short, or with a node
+    /// below its reputation floor, takes no network nodes; then each job
+    /// is concluded in submission order.
+    fn clear(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let waiting = std::mem::take(&mut self.waiting);
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let now = sched.now();
+        let price_usd = economy.price_at(now);
+        let mut asks = Vec::new();
+        for &n in &self.by_cost {
+            if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
+                continue;
+            }
+            asks.push(Ask {
+                provider: n,
+                units: 1,
+                price: self.node_usd_per_pflop[n as usize] * (1.0 + self.margin)
+                    / price_usd.max(1e-12),
+            });
+        }
+        let cloud_tokens_per_pflop = self.cloud.usd_per_gpu_hour
+            / (self.cloud.tflops * 1e12 * self.cloud.efficiency * 3600.0 / 1e15)
+            / price_usd.max(1e-12);
+        let bids: Vec<Bid> = waiting
+            .iter()
+            .map(|&job| {
+                let agent = self.records[job as usize].agent;
+                let a = &self.agents[agent as usize].plan;
+                let price = match a.behaviour {
+                    AgentBehaviour::Overspender => self.bid_cap(agent),
+                    _ => self.bid_cap(agent).min(cloud_tokens_per_pflop),
+                };
+                Bid {
+                    buyer: job,
+                    units: u64::from(a.size.clients),
+                    price,
+                }
+            })
+            .collect();
+        let clearing = double_auction(&asks, &bids);
+        for &job in &waiting {
+            self.open_orders -= 1;
+            let agent = self.records[job as usize].agent;
+            let floor = self.agents[agent as usize].plan.rules.min_reputation;
+            let st = &nodes.stats;
+            let reputation = |n: u32| {
+                let i = n as usize;
+                (f64::from(st.rounds_completed[i]) + 1.0) / (f64::from(st.rounds_selected[i]) + 2.0)
+            };
+            let fills: Vec<u32> = clearing
+                .fills
+                .iter()
+                .filter(|f| f.buyer == job)
+                .map(|f| f.provider)
+                .collect();
+            let awards: Vec<Award> = match clearing.price {
+                Some(price) if fills.iter().all(|&n| reputation(n) >= floor) => fills
+                    .iter()
+                    .map(|&provider| Award {
+                        provider,
+                        paid: price,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let offer = self.priced(job, &awards, price_usd);
+            self.conclude(job, offer, awards, price_usd, sched, nodes, economy)?;
+        }
+        Ok(())
     }
 
     /// The idle, online providers' offers at `now` for a job of `size`
@@ -393,6 +545,7 @@ impl Market {
         offers
     }
 
+    /// Prices `job` by a posted price or a reverse auction and concludes it.
     fn decide(
         &mut self,
         job: u32,
@@ -404,81 +557,86 @@ impl Market {
         let price_usd = economy.price_at(now);
         let agent = self.records[job as usize].agent;
         let a = &self.agents[agent as usize];
-        let (size, rules, behaviour) = (a.plan.size, a.plan.rules.clone(), a.plan.behaviour);
-        let stake = economy.ledger.stake(a.account);
+        let (size, min_rep) = (a.plan.size, a.plan.rules.min_reputation);
+        let bid_cap = self.bid_cap(agent);
+        let mut awards = Vec::new();
+        let offer = match self.blocked(agent, economy) {
+            Some(blocked) => blocked,
+            None => {
+                let update_bytes = a.plan.update_bytes;
+                let bandwidth = economy.plan().bandwidth_usd_per_gb;
+                let k = size.clients as usize;
+                let (limit, enough) = match self.mechanism {
+                    Mechanism::Posted(p) => (p.min(bid_cap), None),
+                    _ => (bid_cap, Some((k, min_rep))),
+                };
+                let offers = self.offers(
+                    now,
+                    nodes,
+                    price_usd,
+                    &size,
+                    update_bytes,
+                    bandwidth,
+                    limit,
+                    enough,
+                );
+                awards = match self.mechanism {
+                    Mechanism::Posted(p) if p <= bid_cap => {
+                        // Every provider willing at the posted price, ranked
+                        // by reputation: an auction among equal prices.
+                        let takers: Vec<Offer> = offers
+                            .iter()
+                            .filter(|o| o.price <= p)
+                            .map(|o| Offer { price: p, ..*o })
+                            .collect();
+                        let rules = OrderRules {
+                            price_cap: p,
+                            min_reputation: min_rep,
+                            payment: Payment::FirstPrice,
+                        };
+                        reverse_auction_k(&takers, &rules, k)
+                    }
+                    Mechanism::Posted(_) => Vec::new(),
+                    Mechanism::ReverseAuction(payment) => {
+                        let rules = OrderRules {
+                            price_cap: bid_cap,
+                            min_reputation: min_rep,
+                            payment,
+                        };
+                        reverse_auction_k(&offers, &rules, k)
+                    }
+                    // Only blocked orders are decided here under a double
+                    // auction; the others wait for a clearing.
+                    Mechanism::DoubleAuction(_) => Vec::new(),
+                };
+                self.priced(job, &awards, price_usd)
+            }
+        };
+        self.conclude(job, offer, awards, price_usd, sched, nodes, economy)
+    }
+
+    /// The agent's choice for `job` given the network's offer and awards,
+    /// and what follows from it: the cloud's record, or the protocol's cap
+    /// check and the deployment.
+    #[allow(clippy::too_many_arguments)]
+    fn conclude(
+        &mut self,
+        job: u32,
+        offer: NetworkOffer,
+        awards: Vec<Award>,
+        price_usd: f64,
+        sched: &mut Scheduler<Event>,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let now = sched.now();
+        let agent = self.records[job as usize].agent;
+        let size = self.agents[agent as usize].plan.size;
+        let rules = self.agents[agent as usize].plan.rules.clone();
         let quote = CloudQuote {
             cost_usd: self.records[job as usize].cloud_cost_usd,
             staging_usd: self.records[job as usize].cloud_staging_usd,
             time_s: self.records[job as usize].cloud_time_s,
-        };
-        // An overspender bids twice its cap; the protocol checks the cap.
-        let bid_cap = match behaviour {
-            AgentBehaviour::Overspender => rules.price_cap_tokens_per_pflop * 2.0,
-            _ => rules.price_cap_tokens_per_pflop,
-        };
-        let mut awards = Vec::new();
-        let offer = if a.plan.policy == AgentPolicy::CloudOnly {
-            // It never publishes an order on the network.
-            NetworkOffer::TooFewProviders
-        } else if a.barred {
-            NetworkOffer::Barred
-        } else if stake < self.min_agent_stake {
-            NetworkOffer::NoStake
-        } else {
-            let update_bytes = a.plan.update_bytes;
-            let bandwidth = economy.plan().bandwidth_usd_per_gb;
-            let k = size.clients as usize;
-            let min_rep = rules.min_reputation;
-            let (limit, enough) = match self.mechanism {
-                Mechanism::Posted(p) => (p.min(bid_cap), None),
-                Mechanism::ReverseAuction(_) => (bid_cap, Some((k, min_rep))),
-            };
-            let offers = self.offers(
-                now,
-                nodes,
-                price_usd,
-                &size,
-                update_bytes,
-                bandwidth,
-                limit,
-                enough,
-            );
-            awards = match self.mechanism {
-                Mechanism::Posted(p) if p <= bid_cap => {
-                    // Every provider willing at the posted price, ranked by
-                    // reputation: an auction among equal prices.
-                    let takers: Vec<Offer> = offers
-                        .iter()
-                        .filter(|o| o.price <= p)
-                        .map(|o| Offer { price: p, ..*o })
-                        .collect();
-                    let rules = OrderRules {
-                        price_cap: p,
-                        min_reputation: rules.min_reputation,
-                        payment: Payment::FirstPrice,
-                    };
-                    reverse_auction_k(&takers, &rules, k)
-                }
-                Mechanism::Posted(_) => Vec::new(),
-                Mechanism::ReverseAuction(payment) => {
-                    let rules = OrderRules {
-                        price_cap: bid_cap,
-                        min_reputation: rules.min_reputation,
-                        payment,
-                    };
-                    reverse_auction_k(&offers, &rules, k)
-                }
-            };
-            if awards.len() < k {
-                NetworkOffer::TooFewProviders
-            } else {
-                let per_pflop: f64 = awards.iter().map(|w| w.paid).sum::<f64>();
-                let tokens = per_pflop * size.pflop_per_client_round * f64::from(size.rounds);
-                NetworkOffer::Priced {
-                    tokens,
-                    cost_usd: pricing::network_cost_usd(tokens, price_usd, &size, &self.cloud),
-                }
-            }
         };
         let a = &self.agents[agent as usize];
         let limits = Limits {
@@ -543,7 +701,7 @@ impl Market {
     fn deploy(
         &mut self,
         job: u32,
-        awards: &[dmlsim_models::econ::market::Award],
+        awards: &[Award],
         sched: &mut Scheduler<Event>,
         nodes: &mut Nodes,
     ) -> Result<(), String> {

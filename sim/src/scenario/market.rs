@@ -61,6 +61,17 @@ pub enum MechanismSpec {
         #[serde(default)]
         payment: PaymentSpec,
     },
+    /// A uniform-price double auction every `every`: the orders closed
+    /// since the last clearing bid for their nodes (each at its cap, or
+    /// the cloud's compute price in tokens if lower), every idle node asks
+    /// its compute cost per PFLOP, and all trades clear at one price, the
+    /// midpoint of the marginal bid and ask. A job filled short, or with a
+    /// node below its reputation floor, takes no network nodes.
+    DoubleAuction {
+        /// Time between clearings (default 1h).
+        #[serde(default = "one_hour")]
+        every: Duration,
+    },
 }
 
 /// How the winners of a reverse auction are paid.
@@ -269,6 +280,9 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
         false,
         1.0,
     );
+    if let MechanismSpec::DoubleAuction { every } = m.mechanism {
+        c.positive_duration("market.mechanism.double_auction.every", every);
+    }
     if let MechanismSpec::PostedPrice { tokens_per_pflop } = m.mechanism {
         c.num(
             "market.mechanism.posted_price.tokens_per_pflop",

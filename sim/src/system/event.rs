@@ -30,11 +30,14 @@ pub enum MarketEvent {
         /// The agent.
         agent: u32,
     },
-    /// A job's bid window closes: it is priced and its venue chosen.
+    /// A job's bid window closes: it is priced and its venue chosen (or,
+    /// under a double auction, it waits for the next clearing).
     CloseOrder {
         /// The job (submission order).
         job: u32,
     },
+    /// A double auction clears the orders waiting for it.
+    Clear,
 }
 
 /// Events of a training job's round protocol, each naming its job.

@@ -385,3 +385,70 @@ fn the_market_runs_are_byte_identical_and_the_summary_reports_the_share() {
     assert!((share - network / jobs).abs() < 1e-12, "{m}");
     assert_eq!(m["agent_offences"], 2);
 }
+
+#[test]
+fn a_double_auction_clears_hourly_at_one_price_within_the_caps() {
+    let out = run_with_sets(
+        "scenarios/agent-market.yaml",
+        "market-double-auction",
+        &["market.mechanism={double_auction: {every: 1h}}"],
+    );
+    let j = read_jobs(&out);
+    let mut price_at: BTreeMap<u64, f64> = BTreeMap::new();
+    let mut network = 0;
+    for i in 0..j.venue.len() {
+        if j.venue[i] != "network" && j.reason[i] != "rule_breach" {
+            continue;
+        }
+        let t = j.t_decided[i];
+        // Orders wait for the hourly clearing.
+        assert_eq!(t % 3600.0, 0.0, "job {i} decided at {t}");
+        let price = j.price[i].unwrap();
+        let same = *price_at.entry(t as u64).or_insert(price);
+        assert_eq!(same, price, "two prices in the clearing at {t}");
+        if j.venue[i] == "network" {
+            network += 1;
+            let cap = if j.population[i] == "enterprise" {
+                0.03
+            } else {
+                0.02
+            };
+            assert!(price <= cap, "job {i}: {price} over {cap}");
+        }
+    }
+    assert!(network > 50, "{network}");
+    // The overspender's doubled bid cleared above its cap: refused, slashed.
+    assert!(j.outcome.iter().any(|o| o == "refused"));
+    replay_and_check(&out);
+}
+
+#[test]
+fn a_posted_price_is_what_every_network_job_pays() {
+    let out = run_with_sets(
+        "scenarios/agent-market.yaml",
+        "market-posted-price",
+        &["market.mechanism={posted_price: {tokens_per_pflop: 0.015}}"],
+    );
+    let j = read_jobs(&out);
+    let mut network = 0;
+    for i in 0..j.venue.len() {
+        if j.venue[i] == "network" {
+            network += 1;
+            assert!((j.price[i].unwrap() - 0.015).abs() < 1e-15, "job {i}");
+            if j.outcome[i] == "finished" {
+                let expected = 0.015 * j.pflop[i];
+                assert!(
+                    (j.paid_tokens[i] - expected).abs() < 1e-9 * expected,
+                    "job {i}"
+                );
+            }
+        }
+        // Enterprises' cap (0.03) admits the price; the overspender's 0.006 does not.
+        if j.population[i] == "overspender" {
+            assert_ne!(j.venue[i], "network");
+        }
+    }
+    // At 0.015 tokens ($0.003) per PFLOP few labs find the network cheaper
+    // once staging and egress are counted; some do.
+    assert!(network > 5, "{network}");
+}
