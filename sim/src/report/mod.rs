@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod governance;
 pub mod html;
+pub mod market;
 pub mod run_charts;
 pub mod sweep_charts;
 

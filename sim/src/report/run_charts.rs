@@ -205,6 +205,7 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
     profit_by_profile(data, r)?;
     lorenz(data, r)?;
     super::governance::draw(data, r)?;
+    super::market::draw(data, r)?;
     if let (Some(b), Some(p)) = (
         texts(data, "behaviours", "behaviour"),
         nums(data, "behaviours", "net_profit_usd_per_update"),

@@ -190,6 +190,24 @@ fn a_report_on_moving_stake_draws_its_concentration() {
 }
 
 #[test]
+fn a_market_report_draws_the_networks_share_price_and_reasons() {
+    let out = scratch("report-market");
+    run_ok("scenarios/agent-market.yaml", &out, &[], &[]);
+    let rep = scratch("report-market-charts");
+    let o = report(&out, &rep, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_report(
+        &rep,
+        &[
+            "market_share",
+            "market_price",
+            "market_volume",
+            "market_reasons",
+        ],
+    );
+}
+
+#[test]
 fn a_sweep_report_overlays_cells_and_draws_the_frontier_heatmap() {
     let out = free_riders_sweep(
         "report-sweep",
