@@ -289,7 +289,8 @@ impl Market {
         now >= self.until && self.open_orders == 0 && self.running == 0
     }
 
-    /// Handles an arrival or the close of an order's bid window.
+    /// Handles an arrival, the close of an order's bid window, or a
+    /// double auction's clearing.
     pub fn handle(
         &mut self,
         event: MarketEvent,

@@ -31,7 +31,7 @@ use crate::engine::{Model, Scheduler, SimTime};
 use crate::governance::Governance;
 use crate::market::Market;
 use crate::network::Network;
-use crate::params::Params;
+use crate::params::{Params, RoundParams, Versioned};
 use crate::protocol::job::{Job, JobCtx, RoundEnded};
 use crate::verification::{RoundChecks, Verifier};
 use crate::world::Nodes;
@@ -122,12 +122,7 @@ impl<L: Learner> System<L> {
         let Some((job, rounds)) = market.job_mut(e.job()) else {
             return;
         };
-        let mut ctx = JobCtx {
-            sched,
-            net: &mut self.net,
-            nodes: &mut self.nodes,
-            rounds,
-        };
+        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, rounds);
         if let Some(ended) = job.handle(e, &mut ctx) {
             self.close_market_round(e.job(), ended, sched);
         }
@@ -138,12 +133,7 @@ impl<L: Learner> System<L> {
         let Some((job, rounds)) = self.market.as_mut().and_then(|m| m.job_mut(f.tag.job)) else {
             return;
         };
-        let mut ctx = JobCtx {
-            sched,
-            net: &mut self.net,
-            nodes: &mut self.nodes,
-            rounds,
-        };
+        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, rounds);
         job.on_flow_finished(f, &mut ctx);
     }
 
@@ -160,12 +150,7 @@ impl<L: Learner> System<L> {
             accepted: ended.contributors().to_vec(),
             ..RoundChecks::default()
         };
-        let mut ctx = JobCtx {
-            sched,
-            net: &mut self.net,
-            nodes: &mut self.nodes,
-            rounds,
-        };
+        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, rounds);
         let closed = job.close_round(ended, checks, &mut ctx);
         if let Err(message) =
             market.on_round_closed(id, &closed, &mut self.nodes, &mut chain.economy)
@@ -187,13 +172,13 @@ impl<L: Learner> System<L> {
         sched: &'a mut Scheduler<Event>,
         net: &'a mut Network,
         nodes: &'a mut Nodes,
-        params: &'a Params,
+        rounds: &'a Versioned<RoundParams>,
     ) -> JobCtx<'a> {
         JobCtx {
             sched,
             net,
             nodes,
-            rounds: &params.rounds,
+            rounds,
         }
     }
 
@@ -217,7 +202,7 @@ impl<L: Learner> System<L> {
                 ..RoundChecks::default()
             },
         };
-        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+        let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params.rounds);
         let closed = self.job.close_round(ended, checks, &mut ctx);
         let mut punished = 0..0;
         if let Some(chain) = self.chain.as_mut() {
@@ -353,7 +338,8 @@ impl<L: Learner> Model for System<L> {
         match event {
             Event::Job(e) if e.job().0 > 0 => self.on_market_job(e, sched),
             Event::Job(e) => {
-                let mut ctx = Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+                let mut ctx =
+                    Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params.rounds);
                 if let Some(ended) = self.job.handle(e, &mut ctx) {
                     self.close_round(ended, sched);
                 }
@@ -365,7 +351,7 @@ impl<L: Learner> Model for System<L> {
                         return;
                     }
                     let mut ctx =
-                        Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params);
+                        Self::job_ctx(sched, &mut self.net, &mut self.nodes, &self.params.rounds);
                     self.job.on_flow_finished(finished, &mut ctx);
                 }
             }
