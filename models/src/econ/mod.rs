@@ -3,6 +3,7 @@
 //! verification strategies, slashing policies, concentration metrics,
 //! voting rules and compute-market clearing.
 
+pub mod amm;
 pub mod emission;
 pub mod governance;
 pub mod ledger;
