@@ -116,7 +116,9 @@ fn stopped_by<L: dmlsim_models::learning::Learner>(
         Ending::MaxWall => return "max_wall",
         Ending::Kernel(stop) => stop,
     };
-    if sys.job.is_done() {
+    // A market still training or with orders open was cut short.
+    let market_busy = sys.market.as_ref().is_some_and(|m| m.busy());
+    if sys.job.is_done() && !market_busy {
         "rounds_done"
     } else if sys
         .chain

@@ -284,6 +284,11 @@ impl Market {
         }
     }
 
+    /// Whether an order is open or a job is training on the network.
+    pub fn busy(&self) -> bool {
+        self.open_orders > 0 || self.running > 0
+    }
+
     /// Whether no more jobs will arrive and none is open or running.
     pub fn is_done(&self, now: SimTime) -> bool {
         now >= self.until && self.open_orders == 0 && self.running == 0

@@ -52,6 +52,7 @@ fn economy_and_training_are_byte_identical_across_thread_counts() {
     for scenario in [
         "scenarios/reward-curves.yaml",
         "scenarios/poisoning-vs-robust.yaml",
+        "scenarios/agent-market.yaml",
     ] {
         let one = scratch("det-econ-1");
         let two = scratch("det-econ-2");

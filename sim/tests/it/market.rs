@@ -452,3 +452,22 @@ fn a_posted_price_is_what_every_network_job_pays() {
     // once staging and egress are counted; some do.
     assert!(network > 5, "{network}");
 }
+
+#[test]
+fn a_market_cut_by_the_horizon_says_so_and_keeps_its_running_jobs() {
+    let out = run_with_sets(
+        "scenarios/agent-market.yaml",
+        "market-horizon",
+        &["horizon=36h"],
+    );
+    assert_eq!(run_json(&out)["stopped_by"], "horizon");
+    let j = read_jobs(&out);
+    let running: Vec<usize> = (0..j.outcome.len())
+        .filter(|&i| j.outcome[i] == "running")
+        .collect();
+    assert!(!running.is_empty());
+    for i in running {
+        assert_eq!(j.venue[i], "network");
+        assert_eq!(j.t_end[i], None);
+    }
+}
