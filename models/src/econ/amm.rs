@@ -3,7 +3,7 @@
 //! in pays out what keeps `tokens × usd` from falling after a fee on the
 //! input stays in the pool. The spot price is `usd / tokens`. Token
 //! amounts are base units (exact integers, as on the ledger); USD is f64.
-//! Not yet wired into runs (issue 13: the token price from the market).
+//! Runs use it with `economics.token_price: {amm: …}`.
 
 /// The pool's reserves and fee.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +89,35 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// Buys exactly `tokens` (base units); returns the USD paid in,
+    /// rounded up so the invariant never falls.
+    pub fn buy_exact(&mut self, tokens: u128) -> Result<f64, SwapError> {
+        if tokens == 0 {
+            return Err(SwapError::BadAmount);
+        }
+        if tokens >= self.tokens {
+            return Err(SwapError::Drained);
+        }
+        let (t, out) = (self.tokens as f64, tokens as f64);
+        // (t − out) × (usd + dy) = t × usd, and dy is what is left after the fee.
+        let dy = self.usd * out / (t - out);
+        let usd_in = next_up(dy * PPM / (PPM - f64::from(self.fee_ppm)));
+        self.tokens -= tokens;
+        self.usd += usd_in;
+        Ok(usd_in)
+    }
+}
+
+/// The smallest f64 above `x` (for positive finite `x`; `x` otherwise).
+fn next_up(x: f64) -> f64 {
+    if x.is_finite() && x > 0.0 {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        x
+    }
+}
+
 /// The largest f64 below `x` (for positive finite `x`; `x` otherwise).
 fn next_down(x: f64) -> f64 {
     if x.is_finite() && x > 0.0 {
@@ -146,6 +175,23 @@ mod tests {
                 assert!(k > start * 1.001, "fees should accumulate: {k} vs {start}");
             }
         }
+    }
+
+    #[test]
+    fn buying_an_exact_amount_costs_what_the_curve_says() {
+        // 1,000 tokens against $100, no fee: taking 500 tokens halves the
+        // token side, so the USD side doubles: $100 in.
+        let mut p = Pool::new(1_000 * TOKEN, 100.0, 0);
+        let usd = p.buy_exact(500 * TOKEN).unwrap();
+        assert!((usd - 100.0).abs() < 1e-9, "{usd}");
+        assert_eq!(p.tokens, 500 * TOKEN);
+        // With a 1% fee the same purchase costs 1/0.99 as much.
+        let mut f = Pool::new(1_000 * TOKEN, 100.0, 10_000);
+        let usd = f.buy_exact(500 * TOKEN).unwrap();
+        assert!((usd - 100.0 / 0.99).abs() < 1e-9, "{usd}");
+        assert!(f.invariant() >= 1_000.0 * 100.0);
+        assert_eq!(f.buy_exact(500 * TOKEN), Err(SwapError::Drained));
+        assert_eq!(f.buy_exact(0), Err(SwapError::BadAmount));
     }
 
     #[test]

@@ -283,6 +283,8 @@ impl Economy {
         self.samples.iter_mut().for_each(|f| *f = 0);
         self.epoch_fees = 0;
         self.unsettled = self.rounds.len();
-        Ok(())
+        // Trades with the token pool (when one sets the price) move the
+        // price the next epoch starts at.
+        self.trade_amm()
     }
 }

@@ -30,7 +30,7 @@ pub use staking::DelegationView;
 use crate::engine::SimTime;
 use crate::system::Effect;
 use crate::world::Nodes;
-use dmlsim_models::econ::ledger::{AccountId, Ledger, LedgerError};
+use dmlsim_models::econ::ledger::{AccountId, EntryKind, Ledger, LedgerError};
 use dmlsim_models::econ::metrics::Sorted;
 use dmlsim_models::econ::price::PricePath;
 
@@ -137,6 +137,17 @@ pub struct Economy {
     operator_nodes: Vec<u32>,
     /// The last settlement's payments to delegating wallets.
     delegator_rewards: Vec<(AccountId, u128)>,
+    /// The token/USD pool that sets the price, with its ledger account and
+    /// the account of the outside buyers.
+    amm: Option<Amm>,
+}
+
+/// The pool that sets the price and its accounts.
+#[derive(Clone, Debug)]
+struct Amm {
+    pool: dmlsim_models::econ::amm::Pool,
+    account: AccountId,
+    buyers: AccountId,
 }
 
 /// A genesis group's tokens locked in escrow and released on a schedule.
@@ -242,7 +253,23 @@ impl Economy {
             }
         }
         let mut price = PricePath::new(plan.price.clone());
-        let price_now = price.at(0.0);
+        let mut price_now = price.at(0.0);
+        let amm = match &plan.amm {
+            Some(a) => {
+                let account = ledger.open("amm-pool");
+                ledger.mint(account, a.pool_tokens, "genesis")?;
+                let buyers = ledger.open("amm-buyers");
+                let usd = dmlsim_models::econ::as_tokens(a.pool_tokens) * a.initial_usd;
+                let pool = dmlsim_models::econ::amm::Pool::new(a.pool_tokens, usd, a.fee_ppm);
+                price_now = pool.spot_price();
+                Some(Amm {
+                    pool,
+                    account,
+                    buyers,
+                })
+            }
+            None => None,
+        };
         let mut economy = Economy {
             ledger,
             treasury,
@@ -295,6 +322,7 @@ impl Economy {
             selection_stake: Vec::new(),
             operator_nodes: per_op,
             delegator_rewards: Vec::new(),
+            amm,
             plan,
         };
         economy.delegate_at_genesis()?;
@@ -420,7 +448,74 @@ impl Economy {
     }
 
     fn refresh_price(&mut self, t: SimTime) {
-        self.price_now = self.price.at(t.as_secs_f64());
+        self.price_now = match &self.amm {
+            Some(a) => a.pool.spot_price(),
+            None => self.price.at(t.as_secs_f64()),
+        };
+    }
+
+    /// Whether a pool sets the token price.
+    pub fn has_amm(&self) -> bool {
+        self.amm.is_some()
+    }
+
+    /// Buys exactly `tokens` from the pool for `to` (the ledger moves them
+    /// from the pool's account); returns the USD paid.
+    pub fn buy_from_amm(&mut self, to: AccountId, tokens: u128) -> Result<f64, String> {
+        let amm = self.amm.as_mut().ok_or("no pool sets the price")?;
+        let usd = amm.pool.buy_exact(tokens).map_err(|e| {
+            format!(
+                "the token pool refused a purchase of {} tokens: {e:?}",
+                dmlsim_models::econ::as_tokens(tokens)
+            )
+        })?;
+        self.ledger
+            .transfer(EntryKind::Transfer, amm.account, to, tokens, "amm buy")
+            .map_err(|e| e.to_string())?;
+        self.price_now = amm.pool.spot_price();
+        Ok(usd)
+    }
+
+    /// The epoch's trades with the pool: every operator sells its share of
+    /// the epoch's rewards (what its balance holds of it), then the outside
+    /// buyers spend their USD. The price follows the pool.
+    pub(super) fn trade_amm(&mut self) -> Result<(), LedgerError> {
+        let Some(amm) = self.amm.as_mut() else {
+            return Ok(());
+        };
+        let sell_ppm = self.plan.amm.as_ref().map_or(0, |a| a.sell_ppm);
+        for (op, &reward) in self.epoch_reward.iter().enumerate() {
+            let account = self.operator_account[op];
+            let amount = (reward * sell_ppm / dmlsim_models::econ::split::PPM)
+                .min(self.ledger.balance(account));
+            if amount == 0 {
+                continue;
+            }
+            if amm.pool.sell_tokens(amount).is_ok() {
+                self.ledger.transfer(
+                    EntryKind::Transfer,
+                    account,
+                    amm.account,
+                    amount,
+                    "amm sell",
+                )?;
+            }
+        }
+        let usd = self.plan.amm.as_ref().map_or(0.0, |a| a.exogenous_usd);
+        if usd > 0.0
+            && let Ok(tokens) = amm.pool.buy_tokens(usd)
+            && tokens > 0
+        {
+            self.ledger.transfer(
+                EntryKind::Transfer,
+                amm.account,
+                amm.buyers,
+                tokens,
+                "amm buy",
+            )?;
+        }
+        self.price_now = amm.pool.spot_price();
+        Ok(())
     }
 
     /// An operator's cumulative profit, the one definition every table

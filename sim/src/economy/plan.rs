@@ -37,6 +37,23 @@ pub struct EconomyPlan {
     pub slashing: Option<SlashingRules>,
     /// Restaking, delegation and how stake weighs in selection.
     pub staking: StakingPlan,
+    /// The token/USD pool that sets the price, when the scenario has one.
+    pub amm: Option<AmmPlan>,
+}
+
+/// A constant-product pool that sets the token price.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AmmPlan {
+    /// Tokens in the pool at genesis, base units.
+    pub pool_tokens: u128,
+    /// Price at genesis, USD per token.
+    pub initial_usd: f64,
+    /// Swap fee, parts per million.
+    pub fee_ppm: u32,
+    /// Share of each epoch's rewards operators sell, parts per million.
+    pub sell_ppm: u128,
+    /// USD outside buyers spend each epoch.
+    pub exogenous_usd: f64,
 }
 
 /// How stake moves: restaking, delegation, and whether selection follows it.

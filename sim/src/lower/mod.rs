@@ -198,6 +198,22 @@ pub fn economy(
         }),
         slashing: v.map(slashing_rules),
         staking: staking(spec, s),
+        amm: match &spec.token_price {
+            crate::scenario::PriceSpec::Amm {
+                initial_usd,
+                pool_tokens,
+                fee,
+                operator_sell_fraction,
+                exogenous_buy_usd_per_epoch,
+            } => Some(crate::economy::plan::AmmPlan {
+                pool_tokens: amount(*pool_tokens),
+                initial_usd: *initial_usd,
+                fee_ppm: ppm(*fee) as u32,
+                sell_ppm: ppm(*operator_sell_fraction),
+                exogenous_usd: *exogenous_buy_usd_per_epoch,
+            }),
+            _ => None,
+        },
     };
     let params = ChainParams {
         fees: Fees {

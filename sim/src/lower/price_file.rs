@@ -14,6 +14,8 @@ pub fn price_model(
 ) -> Result<PriceModel, (String, String)> {
     Ok(match &spec.token_price {
         PriceSpec::Constant { usd } => PriceModel::Constant { usd: *usd },
+        // The pool sets the price; the path only holds the genesis price.
+        PriceSpec::Amm { initial_usd, .. } => PriceModel::Constant { usd: *initial_usd },
         PriceSpec::Gbm {
             initial_usd,
             mu,

@@ -648,7 +648,12 @@ impl Market {
         let limits = Limits {
             budget_left_usd: (a.plan.budget_usd - a.spent_usd).max(0.0),
             max_budget_share: rules.max_budget_share,
-            tokens: as_tokens(economy.ledger.balance(a.account)),
+            // With a token pool the agent buys what it pays with.
+            tokens: if economy.has_amm() {
+                f64::INFINITY
+            } else {
+                as_tokens(economy.ledger.balance(a.account))
+            },
             value_usd: a.plan.value_usd,
         };
         let choice = choose(a.plan.policy, offer, quote.cost_usd, &limits);
@@ -808,8 +813,9 @@ impl Market {
         }
         let total: u128 = due.iter().map(|d| d.1).sum();
         let account = self.agents[agent].account;
+        // With a token pool the agent buys the tokens it pays with.
         let defaults = self.agents[agent].plan.behaviour == AgentBehaviour::Defaulter
-            || economy.ledger.balance(account) < total;
+            || (!economy.has_amm() && economy.ledger.balance(account) < total);
         if defaults && total > 0 {
             self.punish(
                 record as u32,
@@ -822,6 +828,11 @@ impl Market {
             self.stop(index, now, nodes);
             return Ok(());
         }
+        let bought_usd = if economy.has_amm() && total > 0 {
+            Some(economy.buy_from_amm(account, total)?)
+        } else {
+            None
+        };
         for (node, amount) in due {
             if amount == 0 {
                 continue;
@@ -842,7 +853,7 @@ impl Market {
         for &(node, bytes) in &closed.traffic {
             economy.book_market_traffic(node, bytes, nodes);
         }
-        let spent = as_tokens(total) * price
+        let spent = bought_usd.unwrap_or(as_tokens(total) * price)
             + pricing::broadcast_usd(closed.traffic.len() as u32, &size, &self.cloud);
         self.agents[agent].spent_usd += spent;
         let r = &mut self.records[record];

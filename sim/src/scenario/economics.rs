@@ -460,6 +460,30 @@ pub enum PriceSpec {
         /// File path.
         path: String,
     },
+    /// A constant-product pool of tokens against USD sets the price
+    /// (`usd / tokens`): at each epoch's settlement operators sell a share
+    /// of the epoch's rewards into it and outside buyers spend a fixed
+    /// USD amount on tokens; agents buy the tokens they pay providers
+    /// with. The pool's tokens are minted at genesis.
+    Amm {
+        /// Price at genesis, USD per token (sets the pool's USD side).
+        initial_usd: f64,
+        /// Tokens in the pool at genesis.
+        pool_tokens: f64,
+        /// Fee on every swap's input, kept in the pool (default 0.003).
+        #[serde(default = "amm_fee")]
+        fee: f64,
+        /// Share of each epoch's rewards every operator sells (default 0).
+        #[serde(default)]
+        operator_sell_fraction: f64,
+        /// USD outside buyers spend on tokens each epoch (default 0).
+        #[serde(default)]
+        exogenous_buy_usd_per_epoch: f64,
+    },
+}
+
+fn amm_fee() -> f64 {
+    0.003
 }
 
 fn one_hour() -> Duration {

@@ -1323,6 +1323,38 @@ fn check_economics(c: &mut Checker, e: &super::EconomicsSpec, s: &Scenario) {
             c.num("economics.token_price.gbm.sigma", *sigma, 0.0, false, 10.0);
         }
         PriceSpec::Csv { .. } => {}
+        PriceSpec::Amm {
+            initial_usd,
+            pool_tokens,
+            fee,
+            operator_sell_fraction,
+            exogenous_buy_usd_per_epoch,
+        } => {
+            let p = "economics.token_price.amm";
+            c.num(&format!("{p}.initial_usd"), *initial_usd, 0.0, true, 1e9);
+            c.num(
+                &format!("{p}.pool_tokens"),
+                *pool_tokens,
+                0.0,
+                true,
+                MAX_SUPPLY_TOKENS,
+            );
+            c.num(&format!("{p}.fee"), *fee, 0.0, false, 0.5);
+            c.num(
+                &format!("{p}.operator_sell_fraction"),
+                *operator_sell_fraction,
+                0.0,
+                false,
+                1.0,
+            );
+            c.num(
+                &format!("{p}.exogenous_buy_usd_per_epoch"),
+                *exogenous_buy_usd_per_epoch,
+                0.0,
+                false,
+                1e12,
+            );
+        }
         PriceSpec::Series { points } => {
             if points.is_empty() {
                 c.err(

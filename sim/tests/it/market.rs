@@ -471,3 +471,30 @@ fn a_market_cut_by_the_horizon_says_so_and_keeps_its_running_jobs() {
         assert_eq!(j.t_end[i], None);
     }
 }
+
+#[test]
+fn a_token_pool_moves_the_price_with_operators_sales_agents_and_outside_buyers() {
+    let final_price = |name: &str, args: &str| {
+        let amm = format!(
+            "economics.token_price={{amm: {{initial_usd: 0.2, pool_tokens: 500000, {args}}}}}"
+        );
+        let out = run_with_sets("scenarios/agent-market.yaml", name, &[&amm]);
+        replay_and_check(&out);
+        let e = &read_arrow(&out.join("epochs.arrow"))[0];
+        let p = f64_col(e, "token_price_usd");
+        assert!((p[0] - 0.2).abs() < 0.01, "{name}: starts at {}", p[0]);
+        *p.last().unwrap()
+    };
+    // Agents alone buy the tokens they pay with: the price rises a little.
+    let agents = final_price("market-amm-agents", "operator_sell_fraction: 0");
+    assert!(agents > 0.2, "{agents}");
+    // Operators selling half their rewards push it down.
+    let selling = final_price("market-amm-selling", "operator_sell_fraction: 0.5");
+    assert!(selling < 0.2 && selling < agents, "{selling}");
+    // Outside buyers spending $2,000 a day push it up.
+    let buying = final_price(
+        "market-amm-buying",
+        "operator_sell_fraction: 0.5, exogenous_buy_usd_per_epoch: 2000",
+    );
+    assert!(buying > agents, "{buying}");
+}
