@@ -63,6 +63,7 @@ struct AgentPlan {
     update_bytes: u64,
     deadline: SimTime,
     value_usd: f64,
+    usd_per_hour: f64,
     every: SimTime,
     poisson: bool,
 }
@@ -181,6 +182,7 @@ impl Market {
                 update_bytes: j.update_bytes.unwrap_or(j.model_bytes).0,
                 deadline: j.deadline.time(),
                 value_usd: j.value_usd,
+                usd_per_hour: j.usd_per_hour,
                 every: j.every.time(),
                 poisson: j.poisson,
             };
@@ -330,6 +332,7 @@ impl Market {
                     cloud_cost_usd: quote.cost_usd,
                     cloud_staging_usd: quote.staging_usd,
                     cloud_time_s: quote.time_s,
+                    network_time_est_s: None,
                     pflop: size.pflop(),
                     data_bytes: size.data_bytes,
                     token_price_usd: 0.0,
@@ -645,6 +648,21 @@ impl Market {
             time_s: self.records[job as usize].cloud_time_s,
         };
         let a = &self.agents[agent as usize];
+        let network_time = (!awards.is_empty()).then(|| {
+            let speeds: Vec<pricing::ProviderSpeed> = awards
+                .iter()
+                .map(|w| {
+                    let i = w.provider as usize;
+                    pricing::ProviderSpeed {
+                        down_bps: nodes.down_bps[i],
+                        up_bps: nodes.up_bps[i],
+                        flops: nodes.effective_flops(w.provider),
+                    }
+                })
+                .collect();
+            pricing::network_time_s(&speeds, &size, a.plan.update_bytes)
+        });
+        let per_hour = a.plan.usd_per_hour;
         let limits = Limits {
             budget_left_usd: (a.plan.budget_usd - a.spent_usd).max(0.0),
             max_budget_share: rules.max_budget_share,
@@ -655,6 +673,8 @@ impl Market {
                 as_tokens(economy.ledger.balance(a.account))
             },
             value_usd: a.plan.value_usd,
+            network_wait_usd: per_hour * network_time.unwrap_or(0.0) / 3600.0,
+            cloud_wait_usd: per_hour * quote.time_s / 3600.0,
         };
         let choice = choose(a.plan.policy, offer, quote.cost_usd, &limits);
         let r = &mut self.records[job as usize];
@@ -662,6 +682,7 @@ impl Market {
         r.venue = choice.venue;
         r.reason = choice.reason;
         r.token_price_usd = price_usd;
+        r.network_time_est_s = network_time;
         if let NetworkOffer::Priced { cost_usd, .. } = offer {
             r.network_cost_usd = Some(cost_usd);
             r.price_tokens_per_pflop =

@@ -134,6 +134,43 @@ pub struct Limits {
     pub tokens: f64,
     /// What a finished model is worth to it, USD.
     pub value_usd: f64,
+    /// What waiting for the network's model costs it, USD (its
+    /// `usd_per_hour` × the network's estimated hours).
+    pub network_wait_usd: f64,
+    /// What waiting for the cloud's model costs it, USD.
+    pub cloud_wait_usd: f64,
+}
+
+/// A provider's speeds, for the estimate of a network job's time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProviderSpeed {
+    /// Download, bit/s.
+    pub down_bps: f64,
+    /// Upload, bit/s.
+    pub up_bps: f64,
+    /// Achieved FLOP/s.
+    pub flops: f64,
+}
+
+/// The agent's estimate of a network job's time, s: every round waits for
+/// its slowest provider (model down, its work, update up, over the
+/// provider's own link), and round 0 also for the slowest shard download.
+/// Shared links, latency and availability are not counted: the run's
+/// `t_end_s` says what really happened.
+pub fn network_time_s(providers: &[ProviderSpeed], job: &JobSize, update_bytes: u64) -> f64 {
+    let shard = job.data_bytes as f64 / f64::from(job.clients.max(1)) * 8.0;
+    let work = job.pflop_per_client_round * 1e15;
+    let (mut round, mut staging) = (0.0f64, 0.0f64);
+    for p in providers {
+        let down = p.down_bps.max(1.0);
+        round = round.max(
+            job.model_bytes as f64 * 8.0 / down
+                + work / p.flops.max(1.0)
+                + update_bytes as f64 * 8.0 / p.up_bps.max(1.0),
+        );
+        staging = staging.max(shard / down);
+    }
+    staging + f64::from(job.rounds) * round
 }
 
 /// A venue and the reason for it (written to `jobs.arrow`).
@@ -148,7 +185,8 @@ pub struct Choice {
 }
 
 /// Picks a venue under `policy`: the network when the offer is priced,
-/// allowed by the rules and (for `cheapest`) strictly cheaper; otherwise
+/// allowed by the rules and (for `cheapest`) strictly cheaper, waiting
+/// counted at the agent's price of time; otherwise
 /// the cloud when it fits the budget and the model's value; otherwise none.
 pub fn choose(policy: AgentPolicy, offer: NetworkOffer, cloud_usd: f64, limits: &Limits) -> Choice {
     let network = match offer {
@@ -172,7 +210,12 @@ pub fn choose(policy: AgentPolicy, offer: NetworkOffer, cloud_usd: f64, limits: 
     let pick = |venue, reason| Choice { venue, reason };
     match network {
         Ok(_) if policy == AgentPolicy::NetworkOnly => pick(Venue::Network, "policy"),
-        Ok(net_usd) if net_usd < cloud_usd || !cloud_ok => pick(Venue::Network, "network_cheaper"),
+        Ok(net_usd)
+            if net_usd + limits.network_wait_usd < cloud_usd + limits.cloud_wait_usd
+                || !cloud_ok =>
+        {
+            pick(Venue::Network, "network_cheaper")
+        }
         Ok(_) => pick(Venue::Cloud, "cloud_cheaper"),
         Err(why) if cloud_ok => pick(Venue::Cloud, why),
         Err(_) if cloud_usd > limits.value_usd => pick(Venue::Dropped, "over_value"),
@@ -210,7 +253,52 @@ mod tests {
         max_budget_share: 0.5,
         tokens: 1e6,
         value_usd: 500.0,
+        network_wait_usd: 0.0,
+        cloud_wait_usd: 0.0,
     };
+
+    #[test]
+    fn waiting_counts_at_the_agents_price_of_time() {
+        let priced = NetworkOffer::Priced {
+            tokens: 10.0,
+            cost_usd: 100.0,
+        };
+        // $46.70 cheaper on the network, but an hour's wait at $60/h more.
+        let waiting = Limits {
+            network_wait_usd: 65.0,
+            cloud_wait_usd: 5.0,
+            ..LIMITS
+        };
+        let c = choose(AgentPolicy::Cheapest, priced, 146.7, &waiting);
+        assert_eq!((c.venue, c.reason), (Venue::Cloud, "cloud_cheaper"));
+    }
+
+    #[test]
+    fn a_network_job_waits_for_its_slowest_provider_each_round() {
+        // 10 rounds, 2 clients, 1 PFLOP each, 100 MB model and update,
+        // 2 GB of data (1 GB shards). Provider A: 100 Mbit/s both ways,
+        // 1e14 FLOP/s: 8 + 10 + 8 = 26 s a round, 80 s for its shard.
+        // Provider B: 1 Gbit/s, 1e13 FLOP/s: 0.8 + 100 + 0.8 = 101.6 s.
+        let job = JobSize {
+            rounds: 10,
+            clients: 2,
+            pflop_per_client_round: 1.0,
+            model_bytes: 100_000_000,
+            data_bytes: 2_000_000_000,
+        };
+        let a = ProviderSpeed {
+            down_bps: 1e8,
+            up_bps: 1e8,
+            flops: 1e14,
+        };
+        let b = ProviderSpeed {
+            down_bps: 1e9,
+            up_bps: 1e9,
+            flops: 1e13,
+        };
+        let t = network_time_s(&[a, b], &job, 100_000_000);
+        assert!((t - (80.0 + 10.0 * 101.6)).abs() < 1e-9, "{t}");
+    }
 
     #[test]
     fn the_cloud_quote_matches_hand_arithmetic() {

@@ -75,6 +75,9 @@ pub struct JobRecord {
     pub cloud_staging_usd: f64,
     /// The cloud's time for the job, s.
     pub cloud_time_s: f64,
+    /// The agent's estimate of the network's time for the job, s (with
+    /// awards only).
+    pub network_time_est_s: Option<f64>,
     /// Total work asked for, PFLOP.
     pub pflop: f64,
     /// Training data moved, bytes.

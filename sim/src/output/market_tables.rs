@@ -149,6 +149,11 @@ pub fn jobs_table(m: &Market, e: &Economy) -> Table {
             Column::F64(r.iter().map(|x| x.cloud_time_s).collect()),
         )
         .col(
+            "network_time_est_s",
+            "s",
+            Column::OptF64(r.iter().map(|x| x.network_time_est_s).collect()),
+        )
+        .col(
             "token_price_usd",
             "USD/token",
             Column::F64(r.iter().map(|x| x.token_price_usd).collect()),

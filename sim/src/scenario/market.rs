@@ -177,6 +177,11 @@ pub struct JobStreamSpec {
     pub deadline: Duration,
     /// USD a finished model is worth to the agent: it never pays more.
     pub value_usd: f64,
+    /// What an hour of waiting for the model costs the agent, USD: each
+    /// venue's estimated time is counted at this price when it compares
+    /// them (default 0: price only).
+    #[serde(default)]
+    pub usd_per_hour: f64,
 }
 
 /// An agent's on-chain rules, enforced by the protocol on the network.
@@ -371,6 +376,13 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
             c.err(format!("{jp}.update_bytes"), "expected more than 0 bytes");
         }
         c.num(&format!("{jp}.value_usd"), j.value_usd, 0.0, false, 1e15);
+        c.num(
+            &format!("{jp}.usd_per_hour"),
+            j.usd_per_hour,
+            0.0,
+            false,
+            1e12,
+        );
         let r = &a.rules;
         let rp = format!("{p}.rules");
         c.num(

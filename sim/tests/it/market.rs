@@ -498,3 +498,33 @@ fn a_token_pool_moves_the_price_with_operators_sales_agents_and_outside_buyers()
     );
     assert!(buying > agents, "{buying}");
 }
+
+#[test]
+fn an_agent_that_prices_its_time_sends_slow_network_jobs_to_the_cloud() {
+    // Labs win on the network by cents but wait ~45 minutes for it against
+    // the cloud's ~3: at $1 an hour of waiting, the cloud is cheaper.
+    let out = run_with_sets(
+        "scenarios/agent-market.yaml",
+        "market-time",
+        &["market.agents[0].jobs.usd_per_hour=1"],
+    );
+    let b = &read_arrow(&out.join("jobs.arrow"))[0];
+    let j = read_jobs(&out);
+    let est = opt_f64(b, "network_time_est_s");
+    let cloud_time = f64_col(b, "cloud_time_s");
+    let mut labs = 0;
+    for i in 0..j.venue.len() {
+        if j.population[i] != "lab" || j.network_cost[i].is_none() {
+            continue;
+        }
+        labs += 1;
+        assert_eq!(j.venue[i], "cloud");
+        let wait = (est[i].unwrap() - cloud_time[i]) / 3600.0;
+        // The network was cheaper in USD alone, or lost on both counts.
+        assert!(
+            j.network_cost[i].unwrap() + wait >= j.cloud_cost[i],
+            "job {i}"
+        );
+    }
+    assert!(labs > 100, "{labs}");
+}
