@@ -433,11 +433,18 @@ impl Economy {
         self.node_earned[i] += paid;
         self.revenue_usd[op] += usd;
         self.node_revenue_usd[i] += usd;
-        let secs = done_flops / nodes.effective_flops(node).max(1e-9);
-        let kwh = nodes.gpu_watts[i] * secs / 3.6e6;
-        let cost = kwh * self.plan.region_usd_per_kwh[nodes.region[i] as usize];
+        let cost = self.electricity_usd(node, done_flops, nodes);
         self.cost_usd[op] += cost;
         self.node_cost_usd[i] += cost;
+    }
+
+    /// Electricity of `flops` of work on `node`: its GPU's watts for the
+    /// time the work takes, at its region's price, USD.
+    pub(super) fn electricity_usd(&self, node: u32, flops: f64, nodes: &Nodes) -> f64 {
+        let i = node as usize;
+        let secs = flops / nodes.effective_flops(node).max(1e-9);
+        let kwh = nodes.gpu_watts[i] * secs / 3.6e6;
+        kwh * self.plan.region_usd_per_kwh[nodes.region[i] as usize]
     }
 
     /// Books the bandwidth cost of `bytes` a node moved for a market job.

@@ -92,9 +92,7 @@ impl Economy {
             self.flops[c.node as usize] += c.claimed_flops.max(0.0) as u128;
             self.samples[c.node as usize] += u128::from(c.samples);
             // Electricity: watts while really computing × the region's price.
-            let secs = c.done_flops / nodes.effective_flops(c.node).max(1e-9);
-            let kwh = nodes.gpu_watts[c.node as usize] * secs / 3.6e6;
-            let usd = kwh * self.plan.region_usd_per_kwh[nodes.region[c.node as usize] as usize];
+            let usd = self.electricity_usd(c.node, c.done_flops, nodes);
             self.cost_usd[op] += usd;
             self.node_cost_usd[c.node as usize] += usd;
             op_cost += usd;

@@ -93,7 +93,6 @@ pub struct Market {
     until: SimTime,
     mechanism: Mechanism,
     bid_window: SimTime,
-    slots: u8,
     margin: f64,
     min_agent_stake: u128,
     slash_ppm: u128,
@@ -121,6 +120,13 @@ pub struct Market {
     waiting: Vec<u32>,
     running: u32,
     seed: u64,
+}
+
+/// A node's reputation in [0, 1]: (rounds completed + 1) / (rounds
+/// selected + 2) over every round it has been in, any job's.
+fn reputation(nodes: &Nodes, node: u32) -> f64 {
+    let (s, i) = (&nodes.stats, node as usize);
+    (f64::from(s.rounds_completed[i]) + 1.0) / (f64::from(s.rounds_selected[i]) + 2.0)
 }
 
 /// Agent accounts are opened as `NAME-i`; this is one agent's name.
@@ -223,7 +229,6 @@ impl Market {
                 MechanismSpec::DoubleAuction { every } => Mechanism::DoubleAuction(every.time()),
             },
             bid_window: spec.bid_window.time(),
-            slots: spec.slots_per_node as u8,
             margin: spec.operator_margin,
             min_agent_stake: crate::lower::amount(spec.min_agent_stake),
             slash_ppm: crate::lower::ppm(spec.agent_slash_fraction),
@@ -253,11 +258,6 @@ impl Market {
     /// The ledger account of each agent.
     pub fn agent_accounts(&self) -> Vec<AccountId> {
         self.agents.iter().map(|a| a.account).collect()
-    }
-
-    /// Jobs a node trains at once.
-    pub fn slots_per_node(&self) -> u8 {
-        self.slots
     }
 
     /// Schedules every agent's first job (and a double auction's first
@@ -432,7 +432,7 @@ impl Market {
         let price_usd = economy.price_at(now);
         let mut asks = Vec::new();
         for &n in &self.by_cost {
-            if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
+            if !nodes.has_free_slot(n) || nodes.online_until(n, now).is_none() {
                 continue;
             }
             asks.push(Ask {
@@ -443,7 +443,7 @@ impl Market {
             });
         }
         let cloud_tokens_per_pflop = self.cloud.usd_per_gpu_hour
-            / (self.cloud.tflops * 1e12 * self.cloud.efficiency * 3600.0 / 1e15)
+            / pricing::cloud_pflop_per_gpu_hour(&self.cloud)
             / price_usd.max(1e-12);
         let bids: Vec<Bid> = waiting
             .iter()
@@ -466,11 +466,7 @@ impl Market {
             self.open_orders -= 1;
             let agent = self.records[job as usize].agent;
             let floor = self.agents[agent as usize].plan.rules.min_reputation;
-            let st = &nodes.stats;
-            let reputation = |n: u32| {
-                let i = n as usize;
-                (f64::from(st.rounds_completed[i]) + 1.0) / (f64::from(st.rounds_selected[i]) + 2.0)
-            };
+            let reputation = |n: u32| reputation(nodes, n);
             let fills: Vec<u32> = clearing
                 .fills
                 .iter()
@@ -531,12 +527,10 @@ impl Market {
             if price > limit || boundary.is_some_and(|b| price > b) {
                 break;
             }
-            if nodes.busy_jobs(n) >= self.slots || nodes.online_until(n, now).is_none() {
+            if !nodes.has_free_slot(n) || nodes.online_until(n, now).is_none() {
                 continue;
             }
-            let st = &nodes.stats;
-            let reputation = (f64::from(st.rounds_completed[i]) + 1.0)
-                / (f64::from(st.rounds_selected[i]) + 2.0);
+            let reputation = reputation(nodes, n);
             offers.push(Offer {
                 provider: n,
                 price,

@@ -39,10 +39,14 @@ pub struct CloudQuote {
     pub time_s: f64,
 }
 
+/// PFLOP one cloud GPU achieves in an hour.
+pub fn cloud_pflop_per_gpu_hour(cloud: &CloudBaseline) -> f64 {
+    cloud.tflops * 1e12 * cloud.efficiency * 3600.0 / 1e15
+}
+
 /// Prices `job` on the cloud baseline.
 pub fn cloud_quote(cloud: &CloudBaseline, job: &JobSize) -> CloudQuote {
-    let pflop_per_gpu_hour = cloud.tflops * 1e12 * cloud.efficiency * 3600.0 / 1e15;
-    let gpu_hours = job.pflop() / pflop_per_gpu_hour;
+    let gpu_hours = job.pflop() / cloud_pflop_per_gpu_hour(cloud);
     let staging_usd = job.data_bytes as f64 / 1e9 * cloud.staging_usd_per_gb;
     let egress = job.model_bytes as f64 / 1e9 * cloud.egress_usd_per_gb;
     CloudQuote {

@@ -319,13 +319,14 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
             "job-owner",
             "operator",
             "validator",
+            "amm",
         ]
         .iter()
         .any(|r| a.name == *r || a.name.starts_with(&format!("{r}-")))
         {
             c.err(
                 format!("{p}.name"),
-                format!("`{}` would clash with the protocol's accounts (treasury, reward-pool, job-owner, operator-N, validator-N)", a.name),
+                format!("`{}` would clash with the protocol's accounts (treasury, reward-pool, job-owner, operator-N, validator-N, amm-pool, amm-buyers)", a.name),
             );
         } else if holders.contains(&a.name.as_str()) {
             c.err(

@@ -470,7 +470,14 @@ fn wallet_name_clash(groups: &[super::HolderSpec]) -> Option<String> {
     };
     let taken: BTreeSet<String> = earlier.iter().flat_map(names).collect();
     let reserved = |n: &str| {
-        ["treasury", "reward-pool", "job-owner"].contains(&n)
+        [
+            "treasury",
+            "reward-pool",
+            "job-owner",
+            "amm-pool",
+            "amm-buyers",
+        ]
+        .contains(&n)
             || ["operator-", "validator-"].iter().any(|p| {
                 n.strip_prefix(p)
                     .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))

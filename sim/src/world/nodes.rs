@@ -408,18 +408,18 @@ impl Nodes {
             .get(node as usize)
             .copied()
             .unwrap_or(false)
-            && self.busy.get(node as usize).is_none_or(|&b| b < self.slots)
+            && self.has_free_slot(node)
+    }
+
+    /// Whether `node` can take another job (always, when not tracked).
+    pub fn has_free_slot(&self, node: u32) -> bool {
+        self.busy.get(node as usize).is_none_or(|&b| b < self.slots)
     }
 
     /// Starts counting the jobs each node trains, allowing `slots` at once.
     pub fn track_busy(&mut self, slots: u8) {
         self.busy = vec![0; self.len()];
         self.slots = slots.max(1);
-    }
-
-    /// Jobs training on `node` now (0 when not tracked).
-    pub fn busy_jobs(&self, node: u32) -> u8 {
-        self.busy.get(node as usize).copied().unwrap_or(0)
     }
 
     /// A job starts training on `node` (nothing when not tracked).
