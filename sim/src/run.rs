@@ -5,8 +5,8 @@ use crate::estimate::Estimate;
 use crate::output::run_info::{FileRecord, LearningRecord};
 use crate::output::summary::Summary;
 use crate::output::{
-    ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, econ_tables, governance_tables,
-    market_tables, tables,
+    ArrowFileSink, OutputFolder, RunInfo, Sink, TableSet, data_tables, econ_tables,
+    governance_tables, market_tables, tables,
 };
 use crate::scenario::{LoadedScenario, Override, ScenarioError, load_scenario_with};
 use crate::system::{Event, System, build};
@@ -345,7 +345,13 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     if sink.wants("epochs") {
         let table = econ_tables::epochs_table(e);
         match &sys.market {
-            Some(m) => market_tables::with_market_columns(table, m).write_to(sink)?,
+            Some(m) => {
+                let table = market_tables::with_market_columns(table, m);
+                match &m.data {
+                    Some(_) => data_tables::with_data_epoch_columns(table, m).write_to(sink)?,
+                    None => table.write_to(sink)?,
+                }
+            }
             None => table.write_to(sink)?,
         }
     }
@@ -365,7 +371,16 @@ fn write_tables<L: dmlsim_models::learning::Learner>(
     }
     if let Some(m) = &sys.market {
         if sink.wants("jobs") {
-            market_tables::jobs_table(m, e).write_to(sink)?;
+            let table = market_tables::jobs_table(m, e);
+            match &m.data {
+                Some(d) => data_tables::with_data_job_columns(table, m, d).write_to(sink)?,
+                None => table.write_to(sink)?,
+            }
+        }
+        if let Some(d) = &m.data
+            && sink.wants("datasets")
+        {
+            data_tables::datasets_table(d, e).write_to(sink)?;
         }
         if sink.wants("offences") {
             market_tables::offences_table(e, m).write_to(sink)?;

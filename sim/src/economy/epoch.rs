@@ -42,6 +42,71 @@ impl Economy {
         Ok(())
     }
 
+    /// Pays `share` pro rata by per-node `weights`, each node's part to
+    /// its operator (one entry per operator, memo `memo`); returns what
+    /// was paid (the rest stays in the pool, for the treasury).
+    fn pay_by_node(
+        &mut self,
+        share: u128,
+        weights: &[u128],
+        memo: &'static str,
+        nodes: &Nodes,
+        node_epoch: &mut [u128],
+    ) -> Result<u128, LedgerError> {
+        let price = self.price_now;
+        let (parts, _) = pro_rata(share, weights);
+        let mut per_operator = vec![0u128; self.operator_account.len()];
+        for (node, p) in parts.into_iter().enumerate() {
+            if p > 0 {
+                per_operator[nodes.operator[node] as usize] += p;
+                self.node_earned[node] += p;
+                self.node_revenue_usd[node] += as_tokens(p) * price;
+                if let Some(e) = node_epoch.get_mut(node) {
+                    *e += p;
+                }
+            }
+        }
+        let mut total = 0;
+        for (op, p) in per_operator.into_iter().enumerate() {
+            if p > 0 {
+                self.ledger.transfer(
+                    EntryKind::Reward,
+                    self.pool,
+                    self.operator_account[op],
+                    p,
+                    memo,
+                )?;
+                self.earned[op] += p;
+                self.epoch_reward[op] += p;
+                self.revenue_usd[op] += as_tokens(p) * price;
+                total += p;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Pays the data share to the data providers pro rata by their sales
+    /// in the epoch (memo `data`), and starts the next epoch's count;
+    /// returns what was paid.
+    fn pay_data_providers(
+        &mut self,
+        share: u128,
+        d: &mut super::data::DataRewards,
+    ) -> Result<u128, LedgerError> {
+        let (parts, _) = pro_rata(share, &d.sold);
+        let mut total = 0;
+        for (i, p) in parts.into_iter().enumerate() {
+            if p > 0 {
+                self.ledger
+                    .transfer(EntryKind::Reward, self.pool, d.providers[i], p, "data")?;
+                d.rewarded[i] += p;
+                total += p;
+            }
+        }
+        d.sold.iter_mut().for_each(|s| *s = 0);
+        Ok(total)
+    }
+
     /// Mints the epoch's emission and pays the pool out; records the epoch.
     pub fn settle_epoch(
         &mut self,
@@ -80,15 +145,16 @@ impl Economy {
             &[
                 sp.compute_ppm,
                 sp.data_ppm,
+                sp.storage_ppm,
+                sp.relay_ppm,
                 sp.validators_ppm,
                 sp.treasury_ppm,
             ],
         );
-        let price = self.price_now;
         // An operator slashed below the minimum stake (suspended) forfeits
         // the epoch's rewards; one that left in good standing is paid for
         // its last work.
-        let suspended = &self.suspended;
+        let suspended = self.suspended.clone();
         let paid = |w: &[u128]| -> Vec<u128> {
             w.iter()
                 .zip(&nodes.operator)
@@ -105,43 +171,38 @@ impl Economy {
                 nodes.len()
             }
         ];
-        for (share, weights, memo) in [
-            (shares[0], paid(&self.flops), "compute"),
-            (shares[1], paid(&self.samples), "data"),
-        ] {
-            // Pro rata per node, paid to each node's operator in one entry.
-            let (parts, _) = pro_rata(share, &weights);
-            let mut per_operator = vec![0u128; self.operator_account.len()];
-            for (node, p) in parts.into_iter().enumerate() {
-                if p > 0 {
-                    per_operator[nodes.operator[node] as usize] += p;
-                    self.node_earned[node] += p;
-                    self.node_revenue_usd[node] += as_tokens(p) * price;
-                    if let Some(e) = node_epoch.get_mut(node) {
-                        *e += p;
-                    }
-                }
+        let mut by_node = vec![(shares[0], paid(&self.flops), "compute")];
+        let mut data_paid = [0u128; 3];
+        match self.data.take() {
+            // With a data market the data share pays the providers by their
+            // sales; hosts earn storage and relay by bytes.
+            Some(mut d) => {
+                data_paid[0] = self.pay_data_providers(shares[1], &mut d)?;
+                by_node.push((shares[2], paid(&d.hosted), "storage"));
+                by_node.push((shares[3], paid(&d.served), "relay"));
+                d.served.iter_mut().for_each(|b| *b = 0);
+                self.data = Some(d);
             }
-            for (op, p) in per_operator.into_iter().enumerate() {
-                if p > 0 {
-                    self.ledger.transfer(
-                        EntryKind::Reward,
-                        self.pool,
-                        self.operator_account[op],
-                        p,
-                        memo,
-                    )?;
-                    self.earned[op] += p;
-                    self.epoch_reward[op] += p;
-                    self.revenue_usd[op] += as_tokens(p) * price;
-                }
+            // Without one nothing is hosted: the storage and relay shares
+            // stay in the pool, for the treasury.
+            None => by_node.push((shares[1], paid(&self.samples), "data")),
+        }
+        for (share, weights, memo) in by_node {
+            let paid_out = self.pay_by_node(share, &weights, memo, nodes, &mut node_epoch)?;
+            match memo {
+                "storage" => data_paid[1] = paid_out,
+                "relay" => data_paid[2] = paid_out,
+                _ => {}
             }
+        }
+        if let Some(d) = self.data.as_mut() {
+            d.last_paid = data_paid;
         }
         // Validators share their part equally; without validators it goes to
         // the treasury, with the treasury's share and every rounding remainder.
         let mut protocol_rewards = Vec::new();
         if !self.validators.is_empty() {
-            let (parts, _) = pro_rata(shares[2], &vec![1; self.validators.len()]);
+            let (parts, _) = pro_rata(shares[4], &vec![1; self.validators.len()]);
             for (&v, p) in self.validators.iter().zip(parts) {
                 if p > 0 {
                     self.ledger
@@ -261,7 +322,7 @@ impl Economy {
             emission,
             fees: self.epoch_fees,
             treasury: self.ledger.balance(self.treasury),
-            price_usd: price,
+            price_usd: self.price_now,
             gini: c.gini,
             nakamoto_33: c.nakamoto_33,
             nakamoto_51: c.nakamoto_51,

@@ -12,6 +12,7 @@
 //! - `staking`: delegation, restaking and the stake selection follows;
 //! - [`plan`]: its runtime parameters, lowered from the scenario by `crate::lower`.
 
+pub mod data;
 mod epoch;
 mod operators;
 pub mod plan;
@@ -140,6 +141,8 @@ pub struct Economy {
     /// The token/USD pool that sets the price, with its ledger account and
     /// the account of the outside buyers.
     amm: Option<Amm>,
+    /// Dataset sales and the bytes nodes host and serve, with a data market.
+    data: Option<data::DataRewards>,
 }
 
 /// The pool that sets the price and its accounts.
@@ -323,6 +326,7 @@ impl Economy {
             operator_nodes: per_op,
             delegator_rewards: Vec::new(),
             amm,
+            data: None,
             plan,
         };
         economy.delegate_at_genesis()?;

@@ -308,8 +308,13 @@ pub struct Fees {
 pub struct Split {
     /// To compute providers, by claimed FLOPs.
     pub compute_ppm: u128,
-    /// To data providers, by examples used.
+    /// To data providers, by examples used (by dataset sales with a data
+    /// market).
     pub data_ppm: u128,
+    /// To dataset hosts, by bytes hosted.
+    pub storage_ppm: u128,
+    /// To dataset hosts, by bytes served.
+    pub relay_ppm: u128,
     /// To validators, equally.
     pub validators_ppm: u128,
     /// To the treasury.

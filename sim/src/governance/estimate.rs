@@ -87,7 +87,7 @@ impl IncomeBasis {
             .map(|(r, _)| r)
             .sum();
         Outlook {
-            operators_part: share(sp.compute_ppm + sp.data_ppm),
+            operators_part: share(sp.compute_ppm + sp.data_ppm + sp.storage_ppm + sp.relay_ppm),
             treasury_part: share(treasury_ppm),
             serving_count: serving.iter().filter(|s| **s).count(),
             serving,
@@ -127,6 +127,8 @@ mod tests {
             split: Split {
                 compute_ppm: compute,
                 data_ppm: 0,
+                storage_ppm: 0,
+                relay_ppm: 0,
                 validators_ppm: PPM - compute - treasury,
                 treasury_ppm: treasury,
             },

@@ -472,10 +472,19 @@ fn describe(
 ) -> (&'static str, String, String) {
     let fraction = |ppm: u128| format!("{}", ppm as f64 / PPM as f64);
     let split = |s: &crate::economy::plan::Split| {
-        format!(
-            "compute={} data={} validators={} treasury={}",
+        let mut text = format!(
+            "compute={} data={}",
             fraction(s.compute_ppm),
-            fraction(s.data_ppm),
+            fraction(s.data_ppm)
+        );
+        // Storage and relay shares are named only where a split has them.
+        for (name, ppm) in [("storage", s.storage_ppm), ("relay", s.relay_ppm)] {
+            if ppm > 0 {
+                text += &format!(" {name}={}", fraction(ppm));
+            }
+        }
+        text + &format!(
+            " validators={} treasury={}",
             fraction(s.validators_ppm),
             fraction(s.treasury_ppm)
         )

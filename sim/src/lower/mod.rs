@@ -271,6 +271,8 @@ pub fn split(sp: &SplitSpec) -> Split {
     Split {
         compute_ppm: ppm(sp.compute),
         data_ppm: ppm(sp.data),
+        storage_ppm: ppm(sp.storage),
+        relay_ppm: ppm(sp.relay),
         validators_ppm: ppm(sp.validators),
         treasury_ppm: ppm(sp.treasury),
     }

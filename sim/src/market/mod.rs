@@ -15,6 +15,7 @@
 //!   round closed ─▶ pay providers (or default ─▶ slash, bar, abort) ─▶ … ─▶ release, record
 //! ```
 
+pub mod data;
 pub mod pricing;
 pub mod records;
 
@@ -23,12 +24,13 @@ use crate::economy::plan::CloudBaseline;
 use crate::engine::rng::{StreamRng, stream};
 use crate::engine::{Scheduler, SimTime};
 use crate::params::{RoundParams, Versioned};
-use crate::protocol::job::{Job, JobPlan};
+use crate::protocol::job::{Job, JobPlan, Staging};
 use crate::scenario::{
     AgentBehaviour, AgentPolicy, AgentRules, MarketSpec, MechanismSpec, PaymentSpec,
 };
 use crate::system::{Event, JobEvent, JobId, MarketEvent, RoundClosed};
 use crate::world::Nodes;
+use data::{DataMarket, DataPick, DataPrice};
 use dmlsim_models::econ::ledger::{AccountId, EntryKind, LedgerError};
 use dmlsim_models::econ::market::{
     Ask, Award, Bid, Offer, OrderRules, Payment, double_auction, reverse_auction_k,
@@ -66,6 +68,8 @@ struct AgentPlan {
     usd_per_hour: f64,
     every: SimTime,
     poisson: bool,
+    /// The data provider population its jobs buy from.
+    dataset: Option<u16>,
 }
 
 /// An agent's state.
@@ -85,6 +89,8 @@ struct NetworkJob {
     rounds: Versioned<RoundParams>,
     /// Per provider (as in the record), the price per PFLOP, base units.
     price: Vec<u128>,
+    /// The data provider whose dataset it bought.
+    data: Option<u32>,
     stopped: bool,
 }
 
@@ -120,6 +126,8 @@ pub struct Market {
     waiting: Vec<u32>,
     running: u32,
     seed: u64,
+    /// The data providers, with `market.data`.
+    pub data: Option<DataMarket>,
 }
 
 /// A node's reputation in [0, 1]: (rounds completed + 1) / (rounds
@@ -167,11 +175,24 @@ impl Market {
                 )
             })
             .collect();
+        let data = match &spec.data {
+            Some(d) => Some(DataMarket::new(d, economy, nodes, seed)?),
+            None => None,
+        };
         let mut agents = Vec::new();
         let mut populations = Vec::new();
         for (p, a) in spec.agents.iter().enumerate() {
             populations.push(a.name.clone());
             let j = &a.jobs;
+            // A bought dataset's size replaces `data_bytes` (validated).
+            let dataset = j
+                .dataset
+                .as_deref()
+                .and_then(|name| data.as_ref()?.population(name));
+            let data_bytes = match (dataset, &spec.data) {
+                (Some(pop), Some(d)) => d.providers[pop as usize].dataset_bytes.0,
+                _ => j.data_bytes.0,
+            };
             let agent_plan = AgentPlan {
                 population: p as u16,
                 budget_usd: a.budget_usd,
@@ -183,7 +204,7 @@ impl Market {
                     clients: j.clients,
                     pflop_per_client_round: j.pflop_per_client_round,
                     model_bytes: j.model_bytes.0,
-                    data_bytes: j.data_bytes.0,
+                    data_bytes,
                 },
                 update_bytes: j.update_bytes.unwrap_or(j.model_bytes).0,
                 deadline: j.deadline.time(),
@@ -191,6 +212,7 @@ impl Market {
                 usd_per_hour: j.usd_per_hour,
                 every: j.every.time(),
                 poisson: j.poisson,
+                dataset,
             };
             for i in 0..a.count {
                 let ledger = &mut economy.ledger;
@@ -247,12 +269,18 @@ impl Market {
             waiting: Vec::new(),
             running: 0,
             seed,
+            data,
         })
     }
 
     /// Agents in the market.
     pub fn agent_count(&self) -> usize {
         self.agents.len()
+    }
+
+    /// The data provider population each agent's jobs buy from.
+    pub fn agent_datasets(&self) -> Vec<Option<u16>> {
+        self.agents.iter().map(|a| a.plan.dataset).collect()
     }
 
     /// The ledger account of each agent.
@@ -337,6 +365,11 @@ impl Market {
                     data_bytes: size.data_bytes,
                     token_price_usd: 0.0,
                     first_payment_seq: None,
+                    data_provider: None,
+                    data_challenges: 0,
+                    data_paid: 0,
+                    data_usd: 0.0,
+                    data_poisoned: false,
                 });
                 self.open_orders += 1;
                 sched.schedule_in(
@@ -641,7 +674,30 @@ impl Market {
             staging_usd: self.records[job as usize].cloud_staging_usd,
             time_s: self.records[job as usize].cloud_time_s,
         };
+        // A job with a dataset first finds one whose data passes its
+        // challenge; its price counts on either venue.
+        let mut dataset = None;
+        if let (Some(pop), Some(data)) = (self.agents[agent as usize].plan.dataset, &mut self.data)
+        {
+            let before = data.offences.len();
+            let pick = data.pick(job, pop, rules.min_reputation, now, economy)?;
+            let caught = (data.offences.len() - before) as u32;
+            let r = &mut self.records[job as usize];
+            r.data_challenges = caught + u32::from(matches!(pick, DataPick::Bought(_)));
+            match pick {
+                DataPick::Bought(p) => dataset = Some(p),
+                DataPick::NoCleanData => {
+                    return self.drop_job(job, "no_clean_data", now, price_usd);
+                }
+            }
+        }
+        let data_tokens = dataset.map_or(0, |p| self.data_price(p).amount());
+        let data_usd = as_tokens(data_tokens) * price_usd;
         let a = &self.agents[agent as usize];
+        if data_tokens > 0 && !economy.has_amm() && economy.ledger.balance(a.account) < data_tokens
+        {
+            return self.drop_job(job, "too_few_tokens", now, price_usd);
+        }
         let network_time = (!awards.is_empty()).then(|| {
             let speeds: Vec<pricing::ProviderSpeed> = awards
                 .iter()
@@ -664,13 +720,22 @@ impl Market {
             tokens: if economy.has_amm() {
                 f64::INFINITY
             } else {
-                as_tokens(economy.ledger.balance(a.account))
+                as_tokens(economy.ledger.balance(a.account) - data_tokens)
             },
             value_usd: a.plan.value_usd,
             network_wait_usd: per_hour * network_time.unwrap_or(0.0) / 3600.0,
             cloud_wait_usd: per_hour * quote.time_s / 3600.0,
         };
-        let choice = choose(a.plan.policy, offer, quote.cost_usd, &limits);
+        // The dataset costs the same on both venues: it decides no
+        // comparison, but counts against the budget and the model's value.
+        let with_data = match offer {
+            NetworkOffer::Priced { tokens, cost_usd } => NetworkOffer::Priced {
+                tokens,
+                cost_usd: cost_usd + data_usd,
+            },
+            other => other,
+        };
+        let choice = choose(a.plan.policy, with_data, quote.cost_usd + data_usd, &limits);
         let r = &mut self.records[job as usize];
         r.t_decided = now;
         r.venue = choice.venue;
@@ -694,6 +759,9 @@ impl Market {
                 r.outcome = Outcome::Finished;
                 r.t_end = Some(now.saturating_add(SimTime::from_secs_f64_ceil(quote.time_s)));
                 self.agents[agent as usize].spent_usd += quote.cost_usd;
+                if let Some(p) = dataset {
+                    self.buy_data(job, p, now, economy)?;
+                }
                 Ok(())
             }
             Venue::Dropped => {
@@ -718,7 +786,10 @@ impl Market {
                 self.epoch.volume_pflop += pflop;
                 let paid_mean = r.price_tokens_per_pflop.unwrap_or(0.0);
                 self.epoch.awarded_tokens += paid_mean * pflop;
-                self.deploy(job, &awards, sched, nodes)
+                if let Some(p) = dataset {
+                    self.buy_data(job, p, now, economy)?;
+                }
+                self.deploy(job, &awards, dataset, sched, nodes)
             }
         }
     }
@@ -728,6 +799,7 @@ impl Market {
         &mut self,
         job: u32,
         awards: &[Award],
+        dataset: Option<u32>,
         sched: &mut Scheduler<Event>,
         nodes: &mut Nodes,
     ) -> Result<(), String> {
@@ -751,13 +823,23 @@ impl Market {
             nodes.occupy(n);
         }
         let shard = a.size.data_bytes / u64::from(a.size.clients.max(1));
+        // A bought dataset is staged from its hosts; other data rides with
+        // round 0's model.
+        let stage = dataset.and_then(|p| {
+            let hosts = self.data.as_ref()?.providers[p as usize].hosts.clone();
+            Some(Staging {
+                hosts,
+                shard_bytes: shard,
+            })
+        });
         let plan = JobPlan {
             count: a.size.rounds,
             model_bytes: a.size.model_bytes,
             update_bytes: a.update_bytes,
             settle: false,
             clients: Some(clients),
-            first_broadcast_extra: shard,
+            first_broadcast_extra: if stage.is_some() { 0 } else { shard },
+            stage,
         };
         let id = JobId(index as u16);
         let learner = TimingOnly {
@@ -776,6 +858,7 @@ impl Market {
             job: Job::new(id, plan, learner, seed),
             rounds,
             price: hired.iter().map(|h| h.1).collect(),
+            data: dataset,
             stopped: false,
         });
         self.running += 1;
@@ -868,6 +951,9 @@ impl Market {
         for &(node, bytes) in &closed.traffic {
             economy.book_market_traffic(node, bytes, nodes);
         }
+        for &(host, bytes) in &closed.served {
+            economy.book_data_served(host, bytes, nodes);
+        }
         let spent = bought_usd.unwrap_or(as_tokens(total) * price)
             + pricing::broadcast_usd(closed.traffic.len() as u32, &size, &self.cloud);
         self.agents[agent].spent_usd += spent;
@@ -932,9 +1018,114 @@ impl Market {
         Ok(())
     }
 
-    /// Closes the market's epoch figures (called as the economy settles one).
-    pub fn close_epoch(&mut self) {
+    /// Closes the market's epoch figures (called as the economy settles
+    /// one), then renews the per-epoch data access of the jobs still
+    /// training: an agent that cannot pay is punished as a defaulter and
+    /// its job stopped.
+    pub fn close_epoch(
+        &mut self,
+        now: SimTime,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        if let Some(d) = economy.data_rewards() {
+            self.epoch.data_rewards = d.last_paid;
+        }
         self.epochs.push(std::mem::take(&mut self.epoch));
+        for index in 0..self.jobs.len() {
+            let j = &self.jobs[index];
+            let Some(p) = j.data.filter(|_| !j.stopped) else {
+                continue;
+            };
+            if !matches!(self.data_price(p), DataPrice::PerEpoch(_)) {
+                continue;
+            }
+            let record = j.record;
+            let agent = &self.agents[self.records[record].agent as usize];
+            let amount = self.data_price(p).amount();
+            let short = !economy.has_amm() && economy.ledger.balance(agent.account) < amount;
+            if agent.plan.behaviour == AgentBehaviour::Defaulter || short {
+                self.punish(
+                    record as u32,
+                    AgentOffenceKind::PaymentDefault,
+                    now,
+                    economy,
+                )?;
+                self.records[record].outcome = Outcome::AbortedDefault;
+                self.stop(index, now, nodes);
+            } else {
+                self.buy_data(record as u32, p, now, economy)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The price of data provider `p`'s dataset.
+    fn data_price(&self, p: u32) -> DataPrice {
+        self.data.as_ref().expect("a data market").providers[p as usize].price
+    }
+
+    /// Records `job` as dropped for `reason` when it is decided.
+    fn drop_job(
+        &mut self,
+        job: u32,
+        reason: &'static str,
+        now: SimTime,
+        price_usd: f64,
+    ) -> Result<(), String> {
+        let r = &mut self.records[job as usize];
+        r.t_decided = now;
+        r.venue = Venue::Dropped;
+        r.reason = reason;
+        r.token_price_usd = price_usd;
+        self.epoch.jobs += 1;
+        self.epoch.dropped_jobs += 1;
+        Ok(())
+    }
+
+    /// Job `job`'s agent pays data provider `p` for its dataset (the first
+    /// purchase or an epoch's renewal): a ledger `fee` entry, memo `data
+    /// purchase` (with a token pool the agent buys the tokens first).
+    fn buy_data(
+        &mut self,
+        job: u32,
+        p: u32,
+        now: SimTime,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let data = self.data.as_mut().expect("a data market");
+        let (to, amount, poisoned) = {
+            let provider = &data.providers[p as usize];
+            (provider.account, provider.price.amount(), provider.poisoned)
+        };
+        let r = &mut self.records[job as usize];
+        let a = &mut self.agents[r.agent as usize];
+        if r.data_provider.is_none() {
+            data.providers[p as usize].sales += 1;
+        }
+        r.data_provider = Some(p);
+        r.data_poisoned = poisoned;
+        if amount == 0 {
+            return Ok(());
+        }
+        economy.ledger.set_time(now.nanos());
+        let usd = if economy.has_amm() {
+            economy.buy_from_amm(a.account, amount)?
+        } else {
+            as_tokens(amount) * economy.price_at(now)
+        };
+        economy
+            .ledger
+            .transfer(EntryKind::Fee, a.account, to, amount, "data purchase")
+            .map_err(|e| format!("ledger refused a data purchase: {e}"))?;
+        r.first_payment_seq = r.first_payment_seq.or(economy.ledger.last_seq());
+        r.data_paid += amount;
+        r.data_usd += usd;
+        r.cost_usd += usd;
+        a.spent_usd += usd;
+        self.epoch.data_paid += amount;
+        data.book_sale(p, amount, economy);
+        Ok(())
     }
 
     /// Marks jobs still training as running, adding their open rounds'

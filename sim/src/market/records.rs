@@ -86,6 +86,17 @@ pub struct JobRecord {
     pub token_price_usd: f64,
     /// Ledger sequence of its first payment (None if nothing was paid).
     pub first_payment_seq: Option<u64>,
+    /// The data provider whose dataset it bought (with a dataset).
+    pub data_provider: Option<u32>,
+    /// Providers' datasets its agent challenged before buying.
+    pub data_challenges: u32,
+    /// Tokens paid for the dataset (every charge), base units.
+    pub data_paid: u128,
+    /// USD paid for the dataset.
+    pub data_usd: f64,
+    /// Whether the dataset it bought was poisoned (slipped through the
+    /// challenge): the model is worthless.
+    pub data_poisoned: bool,
 }
 
 /// The market over one epoch (written beside the economy's epoch row).
@@ -107,6 +118,10 @@ pub struct MarketEpoch {
     pub unfilled_pflop: f64,
     /// Tokens paid to providers in the epoch, base units.
     pub paid: u128,
+    /// Tokens agents paid data providers for datasets, base units.
+    pub data_paid: u128,
+    /// The epoch's data, storage and relay reward payouts, base units.
+    pub data_rewards: [u128; 3],
 }
 
 impl MarketEpoch {

@@ -152,11 +152,35 @@ impl Network {
         node_end: (u16, u32),
         bytes: u64,
     ) -> FlowId {
+        self.start_from(sched, tag, None, node, node_end, bytes)
+    }
+
+    /// Starts a transfer like [`Network::start`]; a `Stage` transfer runs
+    /// from `source` (a hosting node and its region and router) to `node`
+    /// instead, over the host's uplink and the node's downlink.
+    pub fn start_from(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        tag: TransferTag,
+        source: Option<(u32, (u16, u32))>,
+        node: u32,
+        node_end: (u16, u32),
+        bytes: u64,
+    ) -> FlowId {
         let now = sched.now();
         let agg_end = (self.aggregator.region, self.aggregator.router);
         let core_base = self.core_base();
         self.path.clear();
         let latency = match tag.kind {
+            TransferKind::Stage => {
+                let (host, host_end) = source.expect("a staging transfer has a source");
+                self.path.push(2 * host + UP);
+                let l = self
+                    .topo
+                    .route(host_end, node_end, core_base, &mut self.path);
+                self.path.push(2 * node + DOWN);
+                l
+            }
             TransferKind::Broadcast => {
                 self.path.push(self.agg_link(UP));
                 let l = self
@@ -181,8 +205,12 @@ impl Network {
                 job: tag.job.0,
                 round: tag.round,
                 kind: tag.kind,
-                src: (tag.kind == TransferKind::Upload).then_some(node),
-                dst: (tag.kind == TransferKind::Broadcast).then_some(node),
+                src: match tag.kind {
+                    TransferKind::Upload => Some(node),
+                    TransferKind::Stage => source.map(|s| s.0),
+                    TransferKind::Broadcast => None,
+                },
+                dst: (tag.kind != TransferKind::Upload).then_some(node),
                 bytes,
                 bytes_moved: 0,
                 start: now,

@@ -222,7 +222,8 @@ pub fn with_market_columns(t: Table, m: &Market) -> Table {
 /// `offences.arrow` of a market run: the nodes' offences and the agents',
 /// in order of time (nodes' first at equal times). `party` says whose;
 /// the node, operator and validator columns are null on an agent's row,
-/// the agent and job columns on a node's.
+/// the agent and job columns on a node's; with a data market a
+/// `provider_id` column names the data provider on its rows.
 pub fn offences_table(e: &Economy, m: &Market) -> Table {
     #[derive(Default)]
     struct Row {
@@ -239,6 +240,7 @@ pub fn offences_table(e: &Economy, m: &Market) -> Table {
         ledger_seq: Option<i64>,
         ejected: bool,
         validator: Option<i64>,
+        provider: Option<i64>,
     }
     let nodes = e.offences.iter().map(|o| Row {
         t: o.t.as_secs_f64(),
@@ -273,10 +275,21 @@ pub fn offences_table(e: &Economy, m: &Market) -> Table {
         ejected: true,
         ..Row::default()
     });
-    let mut rows: Vec<Row> = nodes.chain(agents).collect();
+    let providers = m.data.iter().flat_map(|d| &d.offences).map(|o| Row {
+        t: o.t.as_secs_f64(),
+        party: "data_provider",
+        job: Some(i64::from(o.job)),
+        kind: "poisoned_data",
+        evidence: "a buyer's challenge of a sample against its held-out set found the data poisoned",
+        penalty: o.penalty,
+        ledger_seq: o.ledger_seq.map(|s| s as i64),
+        provider: Some(i64::from(o.provider)),
+        ..Row::default()
+    });
+    let mut rows: Vec<Row> = nodes.chain(agents).chain(providers).collect();
     rows.sort_by(|a, b| a.t.total_cmp(&b.t));
     let opt = |f: fn(&Row) -> Option<i64>| Column::I64(rows.iter().map(f).collect());
-    Table::new("offences")
+    let table = Table::new("offences")
         .col("t_s", "s", Column::F64(rows.iter().map(|r| r.t).collect()))
         .col("party", "", dictionary(rows.iter().map(|r| r.party)))
         .col("round", "", opt(|r| r.round))
@@ -302,5 +315,11 @@ pub fn offences_table(e: &Economy, m: &Market) -> Table {
             "",
             Column::Bool(rows.iter().map(|r| r.ejected).collect()),
         )
-        .col("validator", "", opt(|r| r.validator))
+        .col("validator", "", opt(|r| r.validator));
+    if m.data.is_some() {
+        // Only data-market runs have providers: other runs keep the schema.
+        table.col("provider_id", "", opt(|r| r.provider))
+    } else {
+        table
+    }
 }

@@ -5,6 +5,7 @@
 //! failed run never leaves a truncated file or a mix of two runs behind.
 //! Models and the protocol never see this.
 
+pub mod data_tables;
 pub mod econ_tables;
 pub mod folder;
 pub mod governance_tables;

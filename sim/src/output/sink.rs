@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Every table a run can write, in the order they are documented.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "rounds",
     "nodes",
     "transfers",
@@ -28,6 +28,7 @@ pub const TABLES: [&str; 14] = [
     "votes",
     "concentration",
     "jobs",
+    "datasets",
 ];
 
 /// Receives a run's records, a batch of rows of one table at a time. A
@@ -439,7 +440,7 @@ mod tests {
         assert!(TableSet::all().contains("ledger"));
         assert_eq!(
             TableSet::parse("rounds,ledgr").unwrap_err(),
-            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes, concentration, jobs"
+            "unknown table `ledgr`, expected some of rounds, nodes, transfers, ledger, blocks, epochs, operators, operator_epochs, offences, behaviours, proposals, votes, concentration, jobs, datasets"
         );
         assert!(TableSet::parse(" , ").is_err());
     }

@@ -57,6 +57,19 @@ pub struct JobPlan {
     /// Bytes added to round 0's broadcast to each client: its shard of
     /// the training data, staged with the first model.
     pub first_broadcast_extra: u64,
+    /// Where each client downloads its shard of a bought dataset from,
+    /// before round 0's model.
+    pub stage: Option<Staging>,
+}
+
+/// A dataset's shards staged from hosting nodes to a job's clients.
+#[derive(Clone, Debug)]
+pub struct Staging {
+    /// Nodes hosting the dataset: client slot `i` of round 0 downloads
+    /// from `hosts[i % hosts.len()]` (nothing when it is that host).
+    pub hosts: Vec<u32>,
+    /// Bytes of each client's shard.
+    pub shard_bytes: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -113,6 +126,8 @@ struct ActiveRound {
     /// Whether the clients are the job's hired nodes (which hold their
     /// slot for the whole job, not per round).
     clients_hired: bool,
+    /// Shard bytes each hosting node served in the round.
+    served: Vec<(u32, u64)>,
 }
 
 /// A round whose clients are all settled, waiting for verification and
@@ -239,7 +254,15 @@ impl<L: Learner> Job<L> {
 
     fn start_transfer(&mut self, ctx: &mut JobCtx, slot: u32, node: u32, kind: TransferKind) {
         let round = self.round.as_ref().map_or(0, |r| r.index);
+        let mut source = None;
         let bytes = match kind {
+            TransferKind::Stage => {
+                let stage = self.plan.stage.as_ref().expect("staging has hosts");
+                let host = stage.hosts[slot as usize % stage.hosts.len()];
+                let h = host as usize;
+                source = Some((host, (ctx.nodes.region[h], ctx.nodes.router[h])));
+                if host == node { 0 } else { stage.shard_bytes }
+            }
             TransferKind::Broadcast if round == 0 => {
                 self.plan.model_bytes + self.plan.first_broadcast_extra
             }
@@ -256,7 +279,9 @@ impl<L: Learner> Job<L> {
             ctx.nodes.region[node as usize],
             ctx.nodes.router[node as usize],
         );
-        let flow = ctx.net.start(ctx.sched, tag, node, node_end, bytes);
+        let flow = ctx
+            .net
+            .start_from(ctx.sched, tag, source, node, node_end, bytes);
         self.round.as_mut().expect("open round").clients[slot as usize].flow = Some(flow);
     }
 
@@ -266,6 +291,15 @@ impl<L: Learner> Job<L> {
         c.bytes += moved;
         match kind {
             TransferKind::Broadcast => round.bytes_down += moved,
+            TransferKind::Stage => {
+                round.bytes_down += moved;
+                if let Some(stage) = &self.plan.stage
+                    && moved > 0
+                {
+                    let host = stage.hosts[slot as usize % stage.hosts.len()];
+                    round.served.push((host, moved));
+                }
+            }
             TransferKind::Upload => {
                 round.bytes_up += moved;
                 c.bytes_up += moved;
@@ -365,6 +399,7 @@ impl<L: Learner> Job<L> {
             sums: PhaseSums::default(),
             node_stats_added: false,
             clients_hired: self.plan.clients.is_some(),
+            served: Vec::new(),
         });
         let ids: Vec<u32> = chosen.iter().map(|c| c.node).collect();
         if !ctx.nodes.busy.is_empty() && self.plan.clients.is_none() {
@@ -375,8 +410,14 @@ impl<L: Learner> Job<L> {
         }
         ctx.nodes.warm(&ids);
         ctx.net.warm(&ids);
+        // Round 0 of a job with a dataset first stages each client's shard.
+        let first = if index == 0 && self.plan.stage.is_some() {
+            TransferKind::Stage
+        } else {
+            TransferKind::Broadcast
+        };
         for (slot, c) in chosen.iter().enumerate() {
-            self.start_transfer(ctx, slot as u32, c.node, TransferKind::Broadcast);
+            self.start_transfer(ctx, slot as u32, c.node, first);
         }
     }
 
@@ -438,6 +479,11 @@ impl<L: Learner> Job<L> {
                 None
             }
             TransferKind::Upload => self.resolve(ctx, slot, Outcome::Arrived),
+            TransferKind::Stage => {
+                // The shard is in: the model follows.
+                self.start_transfer(ctx, slot, node, TransferKind::Broadcast);
+                None
+            }
         }
     }
 
@@ -596,6 +642,7 @@ impl<L: Learner> Job<L> {
             final_model_bytes: last.then_some(self.plan.model_bytes),
             accepted,
             traffic: r.clients.iter().map(|c| (c.node, c.bytes)).collect(),
+            served: r.served,
             misconduct,
             bad_approvals: checks
                 .bad_approvals

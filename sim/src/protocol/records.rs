@@ -62,6 +62,9 @@ pub enum TransferKind {
     Broadcast,
     /// Client update, client → aggregator.
     Upload,
+    /// A training-data shard, hosting node → client (before round 0's
+    /// model, on a market job that bought a dataset).
+    Stage,
 }
 
 impl TransferKind {
@@ -70,6 +73,7 @@ impl TransferKind {
         match self {
             TransferKind::Broadcast => "broadcast",
             TransferKind::Upload => "upload",
+            TransferKind::Stage => "stage",
         }
     }
 }

@@ -138,15 +138,31 @@ pub struct PiecewiseStep {
 pub struct SplitSpec {
     /// To compute providers, pro rata by their work in FLOPs.
     pub compute: f64,
-    /// To data providers (the operators whose nodes' data was used), pro rata by examples used.
+    /// To data providers: with `market.data`, the providers' accounts pro
+    /// rata by their dataset sales in the epoch; otherwise the operators
+    /// whose nodes' data was used, pro rata by examples used.
     #[serde(default)]
     pub data: f64,
+    /// To the operators of nodes hosting `market.data` datasets, pro rata
+    /// by bytes hosted (each replica's dataset size) in the epoch (to the
+    /// treasury when none are hosted).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub storage: f64,
+    /// To the operators of nodes serving dataset shards to training
+    /// clients, pro rata by bytes served in the epoch (to the treasury
+    /// when none were served).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub relay: f64,
     /// To validators (none exist yet: this share goes to the treasury).
     #[serde(default)]
     pub validators: f64,
     /// To the treasury.
     #[serde(default)]
     pub treasury: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Fees for work.

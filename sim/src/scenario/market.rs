@@ -1,6 +1,7 @@
 //! The `market` section: agents that buy training on the network or rent
 //! the cloud, and the compute market that prices the network's GPU time.
 
+use super::data_market::DataMarketSpec;
 use super::{ByteSize, Duration};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,10 @@ pub struct MarketSpec {
     pub agent_slash_fraction: f64,
     /// The agent populations.
     pub agents: Vec<AgentSpec>,
+    /// Data providers whose datasets jobs buy (`jobs.dataset`); see
+    /// [`DataMarketSpec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataMarketSpec>,
 }
 
 /// How the network's GPU time is priced.
@@ -169,9 +174,15 @@ pub struct JobStreamSpec {
     pub update_bytes: Option<ByteSize>,
     /// Training data the job moves to where it trains: on the network each
     /// client downloads its shard (`data_bytes / clients`) with round 0's
-    /// model; the cloud stages it all once.
+    /// model; the cloud stages it all once. Not with `dataset`.
     #[serde(default)]
     pub data_bytes: ByteSize,
+    /// A data provider population of `market.data` whose dataset each job
+    /// buys (its size replaces `data_bytes`): the agent pays a provider
+    /// for it on either venue, and on the network each client downloads
+    /// its shard from the provider's hosting nodes before round 0's model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
     /// A round's deadline on the network (default 1h).
     #[serde(default = "one_hour")]
     pub deadline: Duration,
@@ -246,6 +257,20 @@ pub const MAX_AGENTS: u64 = 1_000_000;
 /// Most jobs the agents may be expected to submit (mean gaps over `until`).
 pub const MAX_EXPECTED_JOBS: f64 = 50_000.0;
 
+/// Whether `name` (or `name-i`) would clash with the protocol's accounts.
+pub(super) fn reserved_name(name: &str) -> bool {
+    [
+        "treasury",
+        "reward-pool",
+        "job-owner",
+        "operator",
+        "validator",
+        "amm",
+    ]
+    .iter()
+    .any(|r| name == *r || name.starts_with(&format!("{r}-")))
+}
+
 /// The `market` section's numbers and references.
 pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super::Scenario) {
     let has_cloud = s.economics.as_ref().is_some_and(|e| e.cloud.is_some());
@@ -313,17 +338,7 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
             c.err(format!("{p}.name"), "expected a non-empty name");
         } else if !seen.insert(a.name.as_str()) {
             c.err(format!("{p}.name"), format!("duplicate name `{}`", a.name));
-        } else if [
-            "treasury",
-            "reward-pool",
-            "job-owner",
-            "operator",
-            "validator",
-            "amm",
-        ]
-        .iter()
-        .any(|r| a.name == *r || a.name.starts_with(&format!("{r}-")))
-        {
+        } else if reserved_name(&a.name) {
             c.err(
                 format!("{p}.name"),
                 format!("`{}` would clash with the protocol's accounts (treasury, reward-pool, job-owner, operator-N, validator-N, amm-pool, amm-buyers)", a.name),
@@ -373,6 +388,18 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
         if j.model_bytes.0 == 0 {
             c.err(format!("{jp}.model_bytes"), "expected more than 0 bytes");
         }
+        if j.dataset.is_some() && j.data_bytes.0 > 0 {
+            c.err(
+                format!("{jp}.data_bytes"),
+                "give `dataset` or `data_bytes`, not both (a dataset's size is its provider's `dataset_bytes`)",
+            );
+        }
+        if j.dataset.is_some() && m.data.is_none() {
+            c.err(
+                format!("{jp}.dataset"),
+                "a job's dataset names a provider population of `market.data`, which this scenario lacks",
+            );
+        }
         if j.update_bytes.is_some_and(|b| b.0 == 0) {
             c.err(format!("{jp}.update_bytes"), "expected more than 0 bytes");
         }
@@ -410,6 +437,21 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
         let gap = j.every.time().as_secs_f64();
         if gap > 0.0 {
             expected_jobs += f64::from(a.count) * m.until.time().as_secs_f64() / gap;
+        }
+    }
+    if let Some(d) = &m.data {
+        let taken: Vec<&str> = holders
+            .iter()
+            .copied()
+            .chain(m.agents.iter().map(|a| a.name.as_str()))
+            .collect();
+        super::data_market::check(c, d, m, &taken);
+        if s.nodes.is_none() {
+            // With a node table the count is checked once it is read.
+            let nodes = s.populations.iter().map(|p| u64::from(p.count)).sum();
+            for (path, problem) in super::data_market::node_count_problems(d, nodes) {
+                c.err(path, problem);
+            }
         }
     }
     if agents > MAX_AGENTS {

@@ -2,6 +2,7 @@
 //! loading with located errors, validation and the JSON Schema.
 
 pub mod bytes;
+pub mod data_market;
 pub mod duration;
 pub mod economics;
 pub mod governance;
@@ -17,6 +18,7 @@ pub mod validate;
 pub mod verification;
 
 pub use bytes::ByteSize;
+pub use data_market::*;
 pub use duration::Duration;
 pub use economics::*;
 pub use governance::*;

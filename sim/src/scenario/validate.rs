@@ -496,12 +496,14 @@ fn check_split(c: &mut Checker, path: &str, sp: &super::SplitSpec) {
     for (name, v) in [
         ("compute", sp.compute),
         ("data", sp.data),
+        ("storage", sp.storage),
+        ("relay", sp.relay),
         ("validators", sp.validators),
         ("treasury", sp.treasury),
     ] {
         c.num(&format!("{path}.{name}"), v, 0.0, false, 1.0);
     }
-    let total = sp.compute + sp.data + sp.validators + sp.treasury;
+    let total = sp.compute + sp.data + sp.storage + sp.relay + sp.validators + sp.treasury;
     if (total - 1.0).abs() > 1e-9 {
         c.err(path, format!("shares must add up to 1, found {total}"));
     }
@@ -1062,6 +1064,9 @@ pub fn validate_node_count(s: &Scenario, nodes: u64) -> Vec<(String, String)> {
         && let Some(problem) = supply_problem(e, s, nodes as f64)
     {
         problems.push(("economics".to_string(), problem));
+    }
+    if let Some(d) = s.market.as_ref().and_then(|m| m.data.as_ref()) {
+        problems.extend(super::data_market::node_count_problems(d, nodes));
     }
     problems
 }

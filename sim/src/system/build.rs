@@ -90,6 +90,7 @@ pub fn build(
         settle: chain.is_some(),
         clients: None,
         first_broadcast_extra: 0,
+        stage: None,
     };
     let params = Params {
         rounds: Versioned::new(lower::round_params(r)),

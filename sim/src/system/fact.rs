@@ -61,6 +61,8 @@ pub struct RoundClosed {
     pub accepted: Vec<Contribution>,
     /// Each selected node's traffic in the round, bytes, in slot order.
     pub traffic: Vec<(u32, u64)>,
+    /// Bytes of dataset shards each hosting node served in the round.
+    pub served: Vec<(u32, u64)>,
     /// Offences found: rejected updates, then clients that delivered nothing.
     pub misconduct: Vec<Misconduct>,
     /// Validators caught approving bad updates.

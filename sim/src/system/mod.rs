@@ -293,8 +293,12 @@ impl<L: Learner> System<L> {
             Ok(ChainStep::Continue) => {}
             Ok(step) => {
                 let now = sched.now();
-                if let Some(market) = self.market.as_mut() {
-                    market.close_epoch();
+                if let (Some(market), Some(chain)) = (self.market.as_mut(), self.chain.as_mut())
+                    && let Err(message) =
+                        market.close_epoch(now, &mut self.nodes, &mut chain.economy)
+                {
+                    self.fail(sched, message);
+                    return;
                 }
                 if let Some(record) = self.chain.as_ref().and_then(|c| c.economy.epochs.last()) {
                     notify(

@@ -53,6 +53,7 @@ fn economy_and_training_are_byte_identical_across_thread_counts() {
         "scenarios/reward-curves.yaml",
         "scenarios/poisoning-vs-robust.yaml",
         "scenarios/agent-market.yaml",
+        "scenarios/data-market.yaml",
     ] {
         let one = scratch("det-econ-1");
         let two = scratch("det-econ-2");

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Scenarios whose tables are pinned: every shipped scenario plus the
 /// small bench scenarios (traced, so `transfers.arrow` is pinned too).
-const PINNED: [&str; 14] = [
+const PINNED: [&str; 15] = [
     "scenarios/quickstart.yaml",
     "scenarios/global-10k.yaml",
     "scenarios/digits-iid.yaml",
@@ -25,6 +25,7 @@ const PINNED: [&str; 14] = [
     "scenarios/governance-wide.yaml",
     "scenarios/stake-concentration.yaml",
     "scenarios/agent-market.yaml",
+    "scenarios/data-market.yaml",
     "benches/digits-1000.yaml",
 ];
 

@@ -3,6 +3,7 @@
 
 mod checks;
 mod cli;
+mod data_market;
 mod determinism;
 mod economics;
 mod fuzz;
