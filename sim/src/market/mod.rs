@@ -710,7 +710,11 @@ impl Market {
                     }
                 })
                 .collect();
-            pricing::network_time_s(&speeds, &size, a.plan.update_bytes)
+            let host_up: Vec<f64> = dataset
+                .and_then(|p| self.data.as_ref().map(|d| &d.providers[p as usize].hosts))
+                .map(|hosts| hosts.iter().map(|&h| nodes.up_bps[h as usize]).collect())
+                .unwrap_or_default();
+            pricing::network_time_s(&speeds, &size, a.plan.update_bytes, &host_up)
         });
         let per_hour = a.plan.usd_per_hour;
         let limits = Limits {

@@ -158,11 +158,26 @@ pub struct ProviderSpeed {
 
 /// The agent's estimate of a network job's time, s: every round waits for
 /// its slowest provider (model down, its work, update up, over the
-/// provider's own link), and round 0 also for the slowest shard download.
-/// Shared links, latency and availability are not counted: the run's
+/// provider's own link), and round 0 also for the slowest shard download
+/// — over the provider's downlink, or, for a dataset staged from hosts
+/// (uplinks `host_up_bps`, client `i` served by host `i % hosts`), over
+/// the busiest host's uplink shared by the shards it serves. Shared
+/// links elsewhere, latency and availability are not counted: the run's
 /// `t_end_s` says what really happened.
-pub fn network_time_s(providers: &[ProviderSpeed], job: &JobSize, update_bytes: u64) -> f64 {
+pub fn network_time_s(
+    providers: &[ProviderSpeed],
+    job: &JobSize,
+    update_bytes: u64,
+    host_up_bps: &[f64],
+) -> f64 {
     let shard = job.data_bytes as f64 / f64::from(job.clients.max(1)) * 8.0;
+    let hosts = host_up_bps.len();
+    let host_time = (0..hosts)
+        .map(|h| {
+            let served = (h..providers.len()).step_by(hosts).count();
+            served as f64 * shard / host_up_bps[h].max(1.0)
+        })
+        .fold(0.0, f64::max);
     let work = job.pflop_per_client_round * 1e15;
     let (mut round, mut staging) = (0.0f64, 0.0f64);
     for p in providers {
@@ -174,7 +189,7 @@ pub fn network_time_s(providers: &[ProviderSpeed], job: &JobSize, update_bytes: 
         );
         staging = staging.max(shard / down);
     }
-    staging + f64::from(job.rounds) * round
+    staging.max(host_time) + f64::from(job.rounds) * round
 }
 
 /// A venue and the reason for it (written to `jobs.arrow`).
@@ -300,7 +315,14 @@ mod tests {
             up_bps: 1e9,
             flops: 1e13,
         };
-        let t = network_time_s(&[a, b], &job, 100_000_000);
+        let t = network_time_s(&[a, b], &job, 100_000_000, &[]);
+        assert!((t - (80.0 + 10.0 * 101.6)).abs() < 1e-9, "{t}");
+        // Staged from one host with a 50 Mbit/s uplink: both 1 GB shards
+        // share it, 2 × 8e9 / 5e7 = 320 s; from two hosts at 1 Gbit/s the
+        // slower downlink (A's, 80 s) bounds it again.
+        let t = network_time_s(&[a, b], &job, 100_000_000, &[5e7]);
+        assert!((t - (320.0 + 10.0 * 101.6)).abs() < 1e-9, "{t}");
+        let t = network_time_s(&[a, b], &job, 100_000_000, &[1e9, 1e9]);
         assert!((t - (80.0 + 10.0 * 101.6)).abs() < 1e-9, "{t}");
     }
 

@@ -60,6 +60,43 @@ pub struct MarketSummary {
     pub unfilled_pflop: f64,
     /// Agents' offences punished.
     pub agent_offences: u32,
+    /// The data market's figures (with `market.data`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSummary>,
+}
+
+/// Headline figures of the data market (datasets.arrow, jobs.arrow).
+#[derive(Clone, Debug, Serialize)]
+pub struct DataSummary {
+    /// Jobs that bought a dataset.
+    pub purchases: u32,
+    /// Tokens paid for datasets (every charge).
+    pub paid_tokens: f64,
+    /// USD paid for datasets.
+    pub paid_usd: f64,
+    /// Challenges that caught poisoned data.
+    pub poison_caught: u32,
+    /// Jobs that bought poisoned data (it slipped through).
+    pub poison_bought: u32,
+    /// Jobs dropped because no eligible dataset passed its challenge.
+    pub no_clean_data: u32,
+    /// Providers' stake slashed for poisoned data, tokens.
+    pub slashed_tokens: f64,
+}
+
+impl DataSummary {
+    fn of(m: &crate::market::Market, d: &crate::market::data::DataMarket) -> DataSummary {
+        let r = &m.records;
+        DataSummary {
+            purchases: r.iter().filter(|x| x.data_provider.is_some()).count() as u32,
+            paid_tokens: as_tokens(r.iter().map(|x| x.data_paid).sum()),
+            paid_usd: r.iter().map(|x| x.data_usd).sum(),
+            poison_caught: d.offences.len() as u32,
+            poison_bought: r.iter().filter(|x| x.data_poisoned).count() as u32,
+            no_clean_data: r.iter().filter(|x| x.reason == "no_clean_data").count() as u32,
+            slashed_tokens: as_tokens(d.offences.iter().map(|o| o.penalty).sum()),
+        }
+    }
 }
 
 impl MarketSummary {
@@ -89,10 +126,13 @@ impl MarketSummary {
             network_pflop_share: (pflop > 0.0).then(|| net_pflop / pflop),
             mean_price_tokens_per_pflop: (net_pflop > 0.0).then(|| awarded / net_pflop),
             spent_usd: decided.iter().map(|x| x.cost_usd).sum(),
-            all_cloud_usd: decided.iter().map(|x| x.cloud_cost_usd).sum(),
+            // A job that bought a dataset would have paid for it in the
+            // cloud too.
+            all_cloud_usd: decided.iter().map(|x| x.cloud_cost_usd + x.data_usd).sum(),
             paid_tokens: as_tokens(r.iter().map(|x| x.paid).sum()),
             unfilled_pflop: m.unfilled_pflop,
             agent_offences: m.offences.len() as u32,
+            data: m.data.as_ref().map(|d| DataSummary::of(m, d)),
         }
     }
 }

@@ -58,15 +58,17 @@ pub struct JobPlan {
     /// the training data, staged with the first model.
     pub first_broadcast_extra: u64,
     /// Where each client downloads its shard of a bought dataset from,
-    /// before round 0's model.
+    /// before its first model (in round 0, or the first round it is
+    /// online for).
     pub stage: Option<Staging>,
 }
 
 /// A dataset's shards staged from hosting nodes to a job's clients.
 #[derive(Clone, Debug)]
 pub struct Staging {
-    /// Nodes hosting the dataset: client slot `i` of round 0 downloads
-    /// from `hosts[i % hosts.len()]` (nothing when it is that host).
+    /// Nodes hosting the dataset: client slot `i` of the first round a
+    /// client is in downloads from `hosts[i % hosts.len()]` (nothing when
+    /// it is that host).
     pub hosts: Vec<u32>,
     /// Bytes of each client's shard.
     pub shard_bytes: u64,
@@ -162,6 +164,8 @@ pub struct Job<L: Learner> {
     closed: u32,
     /// Times selection found too few online nodes and was retried.
     pub selection_retries: u64,
+    /// Clients that hold their shard of a staged dataset, ascending.
+    staged: Vec<u32>,
 }
 
 impl<L: Learner> Job<L> {
@@ -178,6 +182,7 @@ impl<L: Learner> Job<L> {
             records: Vec::new(),
             closed: 0,
             selection_retries: 0,
+            staged: Vec::new(),
         }
     }
 
@@ -410,13 +415,15 @@ impl<L: Learner> Job<L> {
         }
         ctx.nodes.warm(&ids);
         ctx.net.warm(&ids);
-        // Round 0 of a job with a dataset first stages each client's shard.
-        let first = if index == 0 && self.plan.stage.is_some() {
-            TransferKind::Stage
-        } else {
-            TransferKind::Broadcast
-        };
+        // A job with a dataset first stages each client's shard (in round
+        // 0, or the first round the client is online for).
         for (slot, c) in chosen.iter().enumerate() {
+            let first = if self.plan.stage.is_some() && self.staged.binary_search(&c.node).is_err()
+            {
+                TransferKind::Stage
+            } else {
+                TransferKind::Broadcast
+            };
             self.start_transfer(ctx, slot as u32, c.node, first);
         }
     }
@@ -481,6 +488,9 @@ impl<L: Learner> Job<L> {
             TransferKind::Upload => self.resolve(ctx, slot, Outcome::Arrived),
             TransferKind::Stage => {
                 // The shard is in: the model follows.
+                if let Err(at) = self.staged.binary_search(&node) {
+                    self.staged.insert(at, node);
+                }
                 self.start_transfer(ctx, slot, node, TransferKind::Broadcast);
                 None
             }

@@ -180,7 +180,7 @@ pub struct JobStreamSpec {
     /// A data provider population of `market.data` whose dataset each job
     /// buys (its size replaces `data_bytes`): the agent pays a provider
     /// for it on either venue, and on the network each client downloads
-    /// its shard from the provider's hosting nodes before round 0's model.
+    /// its shard from the provider's hosting nodes before its first model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<String>,
     /// A round's deadline on the network (default 1h).

@@ -324,3 +324,75 @@ fn the_data_market_conserves_supply_and_traces_purchases_to_the_ledger() {
     assert!(share("vision-lab") < 0.1, "{}", share("vision-lab"));
     assert!(share("text-lab") > 0.5, "{}", share("text-lab"));
 }
+
+#[test]
+fn bad_data_market_sections_are_reported_with_path_and_line() {
+    let base = std::fs::read_to_string(repo().join("scenarios/data-market.yaml")).unwrap();
+    let cases: [Mutation; 8] = [
+        (
+            "data-unknown-dataset",
+            "dataset: text-5g, deadline: 1h",
+            "dataset: text-9g, deadline: 1h",
+            "market.agents[1].jobs.dataset",
+            "dataset: text-9g",
+            "no provider population `text-9g` in market.data.providers (it has: images-50g, text-5g)",
+        ),
+        (
+            "data-dataset-and-bytes",
+            "dataset: images-50g, deadline: 2h",
+            "dataset: images-50g, data_bytes: 5 GB, deadline: 2h",
+            "market.agents[0].jobs.data_bytes",
+            "data_bytes: 5 GB",
+            "give `dataset` or `data_bytes`, not both",
+        ),
+        (
+            "data-too-many-poisoned",
+            "count: 3, poisoned: 1",
+            "count: 3, poisoned: 4",
+            "market.data.providers[1].poisoned",
+            "poisoned: 4",
+            "expected at most the population's 3 providers, found 4",
+        ),
+        (
+            "data-replicas-over-nodes",
+            "replicas: 3,",
+            "replicas: 3000,",
+            "market.data.providers[0].replicas",
+            "replicas: 3000",
+            "3000 hosting nodes, but the node table and populations hold only 1000 nodes",
+        ),
+        (
+            "data-detection-over-one",
+            "detection: 0.8",
+            "detection: 1.5",
+            "market.data.detection",
+            "detection: 1.5",
+            "expected a value in [0, 1], found 1.5",
+        ),
+        (
+            "data-split-over-one",
+            "storage: 0.05, relay: 0.05",
+            "storage: 0.05, relay: 0.5",
+            "economics.split",
+            "relay: 0.5",
+            "shares must add up to 1",
+        ),
+        (
+            "data-unknown-price",
+            "price: { per_use: 40 }",
+            "price: { per_year: 40 }",
+            "market.data.providers[0].price.per_year",
+            "per_year",
+            "unknown variant `per_year`",
+        ),
+        (
+            "data-provider-named-like-an-agent",
+            "name: images-50g,",
+            "name: vision-lab,",
+            "market.data.providers[0].name",
+            "name: vision-lab,",
+            "would clash with another account",
+        ),
+    ];
+    expect_mutations(&base, &cases);
+}
