@@ -154,6 +154,39 @@ pub struct OrderRules {
     pub min_reputation: f64,
     /// How the winner is paid.
     pub payment: Payment,
+    /// How much reputation counts in the ranking, `w` ≥ 0: offers rank by
+    /// their score `price / reputation^w` (0: by price alone).
+    pub reputation_weight: f64,
+}
+
+/// An offer's score under reputation weight `w`: `price /
+/// reputation^w` (the price itself at w = 0; never below the price for
+/// reputations in [0, 1]).
+pub fn offer_score(price: f64, reputation: f64, w: f64) -> f64 {
+    if w == 0.0 {
+        price
+    } else {
+        price / reputation.max(1e-9).powf(w)
+    }
+}
+
+impl OrderRules {
+    /// An offer's score under these rules.
+    fn score(&self, o: &Offer) -> f64 {
+        offer_score(o.price, o.reputation, self.reputation_weight)
+    }
+
+    /// What a winner of `reputation` is paid under second price when the
+    /// best losing score is `losing` (None: no eligible offer lost): the
+    /// highest price at which it would still have won, `losing ·
+    /// reputation^w`, never above the cap.
+    fn critical_price(&self, losing: Option<f64>, reputation: f64) -> f64 {
+        match losing {
+            None => self.price_cap,
+            Some(_) if self.reputation_weight == 0.0 => losing.unwrap_or(self.price_cap),
+            Some(l) => (l * reputation.max(1e-9).powf(self.reputation_weight)).min(self.price_cap),
+        }
+    }
 }
 
 /// The winner of a reverse auction and what it is paid.
@@ -175,11 +208,16 @@ pub fn reverse_auction(offers: &[Offer], rules: &OrderRules) -> Option<Award> {
 
 /// Runs a reverse auction for `k` providers on one order (a job that
 /// trains on `k` nodes): the `k` best eligible offers win, ranked as in
-/// [`reverse_auction`]. First price pays each winner its own price; second
-/// price pays every winner the best losing eligible price (the `k+1`-th,
-/// the uniform Vickrey price for providers that each sell one unit), or
-/// the cap when no eligible offer lost. Fewer than `k` awards when fewer
-/// offers are eligible; the buyer decides whether that is enough.
+/// [`reverse_auction`] — or, with a `reputation_weight` w > 0, by score
+/// `price / reputation^w` (ties: the higher reputation, then the lower
+/// id). First price pays each winner its own price; second price pays
+/// every winner the best losing eligible price (the `k+1`-th, the uniform
+/// Vickrey price for providers that each sell one unit), or the cap when
+/// no eligible offer lost; with w > 0 each winner is paid its critical
+/// price, the best losing score × its own reputation^w (the highest ask
+/// at which it would still have won), never above the cap. Fewer than `k`
+/// awards when fewer offers are eligible; the buyer decides whether that
+/// is enough.
 pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<Award> {
     let mut eligible: Vec<&Offer> = offers
         .iter()
@@ -190,8 +228,9 @@ pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<
         })
         .collect();
     let rank = |a: &&Offer, b: &&Offer| {
-        a.price
-            .total_cmp(&b.price)
+        rules
+            .score(a)
+            .total_cmp(&rules.score(b))
             .then(b.reputation.total_cmp(&a.reputation))
             .then(a.provider.cmp(&b.provider))
     };
@@ -203,7 +242,7 @@ pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<
         eligible.truncate(k + 1);
     }
     eligible.sort_by(rank);
-    let losing = eligible.get(k).map_or(rules.price_cap, |o| o.price);
+    let losing = eligible.get(k).map(|o| rules.score(o));
     eligible
         .iter()
         .take(k)
@@ -211,7 +250,7 @@ pub fn reverse_auction_k(offers: &[Offer], rules: &OrderRules, k: usize) -> Vec<
             provider: o.provider,
             paid: match rules.payment {
                 Payment::FirstPrice => o.price,
-                Payment::SecondPrice => losing,
+                Payment::SecondPrice => rules.critical_price(losing, o.reputation),
             },
         })
         .collect()
@@ -314,6 +353,7 @@ mod tests {
         price_cap: 10.0,
         min_reputation: 0.5,
         payment: Payment::FirstPrice,
+        reputation_weight: 0.0,
     };
 
     #[test]
@@ -401,6 +441,62 @@ mod tests {
             [(3, 10.0), (1, 10.0), (6, 10.0), (5, 10.0)]
         );
         assert!(reverse_auction_k(&offers, &RULES, 0).is_empty());
+    }
+
+    #[test]
+    fn a_reputation_weighted_auction_ranks_by_score_and_pays_critical_prices() {
+        let offers = [
+            offer(1, 4.0, 0.5),  // score 4 / 0.5 = 8
+            offer(2, 5.0, 1.0),  // score 5
+            offer(3, 4.5, 0.75), // score 6
+            offer(4, 3.0, 0.4),  // below the floor
+            offer(5, 6.3, 0.9),  // score 7
+        ];
+        let weighted = OrderRules {
+            reputation_weight: 1.0,
+            ..RULES
+        };
+        let won = |awards: &[Award]| {
+            awards
+                .iter()
+                .map(|a| (a.provider, a.paid))
+                .collect::<Vec<_>>()
+        };
+        // Ranked 2 (5), 3 (6), 5 (7), 1 (8): first price pays the asks.
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &weighted, 2)),
+            [(2, 5.0), (3, 4.5)]
+        );
+        // Second price: the best losing score is 5's 7; provider 2 would
+        // have won up to 7 × 1.0, provider 3 up to 7 × 0.75 = 5.25.
+        let second = OrderRules {
+            payment: Payment::SecondPrice,
+            ..weighted
+        };
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &second, 2)),
+            [(2, 7.0), (3, 5.25)]
+        );
+        // A critical price above the cap is paid the cap: 3 winners, the
+        // loser 1's score 8; provider 2 up to 8, provider 5 up to 7.2.
+        let capped = OrderRules {
+            price_cap: 7.5,
+            ..second
+        };
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &capped, 3)),
+            [(2, 7.5), (3, 6.0), (5, 7.2)]
+        );
+        // Weight 0 is the price ranking: 1 (4.0) and 3 (4.5) win, paid
+        // the best loser's 5.0.
+        let plain = OrderRules {
+            reputation_weight: 0.0,
+            ..second
+        };
+        assert_eq!(
+            won(&reverse_auction_k(&offers, &plain, 2)),
+            [(1, 5.0), (3, 5.0)]
+        );
     }
 
     #[test]

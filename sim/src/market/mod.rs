@@ -18,6 +18,7 @@
 pub mod data;
 pub mod pricing;
 pub mod records;
+pub mod walk;
 
 use crate::economy::Economy;
 use crate::economy::plan::CloudBaseline;
@@ -531,10 +532,11 @@ impl Market {
     ///
     /// Only offers at or below `limit` are gathered, walking the nodes from
     /// the cheapest (an ask's rank does not depend on the job); with
-    /// `enough = Some(k)` the walk also stops once the prices pass that of
-    /// the `k + 1`-th offer of at least `min_reputation` — every offer an
-    /// auction for `k` providers can award or price is then among those
-    /// gathered, ties included.
+    /// `enough = Some((k, min_reputation, w))` the walk also stops once the
+    /// prices pass the `k + 1`-th best score (`price / reputation^w`) of
+    /// the offers of at least `min_reputation` so far — a score is never
+    /// below its price, so every offer an auction for `k` providers can
+    /// award or price is then among those gathered, ties included.
     #[allow(clippy::too_many_arguments)]
     fn offers(
         &self,
@@ -545,19 +547,20 @@ impl Market {
         update_bytes: u64,
         bandwidth_usd_per_gb: f64,
         limit: f64,
-        enough: Option<(usize, f64)>,
+        enough: Option<(usize, f64, f64)>,
     ) -> Vec<Offer> {
         let pflop = size.pflop_per_client_round * f64::from(size.rounds);
         let bytes = size.data_bytes as f64 / f64::from(size.clients.max(1))
             + f64::from(size.rounds) * (size.model_bytes + update_bytes) as f64;
         let bandwidth_usd = bytes / 1e9 * bandwidth_usd_per_gb;
         let mut offers = Vec::new();
-        let (mut eligible, mut boundary) = (0usize, None::<f64>);
+        let mut enough =
+            enough.map(|(k, min_reputation, weight)| walk::Enough::new(k, min_reputation, weight));
         for &n in &self.by_cost {
             let i = n as usize;
             let usd = self.node_usd_per_pflop[i] * pflop + bandwidth_usd;
             let price = usd * (1.0 + self.margin) / pflop.max(1e-12) / price_usd.max(1e-12);
-            if price > limit || boundary.is_some_and(|b| price > b) {
+            if price > limit || enough.as_ref().is_some_and(|e| e.passed(price)) {
                 break;
             }
             if !nodes.has_free_slot(n) || nodes.online_until(n, now).is_none() {
@@ -569,13 +572,8 @@ impl Market {
                 price,
                 reputation,
             });
-            if let Some((k, min_reputation)) = enough
-                && reputation >= min_reputation
-            {
-                eligible += 1;
-                if eligible == k + 1 {
-                    boundary = Some(price);
-                }
+            if let Some(e) = enough.as_mut() {
+                e.note(price, reputation);
             }
         }
         offers
@@ -594,6 +592,7 @@ impl Market {
         let agent = self.records[job as usize].agent;
         let a = &self.agents[agent as usize];
         let (size, min_rep) = (a.plan.size, a.plan.rules.min_reputation);
+        let weight = a.plan.rules.reputation_weight;
         let bid_cap = self.bid_cap(agent);
         let mut awards = Vec::new();
         let offer = match self.blocked(agent, economy) {
@@ -604,7 +603,7 @@ impl Market {
                 let k = size.clients as usize;
                 let (limit, enough) = match self.mechanism {
                     Mechanism::Posted(p) => (p.min(bid_cap), None),
-                    _ => (bid_cap, Some((k, min_rep))),
+                    _ => (bid_cap, Some((k, min_rep, weight))),
                 };
                 let offers = self.offers(
                     now,
@@ -629,6 +628,7 @@ impl Market {
                             price_cap: p,
                             min_reputation: min_rep,
                             payment: Payment::FirstPrice,
+                            reputation_weight: 0.0,
                         };
                         reverse_auction_k(&takers, &rules, k)
                     }
@@ -638,6 +638,7 @@ impl Market {
                             price_cap: bid_cap,
                             min_reputation: min_rep,
                             payment,
+                            reputation_weight: weight,
                         };
                         reverse_auction_k(&offers, &rules, k)
                     }

@@ -208,6 +208,12 @@ pub struct AgentRules {
     /// Lowest reputation of a provider it hires, in [0, 1] (default 0).
     #[serde(default)]
     pub min_reputation: f64,
+    /// How much a provider's reputation counts when it hires in a reverse
+    /// auction, w in [0, 10] (default 0: the cheapest asks win): offers
+    /// rank by `ask / reputation^w`, and second price pays each winner
+    /// the highest ask at which it would still have won.
+    #[serde(default)]
+    pub reputation_weight: f64,
 }
 
 impl Default for AgentRules {
@@ -216,6 +222,7 @@ impl Default for AgentRules {
             price_cap_tokens_per_pflop: unbounded(),
             max_budget_share: 1.0,
             min_reputation: 0.0,
+            reputation_weight: 0.0,
         }
     }
 }
@@ -433,6 +440,13 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
             0.0,
             false,
             1.0,
+        );
+        c.num(
+            &format!("{rp}.reputation_weight"),
+            r.reputation_weight,
+            0.0,
+            false,
+            10.0,
         );
         let gap = j.every.time().as_secs_f64();
         if gap > 0.0 {
