@@ -71,6 +71,9 @@ struct AgentPlan {
     poisson: bool,
     /// The data provider population its jobs buy from.
     dataset: Option<u16>,
+    /// Resubmissions of a job trained nowhere, and the time between them.
+    retries: u32,
+    retry_after: SimTime,
 }
 
 /// An agent's state.
@@ -126,6 +129,8 @@ pub struct Market {
     /// Orders closed and waiting for the next double-auction clearing.
     waiting: Vec<u32>,
     running: u32,
+    /// Resubmissions scheduled and not yet made.
+    retries_due: u32,
     seed: u64,
     /// The data providers, with `market.data`.
     pub data: Option<DataMarket>,
@@ -214,6 +219,8 @@ impl Market {
                 every: j.every.time(),
                 poisson: j.poisson,
                 dataset,
+                retries: j.retries,
+                retry_after: j.retry_after.time(),
             };
             for i in 0..a.count {
                 let ledger = &mut economy.ledger;
@@ -269,6 +276,7 @@ impl Market {
             open_orders: 0,
             waiting: Vec::new(),
             running: 0,
+            retries_due: 0,
             seed,
             data,
         })
@@ -315,14 +323,22 @@ impl Market {
         }
     }
 
-    /// Whether an order is open or a job is training on the network.
+    /// Whether an order is open, a retry due or a job is training on the
+    /// network.
     pub fn busy(&self) -> bool {
-        self.open_orders > 0 || self.running > 0
+        self.open_orders > 0 || self.running > 0 || self.retries_due > 0
     }
 
-    /// Whether no more jobs will arrive and none is open or running.
+    /// Whether no more jobs will arrive and none is open, due again or
+    /// running.
     pub fn is_done(&self, now: SimTime) -> bool {
-        now >= self.until && self.open_orders == 0 && self.running == 0
+        now >= self.until && !self.busy()
+    }
+
+    /// Whether any agent resubmits dropped jobs (jobs.arrow then has the
+    /// `attempt` and `retry_of` columns).
+    pub fn has_retries(&self) -> bool {
+        self.agents.iter().any(|a| a.plan.retries > 0)
     }
 
     /// Handles an arrival, the close of an order's bid window, or a
@@ -337,47 +353,14 @@ impl Market {
         let now = sched.now();
         match event {
             MarketEvent::Arrive { agent } => {
-                let job = self.records.len() as u32;
-                let a = &self.agents[agent as usize];
-                let size = a.plan.size;
-                let quote = cloud_quote(&self.cloud, &size);
-                self.records.push(JobRecord {
-                    job,
-                    agent,
-                    population: a.plan.population,
-                    t_submit: now,
-                    t_decided: now,
-                    t_end: None,
-                    venue: Venue::Dropped,
-                    reason: "",
-                    providers: Vec::new(),
-                    price_tokens_per_pflop: None,
-                    rounds: size.rounds,
-                    rounds_done: 0,
-                    outcome: Outcome::Dropped,
-                    paid: 0,
-                    network_cost_usd: None,
-                    cost_usd: 0.0,
-                    cloud_cost_usd: quote.cost_usd,
-                    cloud_staging_usd: quote.staging_usd,
-                    cloud_time_s: quote.time_s,
-                    network_time_est_s: None,
-                    pflop: size.pflop(),
-                    data_bytes: size.data_bytes,
-                    token_price_usd: 0.0,
-                    first_payment_seq: None,
-                    data_provider: None,
-                    data_challenges: 0,
-                    data_paid: 0,
-                    data_usd: 0.0,
-                    data_poisoned: false,
-                });
-                self.open_orders += 1;
-                sched.schedule_in(
-                    self.bid_window,
-                    Event::Market(MarketEvent::CloseOrder { job }),
-                );
+                self.open_order(agent, None, now, sched);
                 self.schedule_arrival(agent, now, sched);
+                Ok(())
+            }
+            MarketEvent::Resubmit { job } => {
+                self.retries_due -= 1;
+                let agent = self.records[job as usize].agent;
+                self.open_order(agent, Some(job), now, sched);
                 Ok(())
             }
             MarketEvent::CloseOrder { job } => {
@@ -400,6 +383,72 @@ impl Market {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Publishes an order for a job of `agent` (a resubmission of
+    /// `retry_of`, if given), open for the bid window.
+    fn open_order(
+        &mut self,
+        agent: u32,
+        retry_of: Option<u32>,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let job = self.records.len() as u32;
+        let a = &self.agents[agent as usize];
+        let size = a.plan.size;
+        let quote = cloud_quote(&self.cloud, &size);
+        let attempt = retry_of.map_or(0, |r| self.records[r as usize].attempt + 1);
+        self.records.push(JobRecord {
+            job,
+            agent,
+            population: a.plan.population,
+            t_submit: now,
+            t_decided: now,
+            t_end: None,
+            venue: Venue::Dropped,
+            reason: "",
+            providers: Vec::new(),
+            price_tokens_per_pflop: None,
+            rounds: size.rounds,
+            rounds_done: 0,
+            outcome: Outcome::Dropped,
+            paid: 0,
+            network_cost_usd: None,
+            cost_usd: 0.0,
+            cloud_cost_usd: quote.cost_usd,
+            cloud_staging_usd: quote.staging_usd,
+            cloud_time_s: quote.time_s,
+            network_time_est_s: None,
+            pflop: size.pflop(),
+            data_bytes: size.data_bytes,
+            token_price_usd: 0.0,
+            first_payment_seq: None,
+            data_provider: None,
+            data_challenges: 0,
+            data_paid: 0,
+            data_usd: 0.0,
+            data_poisoned: false,
+            attempt,
+            retry_of,
+        });
+        self.open_orders += 1;
+        sched.schedule_in(
+            self.bid_window,
+            Event::Market(MarketEvent::CloseOrder { job }),
+        );
+    }
+
+    /// Schedules the resubmission of `job`, trained nowhere, if its agent
+    /// retries and has attempts left before `until`.
+    fn maybe_retry(&mut self, job: u32, sched: &mut Scheduler<Event>) {
+        let r = &self.records[job as usize];
+        let plan = &self.agents[r.agent as usize].plan;
+        let at = sched.now().saturating_add(plan.retry_after);
+        if r.attempt < plan.retries && at < self.until {
+            self.retries_due += 1;
+            sched.schedule_at(at, Event::Market(MarketEvent::Resubmit { job }));
         }
     }
 
@@ -688,7 +737,7 @@ impl Market {
             match pick {
                 DataPick::Bought(p) => dataset = Some(p),
                 DataPick::NoCleanData => {
-                    return self.drop_job(job, "no_clean_data", now, price_usd);
+                    return self.drop_job(job, "no_clean_data", price_usd, sched);
                 }
             }
         }
@@ -697,7 +746,7 @@ impl Market {
         let a = &self.agents[agent as usize];
         if data_tokens > 0 && !economy.has_amm() && economy.ledger.balance(a.account) < data_tokens
         {
-            return self.drop_job(job, "too_few_tokens", now, price_usd);
+            return self.drop_job(job, "too_few_tokens", price_usd, sched);
         }
         let network_time = (!awards.is_empty()).then(|| {
             let speeds: Vec<pricing::ProviderSpeed> = awards
@@ -771,6 +820,7 @@ impl Market {
             }
             Venue::Dropped => {
                 self.epoch.dropped_jobs += 1;
+                self.maybe_retry(job, sched);
                 Ok(())
             }
             Venue::Network => {
@@ -784,6 +834,7 @@ impl Market {
                     r.outcome = Outcome::Refused;
                     self.epoch.dropped_jobs += 1;
                     self.punish(job, AgentOffenceKind::PriceCapBreach, now, economy)?;
+                    self.maybe_retry(job, sched);
                     return Ok(());
                 }
                 self.epoch.network_jobs += 1;
@@ -1070,21 +1121,23 @@ impl Market {
         self.data.as_ref().expect("a data market").providers[p as usize].price
     }
 
-    /// Records `job` as dropped for `reason` when it is decided.
+    /// Records `job` as dropped for `reason` when it is decided (and
+    /// schedules its retry).
     fn drop_job(
         &mut self,
         job: u32,
         reason: &'static str,
-        now: SimTime,
         price_usd: f64,
+        sched: &mut Scheduler<Event>,
     ) -> Result<(), String> {
         let r = &mut self.records[job as usize];
-        r.t_decided = now;
+        r.t_decided = sched.now();
         r.venue = Venue::Dropped;
         r.reason = reason;
         r.token_price_usd = price_usd;
         self.epoch.jobs += 1;
         self.epoch.dropped_jobs += 1;
+        self.maybe_retry(job, sched);
         Ok(())
     }
 

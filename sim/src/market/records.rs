@@ -97,6 +97,10 @@ pub struct JobRecord {
     /// Whether the dataset it bought was poisoned (slipped through the
     /// challenge): the model is worthless.
     pub data_poisoned: bool,
+    /// Its attempt: 0 for a new job, k for its k-th resubmission.
+    pub attempt: u32,
+    /// The dropped job it resubmits (None for a new job).
+    pub retry_of: Option<u32>,
 }
 
 /// The market over one epoch (written beside the economy's epoch row).

@@ -14,7 +14,7 @@ pub fn jobs_table(m: &Market, e: &Economy) -> Table {
     let r = &m.records;
     let names = e.ledger.names();
     let accounts = m.agent_accounts();
-    Table::new("jobs")
+    let table = Table::new("jobs")
         .col("job", "", Column::U32(r.iter().map(|x| x.job).collect()))
         .col(
             "agent_id",
@@ -166,6 +166,21 @@ pub fn jobs_table(m: &Market, e: &Economy) -> Table {
                     .map(|x| x.first_payment_seq.map(|s| s as i64))
                     .collect(),
             ),
+        );
+    if !m.has_retries() {
+        // Only markets whose agents retry have these columns.
+        return table;
+    }
+    table
+        .col(
+            "attempt",
+            "",
+            Column::U32(r.iter().map(|x| x.attempt).collect()),
+        )
+        .col(
+            "retry_of",
+            "",
+            Column::I64(r.iter().map(|x| x.retry_of.map(i64::from)).collect()),
         )
 }
 

@@ -188,6 +188,15 @@ pub struct JobStreamSpec {
     pub deadline: Duration,
     /// USD a finished model is worth to the agent: it never pays more.
     pub value_usd: f64,
+    /// Times the agent submits a job again after it was trained nowhere
+    /// (venue `none`: dropped for its budget, value, tokens or lack of
+    /// clean data), each `retry_after` later, while before `until`
+    /// (default 0).
+    #[serde(default)]
+    pub retries: u32,
+    /// Time between a dropped job and its resubmission (default 1h).
+    #[serde(default = "one_hour")]
+    pub retry_after: Duration,
     /// What an hour of waiting for the model costs the agent, USD: each
     /// venue's estimated time is counted at this price when it compares
     /// them (default 0: price only).
@@ -373,6 +382,13 @@ pub(super) fn check(c: &mut super::validate::Checker, m: &MarketSpec, s: &super:
         let jp = format!("{p}.jobs");
         c.positive_duration(&format!("{jp}.every"), j.every);
         c.positive_duration(&format!("{jp}.deadline"), j.deadline);
+        c.positive_duration(&format!("{jp}.retry_after"), j.retry_after);
+        if j.retries > 100 {
+            c.err(
+                format!("{jp}.retries"),
+                format!("expected at most 100 retries, found {}", j.retries),
+            );
+        }
         if !(1..=1_000_000).contains(&j.rounds) {
             c.err(
                 format!("{jp}.rounds"),

@@ -38,6 +38,11 @@ pub enum MarketEvent {
     },
     /// A double auction clears the orders waiting for it.
     Clear,
+    /// An agent submits again a job that was trained nowhere (a retry).
+    Resubmit {
+        /// The job that was dropped (submission order).
+        job: u32,
+    },
 }
 
 /// Events of a training job's round protocol, each naming its job.

@@ -396,3 +396,42 @@ fn bad_data_market_sections_are_reported_with_path_and_line() {
     ];
     expect_mutations(&base, &cases);
 }
+
+#[test]
+fn an_agent_resubmits_a_job_trained_nowhere_until_its_retries_run_out() {
+    // Every challenge of `a` catches its poison: each job is dropped
+    // (`no_clean_data`) and submitted again 30 minutes later, twice.
+    let agents = "    - { name: x, count: 2, tokens: 100000, budget_usd: 1.0e9, policy: cloud_only,
+        jobs: { every: 2h, poisson: false, rounds: 1, clients: 1, pflop_per_client_round: 0.01, model_bytes: 1 MB, dataset: a, value_usd: 1.0e6, retries: 2, retry_after: 30m } }
+";
+    let out = tiny_market("data-retries", 1.0, 1, agents);
+    let j = &read_arrow(&out.join("jobs.arrow"))[0];
+    let agent = column::<UInt32Array>(j, "agent_id");
+    let attempt = column::<UInt32Array>(j, "attempt");
+    let retry_of = opt_i64(j, "retry_of");
+    let reason = strings(j, "reason");
+    let (submit, decided) = (f64_col(j, "t_submit_s"), f64_col(j, "t_decided_s"));
+    let mut resubmitted = vec![0; j.num_rows()];
+    for i in 0..j.num_rows() {
+        assert_eq!(reason[i], "no_clean_data");
+        match retry_of[i] {
+            None => assert_eq!(attempt.value(i), 0),
+            Some(of) => {
+                let of = of as usize;
+                assert_eq!(agent.value(i), agent.value(of));
+                assert_eq!(attempt.value(i), attempt.value(of) + 1);
+                assert!((submit[i] - decided[of] - 1800.0).abs() < 1e-6);
+                resubmitted[of] += 1;
+            }
+        }
+    }
+    // Each first and second attempt was resubmitted once (all before
+    // `until`: the last new job comes at 18h, its retries at 18h35 and
+    // 19h10); third attempts never.
+    for (i, &n) in resubmitted.iter().enumerate() {
+        let expected = usize::from(attempt.value(i) < 2);
+        assert_eq!(n, expected, "job {i}");
+    }
+    // 2 agents × 9 new jobs (every 2h from 2h, before 20h), 3 attempts each.
+    assert_eq!(j.num_rows(), 54);
+}
