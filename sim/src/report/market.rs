@@ -1,6 +1,8 @@
 //! Charts of the market (the market columns of epochs.arrow, jobs.arrow):
 //! the network's share of the agents' jobs, the price it cleared at, the
-//! work it won and the work it could not take, and why jobs went where.
+//! work it won and the work it could not take, and why jobs went where;
+//! with a data market, dataset purchases, the data-side rewards and each
+//! provider's sales (epochs.arrow, datasets.arrow).
 
 use super::Report;
 use super::chart::{Bar, BarChart, LineChart, Series};
@@ -82,6 +84,51 @@ pub fn draw(data: &RunData, r: &mut Report) -> Result<(), String> {
                     .map(|(label, value)| Bar {
                         label,
                         value,
+                        interval: None,
+                        short_label: None,
+                    })
+                    .collect(),
+            },
+        )?;
+    }
+    if let Some(paid) = nums(data, "epochs", "data_paid_tokens") {
+        r.add(
+            "market_data",
+            "Tokens agents paid data providers for datasets in each epoch, and the epoch's data, storage and relay rewards (epochs.arrow; runs with market.data).",
+            &line(
+                "Data purchases and the data-side rewards",
+                "tokens",
+                vec![
+                    one("dataset purchases", pairs(&t, &paid, scale)),
+                    one("data share (providers)", pairs(&t, &col("data_reward_tokens"), scale)),
+                    one("storage share (hosts)", pairs(&t, &col("storage_reward_tokens"), scale)),
+                    one("relay share (hosts)", pairs(&t, &col("relay_reward_tokens"), scale)),
+                ],
+            ),
+        )?;
+    }
+    if let (Some(provider), Some(sales)) = (
+        texts(data, "datasets", "provider"),
+        nums(data, "datasets", "sales"),
+    ) {
+        let poisoned = texts(data, "datasets", "poisoned").unwrap_or_default();
+        r.add(
+            "market_datasets",
+            "Jobs that bought each provider's dataset; (poisoned) marks providers listing poisoned data (datasets.arrow).",
+            &BarChart {
+                title: "Dataset sales by provider".into(),
+                y_label: "jobs".into(),
+                bars: provider
+                    .iter()
+                    .zip(&sales)
+                    .enumerate()
+                    .map(|(i, (name, n))| Bar {
+                        label: if poisoned.get(i).is_some_and(|p| p == "true") {
+                            format!("{name} (poisoned)")
+                        } else {
+                            name.clone()
+                        },
+                        value: n.unwrap_or(0.0),
                         interval: None,
                         short_label: None,
                     })

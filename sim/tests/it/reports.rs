@@ -205,6 +205,12 @@ fn a_market_report_draws_the_networks_share_price_and_reasons() {
             "market_reasons",
         ],
     );
+    let data = scratch("report-data-market");
+    run_ok("scenarios/data-market.yaml", &data, &[], &[]);
+    let rep = scratch("report-data-market-charts");
+    let o = report(&data, &rep, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_report(&rep, &["market_share", "market_data", "market_datasets"]);
 }
 
 #[test]
