@@ -971,16 +971,7 @@ impl Market {
         let defaults = self.agents[agent].plan.behaviour == AgentBehaviour::Defaulter
             || (!economy.has_amm() && economy.ledger.balance(account) < total);
         if defaults && total > 0 {
-            self.punish(
-                record as u32,
-                AgentOffenceKind::PaymentDefault,
-                now,
-                economy,
-            )?;
-            let r = &mut self.records[record];
-            r.outcome = Outcome::AbortedDefault;
-            self.stop(index, now, nodes);
-            return Ok(());
+            return self.abort_for_default(index, now, nodes, economy);
         }
         let bought_usd = if economy.has_amm() && total > 0 {
             Some(economy.buy_from_amm(account, total)?)
@@ -1025,6 +1016,27 @@ impl Market {
             self.records[record].outcome = Outcome::Finished;
             self.stop(index, now, nodes);
         }
+        Ok(())
+    }
+
+    /// Punishes the agent of network job `index` for a payment default
+    /// and stops the job.
+    fn abort_for_default(
+        &mut self,
+        index: usize,
+        now: SimTime,
+        nodes: &mut Nodes,
+        economy: &mut Economy,
+    ) -> Result<(), String> {
+        let record = self.jobs[index].record;
+        self.punish(
+            record as u32,
+            AgentOffenceKind::PaymentDefault,
+            now,
+            economy,
+        )?;
+        self.records[record].outcome = Outcome::AbortedDefault;
+        self.stop(index, now, nodes);
         Ok(())
     }
 
@@ -1101,14 +1113,7 @@ impl Market {
             let amount = self.data_price(p).amount();
             let short = !economy.has_amm() && economy.ledger.balance(agent.account) < amount;
             if agent.plan.behaviour == AgentBehaviour::Defaulter || short {
-                self.punish(
-                    record as u32,
-                    AgentOffenceKind::PaymentDefault,
-                    now,
-                    economy,
-                )?;
-                self.records[record].outcome = Outcome::AbortedDefault;
-                self.stop(index, now, nodes);
+                self.abort_for_default(index, now, nodes, economy)?;
             } else {
                 self.buy_data(record as u32, p, now, economy)?;
             }

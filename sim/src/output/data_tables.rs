@@ -3,7 +3,7 @@
 //! rows of `offences.arrow` (only in runs with `market.data`; other runs'
 //! tables keep their schema).
 
-use super::table::{Column, Table, dictionary};
+use super::table::{Column, Table, dictionary, node_lists};
 use crate::economy::Economy;
 use crate::market::Market;
 use crate::market::data::{DataMarket, DataPrice};
@@ -65,17 +65,7 @@ pub fn datasets_table(d: &DataMarket, e: &Economy) -> Table {
         .col(
             "hosts",
             "node ids, space-separated",
-            Column::Str(
-                p.iter()
-                    .map(|x| {
-                        x.hosts
-                            .iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .collect(),
-            ),
+            node_lists(p.iter().map(|x| x.hosts.as_slice())),
         )
         .col(
             "challenges",

@@ -3,7 +3,7 @@
 //! the nodes' (only in runs with a `market` section; other runs' tables
 //! keep their schema).
 
-use super::table::{Column, Table, dictionary};
+use super::table::{Column, Table, dictionary, node_lists};
 use crate::economy::Economy;
 use crate::market::Market;
 use dmlsim_models::econ::as_tokens;
@@ -76,17 +76,7 @@ pub fn jobs_table(m: &Market, e: &Economy) -> Table {
         .col(
             "providers",
             "node ids, space-separated",
-            Column::Str(
-                r.iter()
-                    .map(|x| {
-                        x.providers
-                            .iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .collect(),
-            ),
+            node_lists(r.iter().map(|x| x.providers.as_slice())),
         )
         .col(
             "price_tokens_per_pflop",

@@ -183,6 +183,15 @@ pub fn write_atomically(
     result
 }
 
+/// Lists of node ids as space-separated text, one per row.
+pub fn node_lists<'a>(lists: impl Iterator<Item = &'a [u32]>) -> Column {
+    Column::Str(
+        lists
+            .map(|l| l.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))
+            .collect(),
+    )
+}
+
 /// Dictionary-encodes labels: keys into the returned distinct values, in
 /// first-seen order (deterministic for a deterministic input).
 pub fn dictionary<'a>(labels: impl Iterator<Item = &'a str>) -> Column {
