@@ -6,13 +6,14 @@
 //! [`TimingOnly`] trains nothing (accuracy is null, never made up);
 //! [`FederatedLearner`] trains a real model on real data.
 
-use crate::aggregate::{Rule, aggregate, server_step};
+use crate::aggregate::{Rule, server_step};
+use crate::backend::{ClientTask, NdarrayBackend, TrainingBackend};
 use crate::behaviour::{ALL, AttackParams, Behaviour};
 use crate::compress::Compression;
 use crate::data::Dataset;
 use crate::nn::Mlp;
-use crate::rng::stream;
-use crate::train::{LocalConfig, train_local, work_flops};
+use crate::rng::{StreamRng, stream};
+use crate::train::{LocalConfig, LocalResult, work_flops};
 use rayon::prelude::*;
 
 /// The quality of the global model on the held-out test set after a round.
@@ -210,6 +211,8 @@ pub struct LearningInfo {
     pub aggregation: String,
     /// Update compression.
     pub compression: String,
+    /// The training backend (`ndarray`).
+    pub backend: String,
 }
 
 impl<L: CostModel + ?Sized> CostModel for Box<L> {
@@ -329,6 +332,8 @@ pub struct FederatedLearner {
     prepared: Option<(u32, Vec<u32>, Vec<Sent>)>,
     /// The first round that left a non-finite global parameter.
     diverged_at: Option<u32>,
+    /// Where local training, aggregation and evaluation run.
+    backend: Box<dyn TrainingBackend>,
 }
 
 /// One client's submission in a round.
@@ -364,7 +369,20 @@ impl FederatedLearner {
             seed,
             prepared: None,
             diverged_at: None,
+            backend: Box::new(NdarrayBackend),
         }
+    }
+
+    /// The same learner on another training backend (the default is
+    /// [`NdarrayBackend`]).
+    pub fn with_backend(mut self, backend: Box<dyn TrainingBackend>) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The training backend's name.
+    pub fn backend_name(&self) -> &str {
+        self.backend.name()
     }
 
     /// The current global model's parameters.
@@ -395,34 +413,62 @@ impl FederatedLearner {
             .map_or(self.model.num_params() as f64, |l| l.parameters)
     }
 
-    /// Trains (or corrupts) every contributor's update for `round`, in
-    /// parallel, returned in contributor order.
+    /// Trains (or corrupts) every contributor's update for `round`,
+    /// returned in contributor order: the clients that train do so on the
+    /// backend, all at once; then each client's behaviour and the
+    /// compression apply to its result, in parallel.
     fn train_round(&self, round: u32, contributors: &[u32]) -> Vec<Sent> {
         let global = &self.global;
-        let classes = self.train.classes;
-        contributors
-            .par_iter()
+        let mut rngs: Vec<Option<StreamRng>> = contributors
+            .iter()
             .map(|&node| {
-                let b = self.behaviours[node as usize];
-                let rows = &self.shards[node as usize];
-                let mut rng = stream(
+                Some(stream(
                     self.seed,
                     "train",
                     (u64::from(round) << 32) | u64::from(node),
-                );
-                let (trained, loss, flops) = if b.trains() && !rows.is_empty() {
-                    let r = train_local(
-                        &self.model,
-                        global,
-                        &self.train,
-                        rows,
-                        &self.cfg.local,
-                        |y| b.map_label(y, classes),
-                        &mut rng,
-                    );
-                    (r.params, Some(r.loss), r.flops)
-                } else {
-                    (global.clone(), None, 0.0)
+                ))
+            })
+            .collect();
+        let trains = |node: u32| {
+            self.behaviours[node as usize].trains() && !self.shards[node as usize].is_empty()
+        };
+        let trainers: Vec<usize> = (0..contributors.len())
+            .filter(|&i| trains(contributors[i]))
+            .collect();
+        let mut tasks: Vec<ClientTask> = trainers
+            .iter()
+            .map(|&i| {
+                let node = contributors[i] as usize;
+                ClientTask {
+                    rows: &self.shards[node],
+                    behaviour: self.behaviours[node],
+                    rng: rngs[i].take().expect("one task per client"),
+                }
+            })
+            .collect();
+        let results = self.backend.train(
+            &self.model,
+            global,
+            &self.train,
+            &self.cfg.local,
+            &mut tasks,
+        );
+        let mut trained: Vec<Option<LocalResult>> = vec![None; contributors.len()];
+        for ((&i, task), result) in trainers.iter().zip(tasks).zip(results) {
+            rngs[i] = Some(task.rng);
+            trained[i] = Some(result);
+        }
+        contributors
+            .par_iter()
+            .zip(rngs)
+            .zip(trained)
+            .map(|((&node, rng), result)| {
+                let b = self.behaviours[node as usize];
+                let rows = &self.shards[node as usize];
+                let mut rng = rng.expect("every client keeps its stream");
+                let (trained, loss, flops) = match result {
+                    Some(r) => (r.params, Some(r.loss), r.flops),
+                    None => (global.clone(), None, 0.0),
                 };
                 let model = self.cfg.compression.apply(
                     global,
@@ -449,9 +495,7 @@ impl FederatedLearner {
                 test_loss: f64::NAN,
             };
         }
-        let s = self
-            .model
-            .evaluate(&self.global, self.test.x.view(), &self.test.y);
+        let s = self.backend.evaluate(&self.model, &self.global, &self.test);
         Evaluation {
             test_accuracy: s.accuracy,
             test_loss: s.loss,
@@ -526,7 +570,7 @@ impl Learner for FederatedLearner {
         }
         let models: Vec<&[f32]> = sent.iter().map(|s| s.model.as_slice()).collect();
         let weights: Vec<f64> = sent.iter().map(|s| s.samples).collect();
-        if let Some(agg) = aggregate(&self.cfg.rule, &models, &weights) {
+        if let Some(agg) = self.backend.aggregate(&self.cfg.rule, &models, &weights) {
             self.global = server_step(&self.global, agg, self.cfg.server_lr);
         }
         if self.diverged_at.is_none() && !self.global.iter().all(|p| p.is_finite()) {
@@ -597,6 +641,7 @@ impl Learner for FederatedLearner {
                 .map_or(self.model.train_flops_per_sample(), |l| l.flops_per_sample),
             aggregation: self.cfg.rule.label().to_string(),
             compression: self.cfg.compression.label().to_string(),
+            backend: self.backend.name().to_string(),
         })
     }
 }
@@ -606,6 +651,7 @@ mod tests {
     use super::*;
     use crate::data::{Standardizer, digits};
     use crate::partition::{Scheme, partition};
+    use crate::train::train_local;
 
     #[test]
     fn timing_only_reports_work_and_no_accuracy() {
@@ -670,6 +716,74 @@ mod tests {
             &mut stream(9, "train", 0),
         );
         assert_eq!(fl.global(), central.params.as_slice());
+    }
+
+    #[test]
+    fn a_round_through_the_backend_seam_equals_each_client_by_hand() {
+        // Every behaviour, an empty shard and 8-bit updates: the seam must
+        // hand each client its stream, shard and label map, and give the
+        // stream back for the behaviour's corruption.
+        let (train, test) = digits_split();
+        let behaviours = ALL.to_vec();
+        let nodes = behaviours.len() + 1;
+        let mut shards = partition(
+            &Scheme::Iid,
+            &train.y,
+            train.classes,
+            nodes,
+            None,
+            &mut stream(4, "partition", 0),
+        );
+        shards[2].clear();
+        let mut behaviours = behaviours;
+        behaviours.push(Behaviour::Honest);
+        let mut cfg = config(Rule::FedAvg);
+        cfg.compression = Compression::Quantize8;
+        cfg.attack.sign_flip_scale = 3.0;
+        let model = Mlp::new(vec![64, 8, 10]);
+        let mut fl = FederatedLearner::new(
+            model.clone(),
+            train.clone(),
+            test,
+            shards.clone(),
+            behaviours.clone(),
+            cfg.clone(),
+            11,
+        );
+        assert_eq!(fl.backend_name(), "ndarray");
+        let global = fl.global().to_vec();
+        let contributors: Vec<u32> = (0..nodes as u32).collect();
+        fl.complete_round(3, &contributors);
+        let mut models = Vec::new();
+        let mut weights = Vec::new();
+        for &node in &contributors {
+            let (b, rows) = (behaviours[node as usize], &shards[node as usize]);
+            let mut rng = stream(11, "train", (3u64 << 32) | u64::from(node));
+            let trained = if b.trains() && !rows.is_empty() {
+                let classes = train.classes;
+                train_local(
+                    &model,
+                    &global,
+                    &train,
+                    rows,
+                    &cfg.local,
+                    |y| b.map_label(y, classes),
+                    &mut rng,
+                )
+                .params
+            } else {
+                global.clone()
+            };
+            let sent = b.corrupt(&global, trained, &cfg.attack, &mut rng);
+            models.push(cfg.compression.apply(&global, sent));
+            weights.push(rows.len() as f64);
+        }
+        let refs: Vec<&[f32]> = models.iter().map(|m| m.as_slice()).collect();
+        let agg = crate::aggregate::aggregate(&cfg.rule, &refs, &weights).unwrap();
+        assert_eq!(
+            fl.global(),
+            server_step(&global, agg, cfg.server_lr).as_slice()
+        );
     }
 
     /// Federated training on digits with a fraction of sign-flipping clients.

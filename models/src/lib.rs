@@ -17,6 +17,7 @@
 //!   learner behind it.
 
 pub mod aggregate;
+pub mod backend;
 pub mod behaviour;
 pub mod compress;
 pub mod data;
