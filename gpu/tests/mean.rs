@@ -1,0 +1,101 @@
+//! The weighted-mean kernel against a CPU reference: sizes that are not
+//! multiples of the workgroup, several models, a model split across
+//! bindings, and two runs on one device. Skipped without an adapter
+//! unless `DMLSIM_REQUIRE_GPU` is set (CI sets it, with lavapipe).
+
+use dmlsim_gpu::{Gpu, gpu_required};
+use rand::{RngExt, SeedableRng};
+
+fn gpu() -> Option<Gpu> {
+    match Gpu::new() {
+        Ok(g) => Some(g),
+        Err(e) if gpu_required() => panic!("DMLSIM_REQUIRE_GPU is set: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    }
+}
+
+fn random_models(n: usize, len: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<f64>) {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let models = (0..n)
+        .map(|_| (0..len).map(|_| rng.random_range(-2.0f32..2.0)).collect())
+        .collect();
+    let weights = (0..n).map(|_| rng.random_range(1.0..100.0f64)).collect();
+    (models, weights)
+}
+
+/// Σ wᵢ·mᵢ / Σ wᵢ in f64.
+fn reference(models: &[Vec<f32>], weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    (0..models[0].len())
+        .map(|c| {
+            models
+                .iter()
+                .zip(weights)
+                .map(|(m, w)| f64::from(m[c]) * w)
+                .sum::<f64>()
+                / total
+        })
+        .collect()
+}
+
+#[test]
+fn the_weighted_mean_matches_the_cpu_off_the_workgroup_size() {
+    let Some(g) = gpu() else { return };
+    let s = g.summary();
+    assert!(!s.name.is_empty() && !s.backend.is_empty(), "{s:?}");
+    eprintln!(
+        "adapter: {s:?}, largest binding {} B",
+        g.max_binding_bytes()
+    );
+    for (n, len) in [
+        (1, 1),
+        (3, 255),
+        (3, 256),
+        (10, 257),
+        (7, 1000),
+        (4, 70_001),
+    ] {
+        let (models, weights) = random_models(n, len, (n * len) as u64);
+        let refs: Vec<&[f32]> = models.iter().map(|m| m.as_slice()).collect();
+        let got = g.weighted_mean(&refs, &weights);
+        let want = reference(&models, &weights);
+        assert_eq!(got.len(), len);
+        // f32 sums of n terms of magnitude ≤ 2: a few ulps of 2 each.
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (f64::from(*a) - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 2e-6 * n as f64, "{n} × {len}: off by {worst}");
+    }
+}
+
+#[test]
+fn a_model_larger_than_a_binding_is_split_and_gives_the_same_bits() {
+    let Some(g) = gpu() else { return };
+    let (models, weights) = random_models(5, 10_000, 7);
+    let refs: Vec<&[f32]> = models.iter().map(|m| m.as_slice()).collect();
+    let whole = g.weighted_mean(&refs, &weights);
+    // 5 models × 4 B × 333 coordinates per binding: 31 chunks, the last short.
+    let chunked = g.weighted_mean_chunked(&refs, &weights, 5 * 4 * 333);
+    assert_eq!(whole, chunked);
+    assert!(
+        g.max_binding_bytes() >= 128 << 20,
+        "{}",
+        g.max_binding_bytes()
+    );
+}
+
+#[test]
+fn two_runs_on_one_device_give_the_same_bits() {
+    let Some(g) = gpu() else { return };
+    let (models, weights) = random_models(16, 4099, 3);
+    let refs: Vec<&[f32]> = models.iter().map(|m| m.as_slice()).collect();
+    assert_eq!(
+        g.weighted_mean(&refs, &weights),
+        g.weighted_mean(&refs, &weights)
+    );
+}
