@@ -171,32 +171,33 @@ impl Economy {
                 nodes.len()
             }
         ];
-        let mut by_node = vec![(shares[0], paid(&self.flops), "compute")];
-        let mut data_paid = [0u128; 3];
+        let compute = paid(&self.flops);
         match self.data.take() {
             // With a data market the data share pays the providers by their
             // sales; hosts earn storage and relay by bytes.
             Some(mut d) => {
-                data_paid[0] = self.pay_data_providers(shares[1], &mut d)?;
-                by_node.push((shares[2], paid(&d.hosted), "storage"));
-                by_node.push((shares[3], paid(&d.served), "relay"));
-                d.served.iter_mut().for_each(|b| *b = 0);
+                let data = self.pay_data_providers(shares[1], &mut d)?;
+                self.pay_by_node(shares[0], &compute, "compute", nodes, &mut node_epoch)?;
+                let storage = self.pay_by_node(
+                    shares[2],
+                    &paid(&d.hosted),
+                    "storage",
+                    nodes,
+                    &mut node_epoch,
+                )?;
+                let relay =
+                    self.pay_by_node(shares[3], &paid(&d.served), "relay", nodes, &mut node_epoch)?;
+                d.served.fill(0);
+                d.last_paid = [data, storage, relay];
                 self.data = Some(d);
             }
             // Without one nothing is hosted: the storage and relay shares
             // stay in the pool, for the treasury.
-            None => by_node.push((shares[1], paid(&self.samples), "data")),
-        }
-        for (share, weights, memo) in by_node {
-            let paid_out = self.pay_by_node(share, &weights, memo, nodes, &mut node_epoch)?;
-            match memo {
-                "storage" => data_paid[1] = paid_out,
-                "relay" => data_paid[2] = paid_out,
-                _ => {}
+            None => {
+                self.pay_by_node(shares[0], &compute, "compute", nodes, &mut node_epoch)?;
+                let data = paid(&self.samples);
+                self.pay_by_node(shares[1], &data, "data", nodes, &mut node_epoch)?;
             }
-        }
-        if let Some(d) = self.data.as_mut() {
-            d.last_paid = data_paid;
         }
         // Validators share their part equally; without validators it goes to
         // the treasury, with the treasury's share and every rounding remainder.

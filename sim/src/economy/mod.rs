@@ -451,6 +451,27 @@ impl Economy {
         kwh * self.plan.region_usd_per_kwh[nodes.region[i] as usize]
     }
 
+    /// Slashes `ppm` parts per million of `account`'s stake to the
+    /// treasury at `now` (a market party's offence, memo `memo`); returns
+    /// the penalty and its `slash` entry's sequence number (None when
+    /// there was no stake to take).
+    pub fn slash_share_to_treasury(
+        &mut self,
+        account: AccountId,
+        ppm: u128,
+        now: SimTime,
+        memo: &'static str,
+    ) -> Result<(u128, Option<u64>), LedgerError> {
+        let penalty = self.ledger.stake(account) * ppm / dmlsim_models::econ::split::PPM;
+        if penalty == 0 {
+            return Ok((0, None));
+        }
+        self.ledger.set_time(now.nanos());
+        self.ledger
+            .slash(account, penalty, Some(self.treasury), memo)?;
+        Ok((penalty, self.ledger.last_seq()))
+    }
+
     /// Books the bandwidth cost of `bytes` a node moved for a market job.
     pub fn book_market_traffic(&mut self, node: u32, bytes: u64, nodes: &Nodes) {
         let usd = bytes as f64 / 1e9 * self.plan.bandwidth_usd_per_gb;

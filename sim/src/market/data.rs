@@ -16,7 +16,6 @@ use crate::engine::rng::stream;
 use crate::scenario::{DataMarketSpec, DataPriceSpec};
 use crate::world::Nodes;
 use dmlsim_models::econ::ledger::{AccountId, LedgerError};
-use dmlsim_models::econ::split::PPM;
 use rand::RngExt;
 
 /// How a dataset is charged.
@@ -226,7 +225,8 @@ impl DataMarket {
     /// candidates in order of price per unit of reputation and challenges
     /// each; poison is caught with probability `detection` (its provider
     /// is slashed, to the treasury, and the agent moves on), and the first
-    /// dataset that passes is the one it will buy.
+    /// dataset that passes is the one it will buy. Returns the pick and
+    /// the challenges made.
     pub fn pick(
         &mut self,
         job: u32,
@@ -234,27 +234,21 @@ impl DataMarket {
         min_reputation: f64,
         now: SimTime,
         economy: &mut Economy,
-    ) -> Result<DataPick, String> {
+    ) -> Result<(DataPick, u32), String> {
         let mut rng = stream(self.seed, "data-challenge", u64::from(job));
+        let mut challenges = 0;
         for candidate in self.candidates(population, min_reputation, &mut rng) {
             let caught = rng.random::<f64>() < self.detection;
             let p = &mut self.providers[candidate as usize];
             p.challenges += 1;
+            challenges += 1;
             if !(p.poisoned && caught) {
-                return Ok(DataPick::Bought(candidate));
+                return Ok((DataPick::Bought(candidate), challenges));
             }
             p.detected += 1;
-            let penalty = economy.ledger.stake(p.account) * self.slash_ppm / PPM;
-            let mut ledger_seq = None;
-            if penalty > 0 {
-                economy.ledger.set_time(now.nanos());
-                let treasury = economy.treasury();
-                economy
-                    .ledger
-                    .slash(p.account, penalty, Some(treasury), "data offence")
-                    .map_err(|e| format!("ledger refused a data provider's slash: {e}"))?;
-                ledger_seq = economy.ledger.last_seq();
-            }
+            let (penalty, ledger_seq) = economy
+                .slash_share_to_treasury(p.account, self.slash_ppm, now, "data offence")
+                .map_err(|e| format!("ledger refused a data provider's slash: {e}"))?;
             p.slashed += penalty;
             self.offences.push(DataOffence {
                 t: now,
@@ -264,7 +258,7 @@ impl DataMarket {
                 ledger_seq,
             });
         }
-        Ok(DataPick::NoCleanData)
+        Ok((DataPick::NoCleanData, challenges))
     }
 
     /// Books a sale of `provider`'s dataset for `amount` base units.

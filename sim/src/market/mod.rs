@@ -36,7 +36,6 @@ use dmlsim_models::econ::ledger::{AccountId, EntryKind, LedgerError};
 use dmlsim_models::econ::market::{
     Ask, Award, Bid, Offer, OrderRules, Payment, double_auction, reverse_auction_k,
 };
-use dmlsim_models::econ::split::PPM;
 use dmlsim_models::econ::{TOKEN, as_tokens};
 use dmlsim_models::learning::TimingOnly;
 use pricing::{CloudQuote, JobSize, Limits, NetworkOffer, Venue, choose, cloud_quote};
@@ -729,11 +728,8 @@ impl Market {
         let mut dataset = None;
         if let (Some(pop), Some(data)) = (self.agents[agent as usize].plan.dataset, &mut self.data)
         {
-            let before = data.offences.len();
-            let pick = data.pick(job, pop, rules.min_reputation, now, economy)?;
-            let caught = (data.offences.len() - before) as u32;
-            let r = &mut self.records[job as usize];
-            r.data_challenges = caught + u32::from(matches!(pick, DataPick::Bought(_)));
+            let (pick, challenges) = data.pick(job, pop, rules.min_reputation, now, economy)?;
+            self.records[job as usize].data_challenges = challenges;
             match pick {
                 DataPick::Bought(p) => dataset = Some(p),
                 DataPick::NoCleanData => {
@@ -1063,18 +1059,9 @@ impl Market {
         let agent = self.records[job as usize].agent;
         let a = &mut self.agents[agent as usize];
         a.barred = true;
-        let stake = economy.ledger.stake(a.account);
-        let penalty = stake * self.slash_ppm / PPM;
-        let treasury = economy.treasury();
-        let mut ledger_seq = None;
-        if penalty > 0 {
-            economy.ledger.set_time(now.nanos());
-            economy
-                .ledger
-                .slash(a.account, penalty, Some(treasury), "agent offence")
-                .map_err(|e| format!("ledger refused an agent's slash: {e}"))?;
-            ledger_seq = economy.ledger.last_seq();
-        }
+        let (penalty, ledger_seq) = economy
+            .slash_share_to_treasury(a.account, self.slash_ppm, now, "agent offence")
+            .map_err(|e| format!("ledger refused an agent's slash: {e}"))?;
         self.offences.push(AgentOffence {
             t: now,
             agent,

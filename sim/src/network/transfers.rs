@@ -142,22 +142,10 @@ impl Network {
     }
 
     /// Starts a transfer between the aggregator and `node` (at region and
-    /// router `node_end`); its rate is computed once for every flow starting
-    /// at this instant.
-    pub fn start(
-        &mut self,
-        sched: &mut Scheduler<Event>,
-        tag: TransferTag,
-        node: u32,
-        node_end: (u16, u32),
-        bytes: u64,
-    ) -> FlowId {
-        self.start_from(sched, tag, None, node, node_end, bytes)
-    }
-
-    /// Starts a transfer like [`Network::start`]; a `Stage` transfer runs
-    /// from `source` (a hosting node and its region and router) to `node`
-    /// instead, over the host's uplink and the node's downlink.
+    /// router `node_end`) — or, for a `Stage` transfer, from `source` (a
+    /// hosting node and its region and router) to `node`, over the host's
+    /// uplink and the node's downlink. Its rate is computed once for every
+    /// flow starting at this instant.
     pub fn start_from(
         &mut self,
         sched: &mut Scheduler<Event>,

@@ -74,6 +74,13 @@ pub struct Staging {
     pub shard_bytes: u64,
 }
 
+impl Staging {
+    /// The host that serves client slot `slot`.
+    pub fn host(&self, slot: u32) -> u32 {
+        self.hosts[slot as usize % self.hosts.len()]
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Downloading,
@@ -263,7 +270,7 @@ impl<L: Learner> Job<L> {
         let bytes = match kind {
             TransferKind::Stage => {
                 let stage = self.plan.stage.as_ref().expect("staging has hosts");
-                let host = stage.hosts[slot as usize % stage.hosts.len()];
+                let host = stage.host(slot);
                 let h = host as usize;
                 source = Some((host, (ctx.nodes.region[h], ctx.nodes.router[h])));
                 if host == node { 0 } else { stage.shard_bytes }
@@ -301,8 +308,7 @@ impl<L: Learner> Job<L> {
                 if let Some(stage) = &self.plan.stage
                     && moved > 0
                 {
-                    let host = stage.hosts[slot as usize % stage.hosts.len()];
-                    round.served.push((host, moved));
+                    round.served.push((stage.host(slot), moved));
                 }
             }
             TransferKind::Upload => {
