@@ -2,12 +2,23 @@
 //! NVIDIA, AMD, Intel and Apple GPUs (Vulkan, Metal, DX12) and Mesa's
 //! software Vulkan (lavapipe) in CI.
 //!
-//! Today: finding an adapter ([`Gpu::new`], an error that names what was
-//! tried when there is none) and the FedAvg aggregation kernel
-//! ([`Gpu::weighted_mean`]), split into chunks that respect the device's
-//! storage-binding limit. The training kernels follow (issue 14).
+//! - [`Gpu::new`] finds an adapter, with an error that names what was
+//!   tried when there is none;
+//! - [`Gpu::train`] trains a round's clients batched, all of them at once
+//!   per step (`train.wgsl`), and [`Gpu::score`] evaluates a model;
+//! - [`Gpu::weighted_mean`] is FedAvg's aggregation kernel, split into
+//!   chunks that respect the device's storage-binding limit;
+//! - [`GpuBackend`] puts them behind dmlsim's
+//!   [`TrainingBackend`](dmlsim_models::backend::TrainingBackend).
 
+mod backend;
 mod mean;
+mod train;
+
+pub use backend::GpuBackend;
+pub use dmlsim_models::backend::DeviceInfo;
+use std::sync::Mutex;
+pub use train::{ClientBatches, ClientOutcome, Sgd, Shape};
 
 use std::fmt;
 
@@ -19,6 +30,7 @@ pub struct Gpu {
     /// Largest storage binding, bytes.
     max_binding: u64,
     mean: mean::MeanKernel,
+    train: Mutex<train::TrainKernels>,
 }
 
 /// Why no GPU could be used.
@@ -38,6 +50,16 @@ pub enum GpuError {
         /// What wgpu said.
         detail: String,
     },
+    /// A problem too large for the device's bindings.
+    TooLarge {
+        /// What did not fit.
+        detail: String,
+    },
+    /// The device failed while running (lost, out of memory).
+    Failed {
+        /// What wgpu said.
+        detail: String,
+    },
 }
 
 impl fmt::Display for GpuError {
@@ -50,24 +72,13 @@ impl fmt::Display for GpuError {
             GpuError::NoDevice { adapter, detail } => {
                 write!(f, "the GPU adapter {adapter} refused a device: {detail}")
             }
+            GpuError::TooLarge { detail } => write!(f, "too large for the GPU: {detail}"),
+            GpuError::Failed { detail } => write!(f, "the GPU failed: {detail}"),
         }
     }
 }
 
 impl std::error::Error for GpuError {}
-
-/// What a device is, for run.json.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdapterSummary {
-    /// The adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`).
-    pub name: String,
-    /// The driver and its version.
-    pub driver: String,
-    /// The graphics API (`Vulkan`, `Metal`, `Dx12`).
-    pub backend: String,
-    /// `DiscreteGpu`, `IntegratedGpu`, `Cpu` (a software rasterizer), …
-    pub device_type: String,
-}
 
 impl Gpu {
     /// The first adapter wgpu offers (high performance preferred), with a
@@ -99,23 +110,25 @@ impl Gpu {
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         let mean = mean::MeanKernel::new(&device);
+        let train = Mutex::new(train::TrainKernels::new(&device, &limits));
         Ok(Gpu {
             device,
             queue,
             info,
             max_binding,
             mean,
+            train,
         })
     }
 
     /// What the device is.
-    pub fn summary(&self) -> AdapterSummary {
-        AdapterSummary {
+    pub fn summary(&self) -> DeviceInfo {
+        DeviceInfo {
             name: self.info.name.clone(),
             driver: format!("{} {}", self.info.driver, self.info.driver_info)
                 .trim()
                 .to_string(),
-            backend: format!("{:?}", self.info.backend),
+            api: format!("{:?}", self.info.backend),
             device_type: format!("{:?}", self.info.device_type),
         }
     }
@@ -143,6 +156,86 @@ impl Gpu {
     ) -> Vec<f32> {
         self.mean
             .run(&self.device, &self.queue, models, weights, max_binding)
+    }
+}
+
+impl Gpu {
+    /// Trains every client from `global` (a `shape` network) on the rows
+    /// of `x` (examples of `shape`'s input width, row by row) their
+    /// batches name, with `sgd`; outcomes in client order. Clients train
+    /// in groups that fit [`Gpu::max_binding_bytes`].
+    pub fn train(
+        &self,
+        shape: &Shape,
+        global: &[f32],
+        x: &[f32],
+        clients: &[ClientBatches],
+        sgd: Sgd,
+    ) -> Result<Vec<ClientOutcome>, GpuError> {
+        self.train_chunked(shape, global, x, clients, sgd, self.max_binding)
+    }
+
+    /// [`Gpu::train`] with bindings of at most `max_binding` bytes (tests
+    /// force several groups with a small value).
+    pub fn train_chunked(
+        &self,
+        shape: &Shape,
+        global: &[f32],
+        x: &[f32],
+        clients: &[ClientBatches],
+        sgd: Sgd,
+        max_binding: u64,
+    ) -> Result<Vec<ClientOutcome>, GpuError> {
+        let mut k = self.train.lock().unwrap_or_else(|e| e.into_inner());
+        k.train(
+            &self.device,
+            &self.queue,
+            max_binding.min(self.max_binding),
+            shape,
+            global,
+            x,
+            clients,
+            sgd,
+        )
+    }
+
+    /// Each example's probability of its label under `params` and whether
+    /// the arg-max class is its label, in batches of 1,024.
+    pub fn score(
+        &self,
+        shape: &Shape,
+        params: &[f32],
+        x: &[f32],
+        labels: &[u32],
+    ) -> Result<Vec<(f32, bool)>, GpuError> {
+        let mut k = self.train.lock().unwrap_or_else(|e| e.into_inner());
+        k.score(
+            &self.device,
+            &self.queue,
+            self.max_binding,
+            shape,
+            params,
+            x,
+            labels,
+            SCORE_BATCH,
+        )
+    }
+}
+
+/// Examples per evaluation batch (as the CPU's `Mlp::evaluate`).
+pub const SCORE_BATCH: usize = 1024;
+
+/// The device for a test: None (with a note) when there is none and
+/// [`gpu_required`] is false; a panic naming what was tried when one is
+/// required.
+pub fn test_gpu() -> Option<Gpu> {
+    match Gpu::new() {
+        Ok(g) => Some(g),
+        Err(e) if gpu_required() => panic!("DMLSIM_REQUIRE_GPU is set: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
     }
 }
 

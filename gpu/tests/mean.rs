@@ -3,19 +3,8 @@
 //! bindings, and two runs on one device. Skipped without an adapter
 //! unless `DMLSIM_REQUIRE_GPU` is set (CI sets it, with lavapipe).
 
-use dmlsim_gpu::{Gpu, gpu_required};
+use dmlsim_gpu::test_gpu as gpu;
 use rand::{RngExt, SeedableRng};
-
-fn gpu() -> Option<Gpu> {
-    match Gpu::new() {
-        Ok(g) => Some(g),
-        Err(e) if gpu_required() => panic!("DMLSIM_REQUIRE_GPU is set: {e}"),
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            None
-        }
-    }
-}
 
 fn random_models(n: usize, len: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<f64>) {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
@@ -45,7 +34,7 @@ fn reference(models: &[Vec<f32>], weights: &[f64]) -> Vec<f64> {
 fn the_weighted_mean_matches_the_cpu_off_the_workgroup_size() {
     let Some(g) = gpu() else { return };
     let s = g.summary();
-    assert!(!s.name.is_empty() && !s.backend.is_empty(), "{s:?}");
+    assert!(!s.name.is_empty() && !s.api.is_empty(), "{s:?}");
     eprintln!(
         "adapter: {s:?}, largest binding {} B",
         g.max_binding_bytes()

@@ -27,10 +27,28 @@ pub struct ClientTask<'a> {
     pub rng: StreamRng,
 }
 
+/// What a backend runs on, for run.json (`learning.device`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceInfo {
+    /// The adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`).
+    pub name: String,
+    /// The driver and its version.
+    pub driver: String,
+    /// The graphics API (`Vulkan`, `Metal`, `Dx12`).
+    pub api: String,
+    /// `DiscreteGpu`, `IntegratedGpu`, `Cpu` (a software rasterizer), …
+    pub device_type: String,
+}
+
 /// Where a round's local training, aggregation and evaluation run.
 pub trait TrainingBackend: Send + Sync {
     /// Its name, for run.json.
     fn name(&self) -> &str;
+
+    /// The device it runs on (None for the CPU).
+    fn device(&self) -> Option<DeviceInfo> {
+        None
+    }
 
     /// Trains every task from `global` on `data` (labels over `classes`
     /// remapped by each task's behaviour); results in task order.

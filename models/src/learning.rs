@@ -211,8 +211,11 @@ pub struct LearningInfo {
     pub aggregation: String,
     /// Update compression.
     pub compression: String,
-    /// The training backend (`ndarray`).
+    /// The training backend (`ndarray` or `gpu`).
     pub backend: String,
+    /// The device the backend runs on (absent on the CPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::backend::DeviceInfo>,
 }
 
 impl<L: CostModel + ?Sized> CostModel for Box<L> {
@@ -642,6 +645,7 @@ impl Learner for FederatedLearner {
             aggregation: self.cfg.rule.label().to_string(),
             compression: self.cfg.compression.label().to_string(),
             backend: self.backend.name().to_string(),
+            device: self.backend.device(),
         })
     }
 }

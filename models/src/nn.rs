@@ -26,6 +26,14 @@ pub struct Scores {
     pub accuracy: f64,
 }
 
+/// The cross-entropy of an example whose label has probability `p`:
+/// −ln p in f64, capped at −ln 1e−30 ≈ 69 for a confident miss; a NaN
+/// probability (a diverged model) stays NaN, not 69. Every backend scores
+/// with it.
+pub fn cross_entropy(p: f32) -> f64 {
+    -f64::from(if p.is_nan() { p } else { p.max(1e-30) }).ln()
+}
+
 impl Mlp {
     /// A network with the given layer sizes (at least inputs and classes).
     pub fn new(sizes: Vec<usize>) -> Mlp {
@@ -168,10 +176,7 @@ impl Mlp {
             for v in row.iter_mut() {
                 *v /= sum;
             }
-            // The clamp caps the loss of a confident miss at −ln 1e−30 ≈ 69;
-            // a NaN probability (a diverged model) stays NaN, not 69.
-            let p = row[label as usize];
-            loss -= f64::from(if p.is_nan() { p } else { p.max(1e-30) }).ln();
+            loss += cross_entropy(row[label as usize]);
         }
         (loss, correct)
     }
