@@ -5,13 +5,14 @@
 
 use crate::engine::rng::stream;
 use crate::scenario::{
-    AggregationSpec, CompressionSpec, DatasetSpec, FileDataSpec, LearningSpec, ModelSpec,
+    AggregationSpec, BackendSpec, CompressionSpec, DatasetSpec, FileDataSpec, LearningSpec, ModelSpec,
     PartitionSpec, Scenario,
 };
 use crate::world::Nodes;
 use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
 use arrow_schema::DataType;
 use dmlsim_models::aggregate::Rule;
+use dmlsim_models::backend::TrainingBackend;
 use dmlsim_models::behaviour::AttackParams;
 use dmlsim_models::compress::Compression;
 use dmlsim_models::data::table::{Cells, ColumnPick, from_columns, parse_csv_reader};
@@ -72,7 +73,14 @@ pub fn build_learner(
     );
     let model = checked_model(&l.model, train.dim(), train.classes)?;
     let cfg = fl_config(l);
-    Ok(Box::new(FederatedLearner::new(
+    let backend = match l.backend {
+        BackendSpec::Ndarray => None,
+        BackendSpec::Gpu => {
+            let largest = shards.iter().map(Vec::len).max().unwrap_or(0);
+            Some(gpu_backend(&model, largest, test.len(), &cfg.local)?)
+        }
+    };
+    let learner = FederatedLearner::new(
         model,
         train,
         test,
@@ -80,7 +88,40 @@ pub fn build_learner(
         nodes.behaviour.clone(),
         cfg,
         s.seeds().training,
-    )))
+    );
+    Ok(Box::new(match backend {
+        Some(b) => learner.with_backend(b),
+        None => learner,
+    }))
+}
+
+/// The wgpu backend on the first adapter found, checked to hold the
+/// largest client (`largest` examples) and the test set in its bindings.
+#[cfg(feature = "gpu")]
+fn gpu_backend(
+    model: &Mlp,
+    largest: usize,
+    test: usize,
+    local: &LocalConfig,
+) -> Result<Box<dyn TrainingBackend>, SetupProblem> {
+    let problem = |e: dmlsim_gpu::GpuError| ("learning.backend".to_string(), e.to_string());
+    let backend = dmlsim_gpu::GpuBackend::new().map_err(problem)?;
+    backend.check(model, largest, test, local).map_err(problem)?;
+    Ok(Box::new(backend))
+}
+
+/// Without the `gpu` feature there is no GPU backend.
+#[cfg(not(feature = "gpu"))]
+fn gpu_backend(
+    _: &Mlp,
+    _: usize,
+    _: usize,
+    _: &LocalConfig,
+) -> Result<Box<dyn TrainingBackend>, SetupProblem> {
+    Err((
+        "learning.backend".into(),
+        "this dmlsim was built without the `gpu` feature (rebuild without `--no-default-features`, or with `--features gpu`)".into(),
+    ))
 }
 
 /// The network for the model spec, refused (at `learning.model`) when it

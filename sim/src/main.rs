@@ -1,6 +1,6 @@
 //! The `dmlsim` command line: run, validate, schema.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use dmlsim::estimate::Estimate;
 use dmlsim::output::TableSet;
 use dmlsim::run::{RunError, RunOptions, run_file};
@@ -20,6 +20,15 @@ struct Cli {
     command: Command,
 }
 
+/// `--backend`: where training runs.
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// ndarray on the CPU.
+    Ndarray,
+    /// wgpu on the first GPU adapter found.
+    Gpu,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write Arrow tables and run.json into --out.
@@ -35,6 +44,11 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Where training runs: `ndarray` (the CPU) or `gpu` (wgpu on the
+        /// first adapter found); sets `learning.backend`, which the
+        /// scenario must have a `learning` section for.
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
         /// Change a scenario field by its path, e.g. `--set rounds.count=50`
         /// or `--set 'economics.emission={constant: {per_epoch: 100}}'`
         /// (repeatable; the value is YAML).
@@ -367,6 +381,7 @@ fn main() -> ExitCode {
             out,
             trace,
             seed,
+            backend,
             set,
             tables,
             max_events,
@@ -384,10 +399,17 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let overrides = match parse_overrides(&set) {
+            let mut overrides = match parse_overrides(&set) {
                 Ok(o) => o,
                 Err(code) => return code,
             };
+            if let Some(b) = backend {
+                let name = match b {
+                    BackendArg::Ndarray => "ndarray",
+                    BackendArg::Gpu => "gpu",
+                };
+                overrides.push(Override::existing("learning.backend", name.into()));
+            }
             let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
                 let b = ProgressBar::new(0);
                 b.set_style(

@@ -50,6 +50,33 @@ pub struct LearningSpec {
     /// Strength of the poisoning behaviours.
     #[serde(default)]
     pub attacks: AttackSpec,
+    /// Where local training, FedAvg and evaluation run: `ndarray` (the
+    /// CPU) or `gpu` (wgpu: Vulkan, Metal or DX12). `dmlsim run --backend`
+    /// sets it.
+    #[serde(default)]
+    pub backend: BackendSpec,
+}
+
+/// A training backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendSpec {
+    /// ndarray on the CPU, clients in parallel with rayon.
+    #[default]
+    Ndarray,
+    /// wgpu compute shaders on the first GPU adapter found; an error when
+    /// there is none (or dmlsim was built without the `gpu` feature).
+    Gpu,
+}
+
+impl BackendSpec {
+    /// The name used in YAML and on the command line.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendSpec::Ndarray => "ndarray",
+            BackendSpec::Gpu => "gpu",
+        }
+    }
 }
 
 fn default_test_fraction() -> f64 {

@@ -21,6 +21,10 @@ pub struct Override {
     pub value: Value,
     /// The flag as the user wrote it (`path=value`), for messages and `run.json`.
     pub flag: String,
+    /// Whether missing sections on the path are created (as `--set`
+    /// does); when false, setting a field of an absent section is an
+    /// error (as `--backend` without a `learning` section).
+    pub create: bool,
 }
 
 /// Why an override could not be read or applied.
@@ -117,6 +121,16 @@ impl Override {
             path: path.to_string(),
             flag: format!("{path}={}", flow_text(&value)),
             value,
+            create: true,
+        }
+    }
+
+    /// The override that sets `path` to `value` only where the sections
+    /// leading to it exist.
+    pub fn existing(path: &str, value: Value) -> Override {
+        Override {
+            create: false,
+            ..Override::new(path, value)
         }
     }
 
@@ -137,6 +151,7 @@ impl Override {
             path: path.to_string(),
             value,
             flag: flag.to_string(),
+            create: true,
         })
     }
 
@@ -159,9 +174,24 @@ impl Override {
         let segs = segments(&self.path).map_err(err)?;
         let mut node = root;
         let mut walked = String::new();
-        for seg in segs {
+        let last = segs.len().saturating_sub(1);
+        for (depth, seg) in segs.into_iter().enumerate() {
             node = match seg {
                 Segment::Key(k) => {
+                    let absent = match &*node {
+                        Value::Mapping(map) => !map.contains_key(k.as_str()),
+                        _ => true,
+                    };
+                    if !self.create && depth < last && absent {
+                        return Err(err(format!(
+                            "the scenario has no `{}` section",
+                            if walked.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{walked}.{k}")
+                            }
+                        )));
+                    }
                     if node.is_null() {
                         *node = Value::Mapping(Mapping::new());
                     }

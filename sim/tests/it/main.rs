@@ -8,6 +8,8 @@ mod determinism;
 mod economics;
 mod fuzz;
 mod golden;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod governance;
 mod integrity;
 mod learning;
