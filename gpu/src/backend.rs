@@ -4,16 +4,16 @@
 //! are the same on both backends and only floating-point rounding differs.
 
 use crate::{ClientBatches, Gpu, GpuError, Sgd, Shape};
-use dmlsim_models::aggregate::{Rule, aggregate, krum_select};
+use dmlsim_models::aggregate::{Rule, aggregate, krum_select, trim_count};
 use dmlsim_models::backend::{ClientTask, DeviceInfo, TrainingBackend};
 use dmlsim_models::data::Dataset;
 use dmlsim_models::nn::{Mlp, Scores, cross_entropy};
 use dmlsim_models::train::{LocalConfig, LocalResult, steps, work_flops};
 use rand::seq::SliceRandom;
 
-/// Training, FedAvg (and Multi-Krum's mean) and evaluation on a wgpu
-/// device. Median, trimmed mean and Krum aggregate on the CPU, as on the
-/// ndarray backend.
+/// Training, evaluation and aggregation on a wgpu device: FedAvg, median,
+/// trimmed mean and Multi-Krum's mean run there; Krum's (and Multi-Krum's)
+/// choice of models, pairwise distances in f64, stays on the CPU.
 pub struct GpuBackend {
     gpu: Gpu,
 }
@@ -147,6 +147,13 @@ impl TrainingBackend for GpuBackend {
         };
         match rule {
             Rule::FedAvg => mean(models, weights),
+            Rule::Median if !models.is_empty() => {
+                Some(self.gpu.trimmed_mean(models, (models.len() - 1) / 2))
+            }
+            Rule::TrimmedMean { beta } if !models.is_empty() => Some(
+                self.gpu
+                    .trimmed_mean(models, trim_count(*beta, models.len())),
+            ),
             Rule::MultiKrum { f, m } if !models.is_empty() => {
                 let chosen: Vec<&[f32]> = krum_select(models, *f, *m)
                     .into_iter()

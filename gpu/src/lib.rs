@@ -67,7 +67,7 @@ impl fmt::Display for GpuError {
         match self {
             GpuError::NoAdapter { tried, detail } => write!(
                 f,
-                "no GPU adapter found (tried the {tried} backends: {detail}); on Linux without a GPU, install Mesa's software Vulkan (Debian: apt-get install mesa-vulkan-drivers libvulkan1)"
+                "no GPU adapter found (tried: {tried}; wgpu says: {detail}); on Linux without a GPU, install Mesa's software Vulkan (Debian: apt-get install mesa-vulkan-drivers libvulkan1)"
             ),
             GpuError::NoDevice { adapter, detail } => {
                 write!(f, "the GPU adapter {adapter} refused a device: {detail}")
@@ -85,7 +85,13 @@ impl Gpu {
     /// device at the adapter's own limits.
     pub fn new() -> Result<Gpu, GpuError> {
         let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        let tried = format!("{:?}", desc.backends);
+        let usable = desc.backends & wgpu::Instance::enabled_backend_features();
+        let tried = wgpu::Backend::ALL
+            .iter()
+            .filter(|&&b| usable.contains(b.into()))
+            .map(|b| b.to_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let instance = wgpu::Instance::new(desc);
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
@@ -154,8 +160,45 @@ impl Gpu {
         weights: &[f64],
         max_binding: u64,
     ) -> Vec<f32> {
-        self.mean
-            .run(&self.device, &self.queue, models, weights, max_binding)
+        self.mean.run(
+            &self.device,
+            &self.queue,
+            models,
+            weights,
+            None,
+            max_binding,
+        )
+    }
+
+    /// The coordinate-wise mean of `models` after dropping each
+    /// coordinate's `trim` smallest and `trim` largest values (ordered by
+    /// `f32::total_cmp`, ties by model order; `2·trim < models.len()`),
+    /// summed in model order in f32. `trim = (n − 1) / 2` is the median
+    /// (the mean of the two middle values for an even count).
+    pub fn trimmed_mean(&self, models: &[&[f32]], trim: usize) -> Vec<f32> {
+        self.trimmed_mean_chunked(models, trim, self.max_binding)
+    }
+
+    /// [`Gpu::trimmed_mean`] with bindings of at most `max_binding` bytes.
+    pub fn trimmed_mean_chunked(
+        &self,
+        models: &[&[f32]],
+        trim: usize,
+        max_binding: u64,
+    ) -> Vec<f32> {
+        assert!(
+            2 * trim < models.len().max(1),
+            "trim {trim} of {} models",
+            models.len()
+        );
+        self.mean.run(
+            &self.device,
+            &self.queue,
+            models,
+            &[],
+            Some(trim),
+            max_binding,
+        )
     }
 }
 

@@ -1,13 +1,16 @@
-//! The weighted mean of a round's models (FedAvg's aggregation): one
-//! invocation per coordinate sums the models in order, so one device
-//! always gives the same bits.
+//! Coordinate-wise aggregation of a round's models, one invocation per
+//! coordinate summing in model order, so one device always gives the same
+//! bits: the weighted mean (FedAvg) and the trimmed mean (which with the
+//! most trimming is the median). The trimmed mean ranks each value among
+//! its coordinate's by `f32::total_cmp` (ties by model order) and keeps
+//! the ranks in `[t, n − t)`: O(n²) reads per coordinate, no sort.
 
 use wgpu::util::DeviceExt;
 
 const WORKGROUP: u32 = 256;
 
 const SHADER: &str = r#"
-struct Params { models: u32, len: u32, offset: u32, pad: u32 };
+struct Params { models: u32, len: u32, trim: u32, mode: u32 };
 @group(0) @binding(0) var<storage, read> data: array<f32>;
 @group(0) @binding(1) var<storage, read> weights: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -18,10 +21,31 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) n
     let c = id.x + id.y * n.x * 256u;
     if (c >= p.len) { return; }
     var acc: f32 = 0.0;
-    for (var m: u32 = 0u; m < p.models; m = m + 1u) {
-        acc = acc + weights[m] * data[m * p.len + c];
+    if (p.mode == 0u) {
+        for (var m: u32 = 0u; m < p.models; m = m + 1u) {
+            acc = acc + weights[m] * data[m * p.len + c];
+        }
+        out[c] = acc;
+        return;
     }
-    out[c] = acc;
+    for (var j: u32 = 0u; j < p.models; j = j + 1u) {
+        let kj = order_key(data[j * p.len + c]);
+        var rank: u32 = 0u;
+        for (var i: u32 = 0u; i < p.models; i = i + 1u) {
+            let ki = order_key(data[i * p.len + c]);
+            if (ki < kj || (ki == kj && i < j)) { rank = rank + 1u; }
+        }
+        if (rank >= p.trim && rank < p.models - p.trim) {
+            acc = acc + data[j * p.len + c];
+        }
+    }
+    out[c] = acc / f32(p.models - 2u * p.trim);
+}
+
+// f32::total_cmp's order as a signed integer.
+fn order_key(x: f32) -> i32 {
+    let b = bitcast<i32>(x);
+    return b ^ bitcast<i32>(bitcast<u32>(b >> 31u) >> 1u);
 }
 "#;
 
@@ -50,22 +74,31 @@ impl MeanKernel {
         MeanKernel { pipeline, layout }
     }
 
-    /// Σ wᵢ·mᵢ with wᵢ normalised to sum to 1, chunked so that no binding
-    /// exceeds `max_binding` bytes.
+    /// Σ wᵢ·mᵢ with wᵢ normalised to sum to 1 (`trim` None), or the mean
+    /// of each coordinate's values ranked in `[t, n − t)` (`trim` Some(t),
+    /// weights ignored); chunked so that no binding exceeds `max_binding`
+    /// bytes.
     pub fn run(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         models: &[&[f32]],
         weights: &[f64],
+        trim: Option<usize>,
         max_binding: u64,
     ) -> Vec<f32> {
         let Some(first) = models.first() else {
             return Vec::new();
         };
         let len = first.len();
-        let total: f64 = weights.iter().sum();
-        let w: Vec<f32> = weights.iter().map(|&x| (x / total) as f32).collect();
+        let w: Vec<f32> = match trim {
+            None => {
+                let total: f64 = weights.iter().sum();
+                weights.iter().map(|&x| (x / total) as f32).collect()
+            }
+            Some(_) => vec![0.0; models.len()],
+        };
+        let mode = trim.map_or([0, 0], |t| [t as u32, 1]);
         let per_coordinate = (models.len() as u64 * 4).max(4);
         let chunk = ((max_binding / per_coordinate) as usize).clamp(1, len.max(1));
         let mut out = Vec::with_capacity(len);
@@ -81,7 +114,7 @@ impl MeanKernel {
             for m in models {
                 data.extend_from_slice(&m[start..start + n]);
             }
-            out.extend(self.dispatch(device, queue, &data, &weight_buf, models.len(), n));
+            out.extend(self.dispatch(device, queue, &data, &weight_buf, models.len(), n, mode));
             start += n;
         }
         out
@@ -95,6 +128,7 @@ impl MeanKernel {
         weights: &wgpu::Buffer,
         models: usize,
         len: usize,
+        mode: [u32; 2],
     ) -> Vec<f32> {
         let data_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("models"),
@@ -114,7 +148,7 @@ impl MeanKernel {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let params: [u32; 4] = [models as u32, len as u32, 0, 0];
+        let params: [u32; 4] = [models as u32, len as u32, mode[0], mode[1]];
         let param_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
             contents: bytemuck::cast_slice(&params),
@@ -160,15 +194,8 @@ impl MeanKernel {
         }
         encoder.copy_buffer_to_buffer(&out_buf, 0, &read_buf, 0, bytes);
         queue.submit([encoder.finish()]);
-        let slice = read_buf.slice(..);
-        slice.map_async(wgpu::MapMode::Read, |r| r.expect("readback maps"));
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .expect("the device finishes");
-        let mapped = slice.get_mapped_range().expect("the readback is mapped");
-        let result: Vec<f32> = bytemuck::cast_slice(&mapped).to_vec();
-        drop(mapped);
-        read_buf.unmap();
-        result
+        let bytes = crate::train::read_back(device, &read_buf, bytes)
+            .unwrap_or_else(|e| panic!("aggregation on the GPU: {e}"));
+        bytemuck::cast_slice(&bytes).to_vec()
     }
 }

@@ -88,3 +88,50 @@ fn two_runs_on_one_device_give_the_same_bits() {
         g.weighted_mean(&refs, &weights)
     );
 }
+
+#[test]
+fn median_and_trimmed_mean_match_the_cpu_rules_with_ties_and_signed_zeros() {
+    use dmlsim_models::aggregate::{Rule, aggregate, trim_count};
+    let Some(g) = gpu() else { return };
+    for (n, len) in [(1usize, 3usize), (2, 255), (5, 257), (8, 1000), (33, 513)] {
+        let (mut models, weights) = random_models(n, len, (7 * n + len) as u64);
+        // Ties, signed zeros and repeated values in the first coordinates.
+        for (k, m) in models.iter_mut().enumerate() {
+            m[0] = 1.5;
+            m[1] = if k % 2 == 0 { 0.0 } else { -0.0 };
+            m[2] = (k % 3) as f32;
+        }
+        let refs: Vec<&[f32]> = models.iter().map(|m| m.as_slice()).collect();
+        for rule in [
+            Rule::Median,
+            Rule::TrimmedMean { beta: 0.0 },
+            Rule::TrimmedMean { beta: 0.2 },
+            Rule::TrimmedMean { beta: 0.45 },
+        ] {
+            let t = match rule {
+                Rule::Median => (n - 1) / 2,
+                Rule::TrimmedMean { beta } => trim_count(beta, n),
+                _ => unreachable!(),
+            };
+            let want = aggregate(&rule, &refs, &weights).unwrap();
+            let got = g.trimmed_mean(&refs, t);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            // Kept values are summed in f32 here, in f64 on the CPU.
+            assert!(
+                worst <= 4e-7 * n as f32,
+                "{rule:?}, {n} × {len}: off by {worst}"
+            );
+            assert_eq!(got[0], 1.5, "{rule:?}: a tie of equal values");
+            if n % 2 == 1 && matches!(rule, Rule::Median) {
+                // An odd median is one of the values, exactly.
+                assert_eq!(got, want, "{n} × {len}");
+            }
+        }
+        let chunked = g.trimmed_mean_chunked(&refs, (n - 1) / 2, (n * 4 * 100) as u64);
+        assert_eq!(chunked, g.trimmed_mean(&refs, (n - 1) / 2), "chunks");
+    }
+}

@@ -115,6 +115,12 @@ pub fn krum_select(models: &[&[f32]], f: usize, m: usize) -> Vec<usize> {
     order
 }
 
+/// How many values the trimmed mean drops at each end of `n` (≥ 1):
+/// ⌊β·n⌋, at most (n − 1) / 2.
+pub fn trim_count(beta: f64, n: usize) -> usize {
+    ((beta * n as f64).floor() as usize).min(n.saturating_sub(1) / 2)
+}
+
 /// Aggregates client models (all the same length) with their example counts.
 /// Returns None when there is nothing to aggregate (no models, or FedAvg
 /// with zero total weight).
@@ -148,7 +154,7 @@ pub fn aggregate(rule: &Rule, models: &[&[f32]], weights: &[f64]) -> Option<Vec<
         Rule::Median => coordinatewise(models, |v| median_of(v)),
         Rule::TrimmedMean { beta } => {
             let n = models.len();
-            let t = ((beta * n as f64).floor() as usize).min((n - 1) / 2);
+            let t = trim_count(*beta, n);
             coordinatewise(models, move |v| {
                 v.sort_unstable_by(f32::total_cmp);
                 let kept = &v[t..n - t];

@@ -5,8 +5,8 @@
 
 use crate::engine::rng::stream;
 use crate::scenario::{
-    AggregationSpec, BackendSpec, CompressionSpec, DatasetSpec, FileDataSpec, LearningSpec, ModelSpec,
-    PartitionSpec, Scenario,
+    AggregationSpec, BackendSpec, CompressionSpec, DatasetSpec, FileDataSpec, LearningSpec,
+    ModelSpec, PartitionSpec, Scenario,
 };
 use crate::world::Nodes;
 use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
@@ -106,7 +106,9 @@ fn gpu_backend(
 ) -> Result<Box<dyn TrainingBackend>, SetupProblem> {
     let problem = |e: dmlsim_gpu::GpuError| ("learning.backend".to_string(), e.to_string());
     let backend = dmlsim_gpu::GpuBackend::new().map_err(problem)?;
-    backend.check(model, largest, test, local).map_err(problem)?;
+    backend
+        .check(model, largest, test, local)
+        .map_err(problem)?;
     Ok(Box::new(backend))
 }
 

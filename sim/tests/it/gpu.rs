@@ -50,7 +50,10 @@ fn the_digits_scenarios_pass_their_checks_on_the_gpu_and_agree_with_ndarray() {
         assert_eq!(run_json(&gpu)["learning"]["backend"], "gpu");
         assert!(run_json(&cpu)["learning"].get("device").is_none());
         let device = &run_json(&gpu)["learning"]["device"];
-        assert!(device["name"].as_str().is_some_and(|n| !n.is_empty()), "{device}");
+        assert!(
+            device["name"].as_str().is_some_and(|n| !n.is_empty()),
+            "{device}"
+        );
         assert!(device["driver"].is_string() && device["api"].is_string());
         assert_eq!(tables(&cpu), tables(&gpu));
         for t in tables(&cpu) {
@@ -80,7 +83,10 @@ fn the_digits_scenarios_pass_their_checks_on_the_gpu_and_agree_with_ndarray() {
         for col in ["test_loss", "train_loss"] {
             for (x, y) in f64_col(&a, col).iter().zip(f64_col(&b, col)) {
                 let rel = (x - y).abs() / x.abs().max(1e-12);
-                assert!(rel <= LOSS_REL, "{name}: {col} {x} on the CPU, {y} on the GPU");
+                assert!(
+                    rel <= LOSS_REL,
+                    "{name}: {col} {x} on the CPU, {y} on the GPU"
+                );
             }
         }
     }
@@ -95,7 +101,12 @@ fn two_runs_on_one_device_write_identical_tables() {
     let two = scratch("gpu-twice-2");
     let scenario = "scenarios/poisoning-vs-robust.yaml";
     run_ok(scenario, &one, &["--backend", "gpu"], &[]);
-    run_ok(scenario, &two, &["--backend", "gpu"], &[("RAYON_NUM_THREADS", "1")]);
+    run_ok(
+        scenario,
+        &two,
+        &["--backend", "gpu"],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
     let names = tables(&one);
     assert!(names.contains(&"rounds.arrow".to_string()));
     for t in names {
@@ -132,7 +143,7 @@ fn without_an_adapter_the_gpu_backend_is_an_error_that_names_what_was_tried() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("learning.backend"), "{err}");
     assert!(err.contains("no GPU adapter found"), "{err}");
-    assert!(err.contains("VULKAN"), "the backends tried: {err}");
+    assert!(err.contains("tried: vulkan"), "the backends tried: {err}");
     assert!(err.contains("mesa-vulkan-drivers"), "{err}");
     assert!(!out.join("rounds.arrow").exists());
 }

@@ -8,9 +8,9 @@ mod determinism;
 mod economics;
 mod fuzz;
 mod golden;
+mod governance;
 #[cfg(feature = "gpu")]
 mod gpu;
-mod governance;
 mod integrity;
 mod learning;
 mod market;
