@@ -114,22 +114,24 @@ impl MeanKernel {
             for m in models {
                 data.extend_from_slice(&m[start..start + n]);
             }
-            out.extend(self.dispatch(device, queue, &data, &weight_buf, models.len(), n, mode));
+            let params = [models.len() as u32, n as u32, mode[0], mode[1]];
+            out.extend(self.dispatch(device, queue, &data, &weight_buf, params));
             start += n;
         }
         out
     }
 
+    /// One chunk: `params` = models, coordinates, trim, mode (0: weighted
+    /// mean, 1: trimmed mean).
     fn dispatch(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         data: &[f32],
         weights: &wgpu::Buffer,
-        models: usize,
-        len: usize,
-        mode: [u32; 2],
+        params: [u32; 4],
     ) -> Vec<f32> {
+        let len = params[1] as usize;
         let data_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("models"),
             contents: bytemuck::cast_slice(data),
@@ -148,7 +150,6 @@ impl MeanKernel {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let params: [u32; 4] = [models as u32, len as u32, mode[0], mode[1]];
         let param_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
             contents: bytemuck::cast_slice(&params),
