@@ -5,6 +5,7 @@
 //! calls.
 
 use crate::GpuError;
+use rayon::prelude::*;
 
 const WORKGROUP: u32 = 64;
 const SHADER: &str = include_str!("train.wgsl");
@@ -105,7 +106,8 @@ impl Shape {
             .map(|&b| max_binding / b.max(1))
             .min()
             .unwrap_or(0);
-        by_binding.min(GROUP_BUDGET / total.max(1)) as usize
+        // The budget bounds a group's memory, never below one client.
+        by_binding.min((GROUP_BUDGET / total.max(1)).max(1)) as usize
     }
 
     /// Checks that one client of `steps` × `batch` fits a binding.
@@ -388,19 +390,26 @@ impl TrainKernels {
         let shape = run.shape;
         let (g, s, b) = (run.clients.len(), run.steps, run.batch);
         let (d, p, a) = (shape.sizes[0], shape.params(), shape.stride());
+        // Each client's examples and labels, gathered in parallel into its
+        // own contiguous block of the step layout.
         let mut xb = vec![0f32; g * s * b * d];
         let mut meta = vec![0u32; g * s * b + g * s];
-        for (c, client) in run.clients.iter().enumerate() {
-            for (st, (rows, labels)) in client.rows.iter().zip(&client.labels).enumerate() {
-                for (i, (&r, &y)) in rows.iter().zip(labels).enumerate() {
-                    let dst = ((c * s + st) * b + i) * d;
-                    let src = r as usize * d;
-                    xb[dst..dst + d].copy_from_slice(&x[src..src + d]);
-                    meta[(c * s + st) * b + i] = y;
+        let (labels, counts) = meta.split_at_mut(g * s * b);
+        xb.par_chunks_mut((s * b * d).max(1))
+            .zip(labels.par_chunks_mut((s * b).max(1)))
+            .zip(counts.par_chunks_mut(s.max(1)))
+            .zip(run.clients)
+            .for_each(|(((xc, lc), cc), client)| {
+                for (st, (rows, ys)) in client.rows.iter().zip(&client.labels).enumerate() {
+                    for (i, (&r, &y)) in rows.iter().zip(ys).enumerate() {
+                        let dst = (st * b + i) * d;
+                        let src = r as usize * d;
+                        xc[dst..dst + d].copy_from_slice(&x[src..src + d]);
+                        lc[st * b + i] = y;
+                    }
+                    cc[st] = rows.len() as u32;
                 }
-                meta[g * s * b + c * s + st] = rows.len() as u32;
-            }
-        }
+            });
         let w_bytes = (g * p * 4) as u64;
         let out_bytes = (g * s * b * 2 * 4) as u64;
         let align = self.align;
@@ -470,11 +479,6 @@ impl TrainKernels {
         queue.write_buffer(&xb_buf, 0, bytemuck::cast_slice(&xb));
         queue.write_buffer(&meta_buf, 0, bytemuck::cast_slice(&meta));
         queue.write_buffer(&global_buf, 0, bytemuck::cast_slice(global));
-        let mut params = Vec::with_capacity(g * p);
-        for _ in 0..g {
-            params.extend_from_slice(global);
-        }
-        queue.write_buffer(&w_buf, 0, bytemuck::cast_slice(&params));
         queue.write_buffer(&dims_buf, 0, &dims_bytes);
         queue.write_buffer(&steps_buf, 0, &step_bytes);
         let data = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -522,6 +526,10 @@ impl TrainKernels {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("train"),
         });
+        // Every client starts from the global model: copied on the device.
+        for c in 0..g as u64 {
+            encoder.copy_buffer_to_buffer(&global_buf, 0, &w_buf, c * p as u64 * 4, p as u64 * 4);
+        }
         encoder.clear_buffer(&v_buf, 0, Some(w_bytes));
         encoder.clear_buffer(&out_buf, 0, Some(out_bytes));
         {
