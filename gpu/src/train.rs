@@ -6,6 +6,7 @@
 
 use crate::GpuError;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 const WORKGROUP: u32 = 64;
 const SHADER: &str = include_str!("train.wgsl");
@@ -32,6 +33,18 @@ pub struct ClientBatches {
     pub rows: Vec<Vec<u32>>,
     /// Each step's labels (already remapped by the client's behaviour).
     pub labels: Vec<Vec<u32>>,
+}
+
+impl ClientBatches {
+    /// Its steps `start..end` (fewer, or none, where it has fewer steps).
+    fn window(&self, start: usize, end: usize) -> ClientBatches {
+        let end = end.min(self.rows.len());
+        let start = start.min(end);
+        ClientBatches {
+            rows: self.rows[start..end].to_vec(),
+            labels: self.labels[start..end].to_vec(),
+        }
+    }
 }
 
 /// One client's outcome.
@@ -115,7 +128,7 @@ impl Shape {
         if self.clients_per_group(steps, batch, max_binding) == 0 {
             return Err(GpuError::TooLarge {
                 detail: format!(
-                    "one client of a {}-parameter model training {steps} steps of {batch} examples needs a {} byte binding; the device allows {max_binding}",
+                    "one client of a {}-parameter model taking {steps} step(s) of {batch} examples at once needs a {}-byte binding; the device allows {max_binding}",
                     self.params(),
                     self.client_binding_bytes(steps, batch)
                 ),
@@ -314,18 +327,50 @@ impl TrainKernels {
                 })
                 .collect());
         }
-        shape.check_fits(steps, batch, max_binding)?;
-        let per_group = shape.clients_per_group(steps, batch, max_binding);
+        // Steps per submission: all of them, unless one client's examples
+        // for every step exceed a binding; then windows of steps, the
+        // parameters and momentum staying on the device between them.
+        let mut window = steps;
+        while window > 1 && shape.clients_per_group(window, batch, max_binding) == 0 {
+            window = window.div_ceil(2);
+        }
+        shape.check_fits(window, batch, max_binding)?;
+        let per_group = shape.clients_per_group(window, batch, max_binding);
         let mut outcomes = Vec::with_capacity(clients.len());
         for group in clients.chunks(per_group) {
-            let run = Run {
-                shape,
-                clients: group,
-                steps,
-                batch,
-                sgd: Some(sgd),
-            };
-            outcomes.extend(self.run(device, queue, &run, global, x)?);
+            let mut outs: Vec<ClientOutcome> = group
+                .iter()
+                .map(|c| ClientOutcome {
+                    params: Vec::new(),
+                    label_probs: Vec::with_capacity(c.rows.len()),
+                    hits: Vec::with_capacity(c.rows.len()),
+                })
+                .collect();
+            for start in (0..steps).step_by(window) {
+                let end = (start + window).min(steps);
+                let part: Cow<[ClientBatches]> = if window == steps {
+                    Cow::Borrowed(group)
+                } else {
+                    Cow::Owned(group.iter().map(|c| c.window(start, end)).collect())
+                };
+                let run = Run {
+                    shape,
+                    clients: &part,
+                    steps: end - start,
+                    batch,
+                    sgd: Some(sgd),
+                    fresh: start == 0,
+                };
+                for (o, r) in outs
+                    .iter_mut()
+                    .zip(self.run(device, queue, &run, global, x)?)
+                {
+                    o.params = r.params;
+                    o.label_probs.extend(r.label_probs);
+                    o.hits.extend(r.hits);
+                }
+            }
+            outcomes.extend(outs);
         }
         Ok(outcomes)
     }
@@ -368,6 +413,7 @@ impl TrainKernels {
                 steps: batches.rows.len(),
                 batch,
                 sgd: None,
+                fresh: true,
             };
             let out = self.run(device, queue, &run, params, x)?;
             for (probs, hits) in out[0].label_probs.iter().zip(&out[0].hits) {
@@ -526,11 +572,19 @@ impl TrainKernels {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("train"),
         });
-        // Every client starts from the global model: copied on the device.
-        for c in 0..g as u64 {
-            encoder.copy_buffer_to_buffer(&global_buf, 0, &w_buf, c * p as u64 * 4, p as u64 * 4);
+        if run.fresh {
+            // Every client starts from the global model: copied on the device.
+            for c in 0..g as u64 {
+                encoder.copy_buffer_to_buffer(
+                    &global_buf,
+                    0,
+                    &w_buf,
+                    c * p as u64 * 4,
+                    p as u64 * 4,
+                );
+            }
+            encoder.clear_buffer(&v_buf, 0, Some(w_bytes));
         }
-        encoder.clear_buffer(&v_buf, 0, Some(w_bytes));
         encoder.clear_buffer(&out_buf, 0, Some(out_bytes));
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -609,6 +663,9 @@ struct Run<'a> {
     batch: usize,
     /// None: forward only (scoring).
     sgd: Option<Sgd>,
+    /// Start from the global model with zero momentum (false: go on from
+    /// the parameters and momentum the previous window left).
+    fresh: bool,
 }
 
 /// Copies the first `bytes` of a mapped-readable buffer to the host.

@@ -2,8 +2,8 @@
 //! streams, so the same mini-batches) trained on both give parameters
 //! within a stated max-abs difference and the same losses to a stated
 //! relative error; models and batches off the workgroup size; clients
-//! split into groups by a small binding limit; two runs on one device give
-//! the same bits. Skipped without an adapter unless `DMLSIM_REQUIRE_GPU`
+//! split into groups, and steps into windows, by a small binding limit; two
+//! runs on one device give the same bits. Skipped without an adapter unless `DMLSIM_REQUIRE_GPU`
 //! is set (CI sets it, with lavapipe).
 
 use dmlsim_gpu::{GpuBackend, Shape, test_gpu};
@@ -200,6 +200,22 @@ fn groups_of_clients_give_the_same_bits_as_one_group_and_as_a_second_run() {
     for (a, b) in grouped.iter().zip(&whole) {
         assert_eq!(a.params, b.params, "grouped training differs");
     }
+    // A binding that holds one client's parameters but not its examples
+    // for all 39 steps: windows of steps, one client at a time.
+    let tight = shape.client_binding_bytes(1, 10);
+    assert_eq!(shape.clients_per_group(steps, 10, tight), 0);
+    let windowed = gpu
+        .gpu()
+        .train_chunked(&shape, &global, x, &batches, sgd, tight)
+        .unwrap();
+    for (a, b) in windowed.iter().zip(&whole) {
+        assert_eq!(a.params, b.params, "training in windows of steps differs");
+    }
+    let with_probs = gpu
+        .gpu()
+        .train_chunked(&shape, &global, x, &batches, sgd, u64::MAX)
+        .unwrap();
+    assert_eq!(windowed, with_probs, "probabilities and hits per step");
     // Too small for even one client: an error, not a panic.
     let err = gpu
         .gpu()
