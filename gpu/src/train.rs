@@ -201,7 +201,8 @@ struct Slots {
     out: Slot,
     dims: Slot,
     steps: Slot,
-    readback: Slot,
+    read_params: Slot,
+    read_probs: Slot,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -292,7 +293,8 @@ impl TrainKernels {
                 out: Slot::new("probabilities", storage),
                 dims: Slot::new("dims", U::UNIFORM | U::COPY_DST),
                 steps: Slot::new("steps", U::UNIFORM | U::COPY_DST),
-                readback: Slot::new("readback", U::MAP_READ | U::COPY_DST),
+                read_params: Slot::new("params readback", U::MAP_READ | U::COPY_DST),
+                read_probs: Slot::new("probabilities readback", U::MAP_READ | U::COPY_DST),
             },
         }
     }
@@ -521,7 +523,9 @@ impl TrainKernels {
         let out_buf = sl.out.ensure(device, out_bytes).clone();
         let dims_buf = sl.dims.ensure(device, dims_bytes.len() as u64).clone();
         let steps_buf = sl.steps.ensure(device, step_bytes.len() as u64).clone();
-        let read_buf = sl.readback.ensure(device, w_bytes + out_bytes).clone();
+        // Two readback buffers, so that neither exceeds a binding's size.
+        let read_w = sl.read_params.ensure(device, w_bytes).clone();
+        let read_out = sl.read_probs.ensure(device, out_bytes).clone();
         queue.write_buffer(&xb_buf, 0, bytemuck::cast_slice(&xb));
         queue.write_buffer(&meta_buf, 0, bytemuck::cast_slice(&meta));
         queue.write_buffer(&global_buf, 0, bytemuck::cast_slice(global));
@@ -626,12 +630,13 @@ impl TrainKernels {
                 dispatch(&mut pass, &self.update, 0, st, g * p);
             }
         }
-        encoder.copy_buffer_to_buffer(&w_buf, 0, &read_buf, 0, w_bytes);
-        encoder.copy_buffer_to_buffer(&out_buf, 0, &read_buf, w_bytes, out_bytes);
+        encoder.copy_buffer_to_buffer(&w_buf, 0, &read_w, 0, w_bytes);
+        encoder.copy_buffer_to_buffer(&out_buf, 0, &read_out, 0, out_bytes);
         queue.submit([encoder.finish()]);
-        let bytes = read_back(device, &read_buf, w_bytes + out_bytes)?;
-        let all: &[f32] = bytemuck::cast_slice(&bytes);
-        let (weights, probs) = all.split_at(g * p);
+        let weight_bytes = read_back(device, &read_w, w_bytes)?;
+        let prob_bytes = read_back(device, &read_out, out_bytes)?;
+        let weights: &[f32] = bytemuck::cast_slice(&weight_bytes);
+        let probs: &[f32] = bytemuck::cast_slice(&prob_bytes);
         Ok(run
             .clients
             .iter()
