@@ -115,12 +115,7 @@ impl TrainingBackend for GpuBackend {
         tasks: &mut [ClientTask],
     ) -> Vec<LocalResult> {
         let clients: Vec<ClientBatches> = tasks.iter_mut().map(|t| batches(t, data, cfg)).collect();
-        let sgd = Sgd {
-            learning_rate: cfg.learning_rate,
-            momentum: cfg.momentum,
-            weight_decay: cfg.weight_decay,
-            prox_mu: cfg.prox_mu,
-        };
+        let sgd = Sgd::from(cfg);
         let outcomes = self
             .gpu
             .train(

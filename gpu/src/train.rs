@@ -26,6 +26,17 @@ pub struct Sgd {
     pub prox_mu: f32,
 }
 
+impl From<&dmlsim_models::train::LocalConfig> for Sgd {
+    fn from(cfg: &dmlsim_models::train::LocalConfig) -> Sgd {
+        Sgd {
+            learning_rate: cfg.learning_rate,
+            momentum: cfg.momentum,
+            weight_decay: cfg.weight_decay,
+            prox_mu: cfg.prox_mu,
+        }
+    }
+}
+
 /// One client's mini-batches, in training order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClientBatches {

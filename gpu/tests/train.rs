@@ -186,13 +186,7 @@ fn groups_of_clients_give_the_same_bits_as_one_group_and_as_a_second_run() {
             out
         })
         .collect();
-    let c = cfg();
-    let sgd = dmlsim_gpu::Sgd {
-        learning_rate: c.learning_rate,
-        momentum: c.momentum,
-        weight_decay: c.weight_decay,
-        prox_mu: c.prox_mu,
-    };
+    let sgd = dmlsim_gpu::Sgd::from(&cfg());
     let grouped = gpu
         .gpu()
         .train_chunked(&shape, &global, x, &batches, sgd, small)
