@@ -112,9 +112,14 @@ impl Gpu {
             adapter: info.name.clone(),
             detail: e.to_string(),
         })?;
+        // The kernels index f32 arrays with u32: at most 2³¹ bytes per
+        // binding keeps every index far from wrapping.
         let max_binding = limits
             .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
+            .min(limits.max_buffer_size)
+            .min(1 << 31)
+            / 4
+            * 4;
         let mean = mean::MeanKernel::new(&device);
         let train = Mutex::new(train::TrainKernels::new(&device, &limits));
         Ok(Gpu {

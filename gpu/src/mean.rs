@@ -100,7 +100,13 @@ impl MeanKernel {
         };
         let mode = trim.map_or([0, 0], |t| [t as u32, 1]);
         let per_coordinate = (models.len() as u64 * 4).max(4);
-        let chunk = ((max_binding / per_coordinate) as usize).clamp(1, len.max(1));
+        let mut chunk = ((max_binding / per_coordinate) as usize).clamp(1, len.max(1));
+        if trim.is_some() {
+            // n² comparisons per coordinate: at most about 2³² per
+            // submission, so no single one runs for seconds.
+            let n = models.len().max(1);
+            chunk = chunk.min(((1usize << 32) / (n * n)).max(256));
+        }
         let mut out = Vec::with_capacity(len);
         let weight_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("weights"),

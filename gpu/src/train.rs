@@ -10,6 +10,10 @@ use std::borrow::Cow;
 
 const WORKGROUP: u32 = 64;
 const SHADER: &str = include_str!("train.wgsl");
+/// Most SGD steps in one submission: bounds the step-uniform buffer and
+/// how long the device runs without returning (drivers reset a GPU that
+/// runs one submission for seconds).
+const MAX_STEPS_PER_SUBMIT: usize = 256;
 /// Most bytes a group of clients may occupy on the device in all.
 const GROUP_BUDGET: u64 = 1 << 30;
 
@@ -175,7 +179,7 @@ impl Slot {
 
     /// The buffer, at least `bytes` long (at least 16).
     fn ensure(&mut self, device: &wgpu::Device, bytes: u64) -> &wgpu::Buffer {
-        let bytes = bytes.max(16).next_multiple_of(16);
+        let bytes = bytes.max(16).next_multiple_of(4);
         if self.buffer.as_ref().is_none_or(|b| b.size() < bytes) {
             self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
@@ -340,10 +344,11 @@ impl TrainKernels {
                 })
                 .collect());
         }
-        // Steps per submission: all of them, unless one client's examples
-        // for every step exceed a binding; then windows of steps, the
-        // parameters and momentum staying on the device between them.
-        let mut window = steps;
+        // Steps per submission: all of them (up to MAX_STEPS_PER_SUBMIT),
+        // unless one client's examples for every step exceed a binding;
+        // then windows of steps, the parameters and momentum staying on
+        // the device between them.
+        let mut window = steps.min(MAX_STEPS_PER_SUBMIT);
         while window > 1 && shape.clients_per_group(window, batch, max_binding) == 0 {
             window = window.div_ceil(2);
         }
@@ -361,7 +366,7 @@ impl TrainKernels {
                 .collect();
             for start in (0..steps).step_by(window) {
                 let end = (start + window).min(steps);
-                let part: Cow<[ClientBatches]> = if window == steps {
+                let part: Cow<[ClientBatches]> = if window >= steps {
                     Cow::Borrowed(group)
                 } else {
                     Cow::Owned(group.iter().map(|c| c.window(start, end)).collect())

@@ -83,9 +83,11 @@ fn softmax(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     if (i >= cnt) { return; }
     let row = (c * d.batch + i) * d.stride + d.out_off;
     let label = info[(c * d.steps + st.s) * d.batch + i];
+    // As the CPU: the first strict maximum, NaNs never win (the start is
+    // the lowest finite f32 where the CPU starts from −∞).
     var arg: u32 = 0u;
-    var best: f32 = work[row];
-    for (var j: u32 = 1u; j < d.outputs; j = j + 1u) {
+    var best: f32 = -3.40282347e38;
+    for (var j: u32 = 0u; j < d.outputs; j = j + 1u) {
         if (work[row + j] > best) { best = work[row + j]; arg = j; }
     }
     var sum: f32 = 0.0;
@@ -148,7 +150,8 @@ fn input_grad(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
     let gb = grads_base();
     let a = (c * d.batch + i) * d.stride + d.in_off + k;
     var acc: f32 = 0.0;
-    if (work[a] > 0.0) {
+    // As the CPU: zero where the unit was not active (a NaN passes).
+    if (!(work[a] <= 0.0)) {
         let base = c * d.params + d.w_off + k * d.outputs;
         let dz = (c * d.batch + i) * d.stride + d.out_off;
         for (var o: u32 = 0u; o < d.outputs; o = o + 1u) {

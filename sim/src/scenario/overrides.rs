@@ -179,7 +179,7 @@ impl Override {
             node = match seg {
                 Segment::Key(k) => {
                     let absent = match &*node {
-                        Value::Mapping(map) => !map.contains_key(k.as_str()),
+                        Value::Mapping(map) => map.get(k.as_str()).is_none_or(Value::is_null),
                         _ => true,
                     };
                     if !self.create && depth < last && absent {
@@ -276,6 +276,26 @@ mod tests {
         );
         assert!(msg("rounds[x]=1").contains("is not a list index"));
         assert!(msg("rounds..count=1").contains("empty field name"));
+    }
+
+    #[test]
+    fn an_existing_only_override_refuses_absent_and_empty_sections() {
+        let mut d = doc();
+        Override::existing("rounds.count", Value::from(9))
+            .apply(&mut d)
+            .unwrap();
+        assert_eq!(d["rounds"]["count"], Value::from(9));
+        let msg = |d: &mut Value| {
+            Override::existing("learning.backend", Value::from("gpu"))
+                .apply(d)
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(msg(&mut doc()), "the scenario has no `learning` section");
+        // `learning:` with nothing under it is as good as absent.
+        let mut empty = doc();
+        empty["learning"] = Value::Null;
+        assert_eq!(msg(&mut empty), "the scenario has no `learning` section");
     }
 
     #[test]
