@@ -6,8 +6,9 @@
 //!   tried when there is none;
 //! - [`Gpu::train`] trains a round's clients batched, all of them at once
 //!   per step (`train.wgsl`), and [`Gpu::score`] evaluates a model;
-//! - [`Gpu::weighted_mean`] is FedAvg's aggregation kernel, split into
-//!   chunks that respect the device's storage-binding limit;
+//! - [`Gpu::weighted_mean`] (FedAvg) and [`Gpu::trimmed_mean`] (trimmed
+//!   mean and median) aggregate coordinate-wise, split into chunks that
+//!   respect the device's storage-binding limit;
 //! - [`GpuBackend`] puts them behind dmlsim's
 //!   [`TrainingBackend`](dmlsim_models::backend::TrainingBackend).
 

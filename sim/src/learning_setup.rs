@@ -95,8 +95,9 @@ pub fn build_learner(
     }))
 }
 
-/// The wgpu backend on the first adapter found, checked to hold the
-/// largest client (`largest` examples) and the test set in its bindings.
+/// The wgpu backend on the first adapter found, checked to hold one
+/// training step of the largest client (`largest` examples) and one
+/// evaluation batch of the test set in its bindings.
 #[cfg(feature = "gpu")]
 fn gpu_backend(
     model: &Mlp,

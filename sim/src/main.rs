@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dmlsim::estimate::Estimate;
 use dmlsim::output::TableSet;
 use dmlsim::run::{RunError, RunOptions, run_file};
-use dmlsim::scenario::{Override, json_schema, load_scenario_with};
+use dmlsim::scenario::{BackendSpec, Override, json_schema, load_scenario_with};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -404,11 +404,11 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             if let Some(b) = backend {
-                let name = match b {
-                    BackendArg::Ndarray => "ndarray",
-                    BackendArg::Gpu => "gpu",
+                let spec = match b {
+                    BackendArg::Ndarray => BackendSpec::Ndarray,
+                    BackendArg::Gpu => BackendSpec::Gpu,
                 };
-                overrides.push(Override::existing("learning.backend", name.into()));
+                overrides.push(Override::existing("learning.backend", spec.label().into()));
             }
             let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
                 let b = ProgressBar::new(0);
