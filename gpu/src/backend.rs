@@ -7,7 +7,7 @@ use crate::{ClientBatches, Gpu, GpuError, Sgd, Shape};
 use dmlsim_models::aggregate::{Rule, aggregate, krum_select, trim_count};
 use dmlsim_models::backend::{ClientTask, DeviceInfo, TrainingBackend};
 use dmlsim_models::data::Dataset;
-use dmlsim_models::nn::{Mlp, Scores, cross_entropy};
+use dmlsim_models::nn::{EVAL_BATCH, Mlp, Scores, cross_entropy};
 use dmlsim_models::train::{LocalConfig, LocalResult, work_flops};
 use rand::seq::SliceRandom;
 
@@ -49,7 +49,7 @@ impl GpuBackend {
         // one client is what must fit.
         let batch = cfg.batch_size.max(1).min(samples.max(1));
         shape.check_fits(1, batch, max)?;
-        shape.check_fits(1, test.clamp(1, crate::SCORE_BATCH), max)
+        shape.check_fits(1, test.clamp(1, EVAL_BATCH), max)
     }
 }
 
@@ -167,10 +167,10 @@ impl TrainingBackend for GpuBackend {
             .gpu
             .score(&Shape::new(model.sizes()), params, &rows_of(test), &test.y)
             .unwrap_or_else(|e| panic!("evaluation on the GPU: {e}"));
-        // Summed per batch of 1,024, then over batches, as `Mlp::evaluate`.
+        // Summed per batch of EVAL_BATCH, then over batches, as `Mlp::evaluate`.
         let mut loss = 0.0;
         let mut correct = 0usize;
-        for batch in scored.chunks(crate::SCORE_BATCH) {
+        for batch in scored.chunks(EVAL_BATCH) {
             loss += batch
                 .iter()
                 .fold(0.0, |acc, &(p, _)| acc + cross_entropy(p));

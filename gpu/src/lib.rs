@@ -172,7 +172,7 @@ impl Gpu {
             models,
             weights,
             None,
-            max_binding,
+            max_binding.min(self.max_binding),
         )
     }
 
@@ -203,12 +203,10 @@ impl Gpu {
             models,
             &[],
             Some(trim),
-            max_binding,
+            max_binding.min(self.max_binding),
         )
     }
-}
 
-impl Gpu {
     /// Trains every client from `global` (a `shape` network) on the rows
     /// of `x` (examples of `shape`'s input width, row by row) their
     /// batches name, with `sgd`; outcomes in client order. Clients train
@@ -249,7 +247,8 @@ impl Gpu {
     }
 
     /// Each example's probability of its label under `params` and whether
-    /// the arg-max class is its label, in batches of 1,024.
+    /// the arg-max class is its label, in batches of
+    /// [`EVAL_BATCH`](dmlsim_models::nn::EVAL_BATCH), as on the CPU.
     pub fn score(
         &self,
         shape: &Shape,
@@ -266,13 +265,10 @@ impl Gpu {
             params,
             x,
             labels,
-            SCORE_BATCH,
+            dmlsim_models::nn::EVAL_BATCH,
         )
     }
 }
-
-/// Examples per evaluation batch (as the CPU's `Mlp::evaluate`).
-pub const SCORE_BATCH: usize = 1024;
 
 /// The device for a test: None (with a note) when there is none and
 /// [`gpu_required`] is false; a panic naming what was tried when one is

@@ -409,8 +409,8 @@ impl TrainKernels {
     ) -> Result<Vec<(f32, bool)>, GpuError> {
         let n = labels.len();
         let batch = chunk.max(1).min(n.max(1));
-        // As many chunks per call as fit a binding.
-        let mut per_call = n.div_ceil(batch).max(1);
+        // As many chunks per call as fit a binding (and one submission).
+        let mut per_call = n.div_ceil(batch).clamp(1, MAX_STEPS_PER_SUBMIT);
         while per_call > 1 && shape.clients_per_group(per_call, batch, max_binding) == 0 {
             per_call = per_call.div_ceil(2);
         }

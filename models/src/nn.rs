@@ -26,6 +26,10 @@ pub struct Scores {
     pub accuracy: f64,
 }
 
+/// Examples per batch when a model is evaluated (every backend sums the
+/// loss per batch of this size, then over batches).
+pub const EVAL_BATCH: usize = 1024;
+
 /// The cross-entropy of an example whose label has probability `p`:
 /// −ln p in f64, capped at −ln 1e−30 ≈ 69 for a confident miss; a NaN
 /// probability (a diverged model) stays NaN, not 69. Every backend scores
@@ -231,14 +235,14 @@ impl Mlp {
         loss / batch as f64
     }
 
-    /// Loss and accuracy on a dataset, in batches of 1,024 examples.
+    /// Loss and accuracy on a dataset, in batches of [`EVAL_BATCH`] examples.
     pub fn evaluate(&self, params: &[f32], x: ArrayView2<f32>, y: &[u32]) -> Scores {
         let mut loss = 0.0;
         let mut correct = 0;
         let n = y.len();
         let mut start = 0;
         while start < n {
-            let end = (start + 1024).min(n);
+            let end = (start + EVAL_BATCH).min(n);
             let mut acts = self.forward(params, x.slice(ndarray::s![start..end, ..]));
             let mut logits = acts.pop().expect("output layer");
             let (l, c) = Self::softmax_loss(&mut logits, &y[start..end]);
